@@ -1,0 +1,56 @@
+"""The Flask app factory: settings, runtime, blueprints, and the one place where domain errors
+become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, jsonify
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+
+from .config import load_settings
+from .errors import InvalidParameter, NotFound, SyndicationError
+from .runtime import Runtime, open_runtime
+from .web import api, feeds, health, index
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None, *,
+               runtime: Runtime | None = None) -> Flask:
+    """Build the web app. `config` overrides settings (see config.Settings); tests pass their own
+    `runtime` (Redis, catalogue) instead."""
+    app = Flask(__name__)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["syndication"] = runtime or open_runtime(load_settings(config))
+    for module in (index, feeds, api, health):
+        app.register_blueprint(module.blueprint)
+    app.register_error_handler(SyndicationError, _domain_error)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _domain_error(error: SyndicationError) -> ResponseReturnValue:
+    if isinstance(error, NotFound):
+        return _problem(404, "Not found", str(error))
+    if isinstance(error, InvalidParameter):
+        return _problem(400, "Invalid parameter", str(error), parameter=error.parameter)
+    log.exception("unexpected domain error")
+    return _problem(500, "Internal error", "the service could not answer this request")
+
+
+def _http_error(error: HTTPException) -> ResponseReturnValue:
+    return _problem(error.code or 500, error.name, error.description or error.name)
+
+
+def _problem(status: int, title: str, detail: str, **extra: Any) -> ResponseReturnValue:
+    """An RFC 9457 problem document."""
+    response = jsonify({"type": "about:blank", "title": title, "status": status,
+                        "detail": detail, **extra})
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response

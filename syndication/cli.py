@@ -1,0 +1,215 @@
+"""The `syndication` command: serve, scheduler, demo, refresh, preview, sources."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import click
+
+from .config import load_catalogue, load_settings, settings_table
+from .errors import ConfigError, SyndicationError
+from .model import Source
+
+log = logging.getLogger("syndication")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+
+def _settings_help() -> str:
+    rows = "\n".join(f"  {name:<30} {help}" for name, _, help in settings_table())
+    return f"Settings (environment variables):\n\n\b\n{rows}"
+
+
+@click.group(epilog=_settings_help())
+@click.version_option(package_name="syndication")
+def main() -> None:
+    """Scrape a regional authority's dossiers and news; serve them as RSS, Atom and JSON feeds."""
+
+
+def _runtime():  # noqa: ANN202 - imported lazily: `syndication --help` should not start Redis
+    from .runtime import open_runtime
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return open_runtime(settings)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 8000)),
+              show_default="8000, or $PORT")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Also run the refresh scheduler in this process.")
+def serve(host: str, port: int, scheduler: bool) -> None:
+    """Run the web app and the scheduler in one process (development, demo)."""
+    _serve(host, port, scheduler)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", 8000)),
+              show_default="8000, or $PORT")
+@click.option("--site-port", type=int, default=lambda: int(os.environ.get("SITE_PORT", 8001)),
+              show_default="8001, or $SITE_PORT")
+def demo(host: str, port: int, site_port: int) -> None:
+    """Serve the bundled sample site and the service on it (DEMO_SITE=off: without the site)."""
+    from .sample_site import site_url, start_sample_site
+
+    if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
+        site = start_sample_site("127.0.0.1", site_port)
+        os.environ["SAMPLE_SITE_URL"] = site_url(site)
+        click.echo(f"Sample site:        {site_url(site)}/region-solidaire")
+    else:
+        os.environ.setdefault("SAMPLE_SITE_URL", f"http://127.0.0.1:{site_port}")
+        click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
+    _serve(host, port, scheduler=True)
+
+
+def _serve(host: str, port: int, scheduler: bool) -> None:
+    from werkzeug.serving import make_server
+
+    from .app import create_app
+    from .schedule import build_scheduler, prepare
+
+    runtime = _runtime()
+    app = create_app(runtime=runtime)
+    jobs = None
+    if scheduler:
+        prepare(runtime)
+        jobs = build_scheduler(runtime, blocking=False)
+        jobs.start()
+    server = make_server(host, port, app, threaded=True)
+    base = f"http://{host}:{port}"
+    click.echo(f"Service:            {base}/")
+    for feed_id in runtime.catalogue.feeds:
+        click.echo(f"Feed {feed_id + ':':<14} {base}/feeds/{feed_id}.rss  (.atom, .json)")
+    click.echo(f"Items with figures: {base}/api/items?feed=region-solidaire")
+    click.echo(f"Sources and status: {base}/api/sources")
+    click.echo("Press Ctrl+C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if jobs is not None:
+            jobs.shutdown(wait=False)
+        runtime.close()
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the refresh scheduler alone (production, beside `gunicorn wsgi:app`)."""
+    from .schedule import build_scheduler, prepare
+
+    runtime = _runtime()
+    prepare(runtime)
+    jobs = build_scheduler(runtime, blocking=True)
+    log.info("scheduler started with %d sources", len(runtime.catalogue.sources))
+    try:
+        jobs.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        runtime.close()
+
+
+@main.command()
+@click.argument("source_id")
+def refresh(source_id: str) -> None:
+    """Refresh one source now and print the result."""
+    from .refresh import refresh as refresh_source
+
+    runtime = _runtime()
+    try:
+        source = runtime.catalogue.sources.get(source_id)
+        if source is None:
+            raise click.BadParameter(f"unknown source '{source_id}' (known: "
+                                     f"{', '.join(runtime.catalogue.sources)})")
+        result = refresh_source(source, runtime)
+        click.echo(json.dumps({"source": result.source, "outcome": result.outcome,
+                               "new": result.new, "updated": result.updated,
+                               "unchanged": result.unchanged, "warnings": result.warnings,
+                               "error": result.error, "duration_ms": result.duration_ms},
+                              ensure_ascii=False, indent=2))
+        if result.outcome == "failed":
+            sys.exit(1)
+    finally:
+        runtime.close()
+
+
+@main.command()
+@click.argument("url")
+@click.option("--source", "source_id", help="Use this source's selectors (default: none, "
+              "metadata and the article extractor only).")
+def preview(url: str, source_id: str | None) -> None:
+    """Print what the extractor gets from one page, as JSON (for writing selectors)."""
+    from .extract import extract_page
+    from .fetch import Fetcher, Page
+    from .normalise import normalise
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    source = Source(id="preview", url=url, publisher="preview")
+    if source_id:
+        catalogue = load_catalogue(settings.feeds_dir)
+        if source_id not in catalogue.sources:
+            raise click.BadParameter(f"unknown source '{source_id}'", param_hint="--source")
+        # A detail page of a listing source is read as an item, with the source's selectors.
+        source = replace(catalogue.sources[source_id], url=url,
+                         listing=catalogue.sources[source_id].listing and
+                         url == catalogue.sources[source_id].url)
+    fetcher = Fetcher(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
+                      max_bytes=settings.max_page_bytes, max_redirects=settings.max_redirects)
+    try:
+        page = fetcher.fetch(url)
+        assert isinstance(page, Page)
+        extraction = extract_page(page.text, page.url, source)
+        output: dict[str, object] = {"url": page.url, "encoding": page.encoding,
+                                     "links": list(extraction.links),
+                                     "next_page": extraction.next_page}
+        if extraction.record is not None:
+            output["record"] = extraction.record.to_dict()
+            try:
+                item = normalise(extraction.record, source, datetime.now(UTC))
+                output["item"] = item.to_dict()
+            except ValueError as error:
+                output["item_error"] = str(error)
+        click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+    except SyndicationError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        fetcher.close()
+
+
+@main.command()
+def sources() -> None:
+    """List the sources and how their refreshes are going."""
+    runtime = _runtime()
+    try:
+        click.echo(f"{'SOURCE':<28} {'STATE':<13} {'ITEMS':>5}  {'LAST SUCCESS':<20}  LAST ERROR")
+        for source in runtime.catalogue.sources.values():
+            status = runtime.store.source_status(source.id)
+            success = status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "-"
+            click.echo(f"{source.id:<28} {status.state:<13} "
+                       f"{runtime.store.item_count(source.id):>5}  {success:<20}  "
+                       f"{status.last_error or '-'}")
+    finally:
+        runtime.close()
+
+
+def run() -> None:
+    """Entry point that turns configuration errors into one clear line and exit status 2."""
+    try:
+        main(standalone_mode=True)
+    except ConfigError as error:
+        click.echo(f"Configuration error: {error}", err=True)
+        sys.exit(2)

@@ -1,0 +1,72 @@
+"""Extract: an HTML page → a RawRecord (what the page says), its links to follow and its next page.
+
+Each field comes from the first place that has it, in this order:
+1. the CSS selectors configured for the source (`selectors.py`);
+2. page metadata: schema.org JSON-LD, OpenGraph, <meta>, <link rel=canonical> (`metadata.py`);
+3. page conventions: credit lines ("Crédit photo : © …"), <time> elements (`metadata.py`);
+4. a general article extractor, trafilatura, for body and date only (`article.py`).
+Extractors know HTML, not HTTP and not Redis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+from urllib.parse import urljoin
+
+from bs4 import BeautifulSoup
+
+from ..model import RawRecord, Source
+from . import article, metadata, selectors
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    record: RawRecord | None  # None for a listing page, which is not an item itself
+    links: tuple[str, ...]  # absolute URLs of detail pages to follow, in page order
+    next_page: str | None  # absolute URL of the listing's next page
+
+
+def extract_page(html: str, url: str, source: Source) -> Extraction:
+    """Find the item a page holds (unless the source says it is a listing) and its links."""
+    soup = BeautifulSoup(html, "lxml")
+    links = _links(soup, url, source.follow) if source.follow else ()
+    next_links = _links(soup, url, source.paginate) if source.paginate else ()
+    record = None if source.listing else _record(soup, html, url, source)
+    return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None)
+
+
+def _record(soup: BeautifulSoup, html: str, url: str, source: Source) -> RawRecord:
+    found: dict[str, Any] = {}
+    for layer in (selectors.extract(soup, source.selectors), metadata.extract(soup)):
+        _fill(found, layer)
+    if not found.get("content_html") or not found.get("published"):
+        _fill(found, article.extract(html, url, content=not found.get("content_html"),
+                                     date=not found.get("published")))
+    names = {f.name for f in fields(RawRecord)}
+    return RawRecord(url=url, **{k: v for k, v in found.items() if k in names and k != "url"})
+
+
+def _fill(found: dict[str, Any], layer: dict[str, Any]) -> None:
+    """Keep what earlier (more specific) layers found; take the rest from this one."""
+    for key, value in layer.items():
+        if value and not found.get(key):
+            found[key] = value
+
+
+def _links(soup: BeautifulSoup, url: str, selector: str) -> tuple[str, ...]:
+    base = _base_url(soup, url)
+    seen: dict[str, None] = {}
+    for element in soup.select(selector):
+        anchor = element if element.name == "a" else element.find("a")
+        href = anchor.get("href") if anchor else None
+        if isinstance(href, str) and href.strip() and not href.startswith(("#", "javascript:",
+                                                                           "mailto:")):
+            seen.setdefault(urljoin(base, href.strip()), None)
+    return tuple(seen)
+
+
+def _base_url(soup: BeautifulSoup, url: str) -> str:
+    base = soup.find("base", href=True)
+    href = base.get("href") if base else None
+    return urljoin(url, href) if isinstance(href, str) else url

@@ -1,0 +1,228 @@
+"""The shared vocabulary: frozen dataclasses handed from one pipeline stage to the next.
+
+`RawRecord` is what extract finds on a page (text as found); `Item` is the normalised content model
+of PRODUCT.md; `Source`, `Feed` and `Publisher` come from feeds/*.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+ItemKind = Literal["dossier", "actualite", "evenement", "page"]
+ITEM_KINDS: tuple[str, ...] = ("dossier", "actualite", "evenement", "page")
+
+
+# --- what extract produces -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """Everything extract found on one page, as text, before any interpretation."""
+
+    url: str
+    canonical_url: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    content_html: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    image_url: str | None = None
+    image_alt: str | None = None
+    image_credit: str | None = None
+    image_width: str | None = None
+    image_height: str | None = None
+    figures: tuple[tuple[str, str], ...] = ()  # (value as written, label)
+    tags: tuple[str, ...] = ()
+    kind: str | None = None  # the page's own label ("Actualité", "Dossier") or schema.org type
+    authors: tuple[str, ...] = ()
+    lang: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- the content model -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    alt: str = ""
+    credit: str | None = None
+    width: int | None = None
+    height: int | None = None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """A key figure: "1,1 Md €" / "pour le pacte rural" → amount 1100000000, unit "EUR"."""
+
+    label: str
+    value_text: str
+    amount: int | float | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: str
+    source: str
+    kind: str
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    first_seen: datetime
+    updated: datetime
+    published: datetime | None = None
+    image: Image | None = None
+    authors: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    figures: tuple[Figure, ...] = ()
+    related: tuple[str, ...] = ()
+    lang: str = "fr"
+    content_hash: str = ""
+
+    @property
+    def date(self) -> datetime:
+        """The date an item is listed under: its publication date, or when we first saw it."""
+        return self.published or self.first_seen
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("first_seen", "updated", "published"):
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        data = dict(data)
+        for name in ("first_seen", "updated", "published"):
+            if data.get(name):
+                data[name] = datetime.fromisoformat(data[name])
+        data["image"] = Image(**data["image"]) if data.get("image") else None
+        data["figures"] = tuple(Figure(**figure) for figure in data.get("figures", ()))
+        for name in ("authors", "tags", "related"):
+            data[name] = tuple(data.get(name, ()))
+        return cls(**data)
+
+
+# --- configuration (feeds/*.toml) --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Selectors:
+    """CSS selectors for one source; every one is optional (metadata and trafilatura fill gaps)."""
+
+    title: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    image: str | None = None
+    image_credit: str | None = None
+    figures: str | None = None
+    figure_value: str | None = None
+    figure_label: str | None = None
+    tags: str | None = None
+    kind: str | None = None
+    authors: str | None = None
+    exclude: tuple[str, ...] = ()  # removed from the content before it is kept
+
+
+@dataclass(frozen=True, slots=True)
+class Publisher:
+    id: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    url: str
+    publisher: str
+    type: str = "html"
+    kind: str = "page"  # for the entry page itself, unless the page labels itself
+    every_seconds: int = 1800
+    listing: bool = False  # the entry page only lists links; it is not an item itself
+    follow: str | None = None  # selector of links to detail pages, each an item
+    paginate: str | None = None  # selector of the "next page" link of a listing
+    max_pages: int = 1
+    max_items: int = 50
+    tags: tuple[str, ...] = ()  # added to every item of this source (e.g. the dossier's name)
+    selectors: Selectors = field(default_factory=Selectors)
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    id: str
+    title: str
+    publisher: str
+    sources: tuple[str, ...]
+    description: str = ""
+    kinds: tuple[str, ...] = ()  # empty: every kind
+    tags: tuple[str, ...] = ()  # empty: every tag; otherwise items with at least one of them
+    limit: int = 50
+
+    def admits(self, item: Item) -> bool:
+        """Whether an item of one of this feed's sources belongs in the feed."""
+        if item.source not in self.sources:
+            return False
+        if self.kinds and item.kind not in self.kinds:
+            return False
+        return not self.tags or any(tag in item.tags for tag in self.tags)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """Everything declared in feeds/*.toml."""
+
+    publishers: dict[str, Publisher]
+    sources: dict[str, Source]
+    feeds: dict[str, Feed]
+
+    def feeds_of(self, source_id: str) -> list[Feed]:
+        return [feed for feed in self.feeds.values() if source_id in feed.sources]
+
+
+# --- operational state -------------------------------------------------------------------------
+
+SourceState = Literal["never", "ok", "not_modified", "failing"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """How a source's refreshes are going, for operators (/api/sources, the CLI)."""
+
+    state: str = "never"
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    last_error_at: datetime | None = None
+    failing_since: datetime | None = None
+    consecutive_failures: int = 0
+    last_duration_ms: int | None = None
+    warnings: tuple[str, ...] = ()  # pages of a successful refresh that could not be read
+
+    _DATES = ("last_attempt", "last_success", "last_error_at", "failing_since")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in self._DATES:
+            data[name] = data[name].isoformat() if data[name] else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SourceStatus:
+        data = dict(data)
+        for name in cls._DATES:
+            if data.get(name):
+                data[name] = datetime.fromisoformat(data[name])
+        data["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**data)

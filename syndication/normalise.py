@@ -1,0 +1,285 @@
+"""Normalise: a RawRecord (text as found on a page) → an Item of the content model.
+
+Pure functions, no I/O: dates in French forms (Europe/Paris), key figures with amount and unit,
+absolute canonical URLs without tracking parameters, sanitised HTML (nh3), stable ids, a content
+hash, and `reconcile`, which decides whether a re-scraped item really changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import nh3
+from babel import Locale
+from babel.numbers import NumberFormatError, parse_decimal
+from bs4 import BeautifulSoup
+
+from .model import Figure, Image, Item, RawRecord, Source
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def normalise(record: RawRecord, source: Source, now: datetime) -> Item:
+    """Turn what a page says into an Item. `now` is when we saw it (first_seen for a new item)."""
+    url = canonical_url(record.canonical_url or record.url, record.url)
+    title = plain_text(record.title)
+    if not title:
+        raise ValueError(f"no title found on {record.url}")
+    published = parse_date(record.published)
+    declared_update = parse_date(record.updated)
+    item = Item(
+        id=item_id(url),
+        source=source.id,
+        kind=kind_from_label(record.kind) or source.kind,
+        url=url,
+        title=title,
+        summary=plain_text(record.summary),
+        content_html=sanitise_html(record.content_html or "", record.url),
+        first_seen=now,
+        updated=max(d for d in (declared_update, published, now) if d is not None)
+        if declared_update else (published or now),
+        published=published,
+        image=_image(record),
+        authors=tuple(dict.fromkeys(a for a in map(plain_text, record.authors) if a)),
+        tags=_unique(t for t in (*map(plain_text, record.tags), *source.tags) if t),
+        figures=tuple(parse_figure(value, label) for value, label in record.figures if value),
+        lang=(record.lang or "fr").split("-")[0].lower() or "fr",
+    )
+    return replace(item, content_hash=content_hash(item))
+
+
+def reconcile(old: Item | None, new: Item) -> Item | None:
+    """What to store for a freshly normalised item, given what we stored before.
+
+    None when nothing a subscriber sees has changed (so nothing is written and `updated` stays);
+    otherwise the new item, keeping the original first_seen and publication date, with `updated`
+    moved to the page's own modification date or, failing that, to now.
+    """
+    if old is None:
+        return new
+    if old.content_hash == new.content_hash:
+        # A dossier linking to other news is not an edit of the dossier: keep its dates.
+        return None if old.related == new.related else replace(old, related=new.related)
+    updated = new.updated if new.updated > old.updated else new.first_seen
+    return replace(new, first_seen=old.first_seen, published=old.published or new.published,
+                   updated=max(updated, old.updated))
+
+
+def content_hash(item: Item) -> str:
+    """A digest of what subscribers see, dates excepted: equal hashes mean nothing changed."""
+    seen = item.to_dict()
+    for name in ("first_seen", "updated", "published", "content_hash", "related"):
+        seen.pop(name)
+    return hashlib.sha256(json.dumps(seen, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def item_id(url: str) -> str:
+    """A stable id: the name-based UUID of the canonical URL (valid as an Atom id as urn:uuid:)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, url))
+
+
+# --- URLs ----------------------------------------------------------------------------------
+
+TRACKING_PARAMETERS = re.compile(
+    r"^(utm_\w+|fbclid|gclid|dclid|gbraid|wbraid|msclkid|mc_cid|mc_eid|xtor|at_\w+|_hsenc|_hsmi|"
+    r"mkt_tok|igshid|yclid|_ga|_gl|pk_\w+|mtm_\w+|oly_\w+|vero_\w+|ref_src)$", re.IGNORECASE)
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Absolute URL, lowercase scheme and host, no fragment, no tracking parameters."""
+    absolute = urljoin(base or url, url.strip())
+    parts = urlsplit(absolute)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not TRACKING_PARAMETERS.match(k)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
+                       urlencode(query), ""))
+
+
+# --- HTML and text -------------------------------------------------------------------------
+
+ALLOWED_TAGS = {"p", "br", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "a", "strong", "em",
+                "b", "i", "u", "s", "blockquote", "q", "cite", "abbr", "sub", "sup", "small",
+                "figure", "figcaption", "img", "table", "thead", "tbody", "tfoot", "tr", "th",
+                "td", "caption", "dl", "dt", "dd", "hr", "pre", "code", "span", "time"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "hreflang"},
+                      "img": {"src", "alt", "width", "height", "title"},
+                      "abbr": {"title"}, "time": {"datetime"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
+
+
+def sanitise_html(html: str, base_url: str) -> str:
+    """Untrusted HTML → safe HTML: allow-listed tags and attributes, no scripts, styles or
+    handlers, http(s)/mailto links only, relative URLs made absolute against the page."""
+    cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        clean_content_tags={"script", "style", "noscript", "template"},
+                        url_schemes={"http", "https", "mailto"},
+                        url_relative=("rewrite_with_base", base_url))
+    return re.sub(r"\n\s*\n+", "\n", cleaned).strip()
+
+
+def plain_text(value: str | None) -> str:
+    """Text without markup or runs of whitespace (titles and summaries are plain text)."""
+    if not value:
+        return ""
+    if "<" in value or "&" in value:
+        value = BeautifulSoup(value, "lxml").get_text(" ")
+    return " ".join(value.split())
+
+
+def _image(record: RawRecord) -> Image | None:
+    if not record.image_url:
+        return None
+    url = urljoin(record.url, record.image_url.strip())
+    if urlsplit(url).scheme not in ("http", "https"):
+        return None
+    return Image(url=url, alt=plain_text(record.image_alt),
+                 credit=clean_credit(record.image_credit),
+                 width=_dimension(record.image_width), height=_dimension(record.image_height))
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    """First spelling of each value, ignoring case: ("Solidarité", "solidarité") → one tag."""
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(value.casefold(), value)
+    return tuple(seen.values())
+
+
+def clean_credit(text: str | None) -> str | None:
+    """ "Crédit photo : © Andrea Piacquadio" → "Andrea Piacquadio"."""
+    if not text:
+        return None
+    credit = re.sub(r"^\s*cr[ée]dits?\s*(photos?|images?)?\s*:?\s*", "", plain_text(text),
+                    flags=re.IGNORECASE)
+    credit = re.sub(r"^(©|\(c\)|copyright)\s*", "", credit, flags=re.IGNORECASE).strip()
+    return credit or None
+
+
+def _dimension(value: str | None) -> int | None:
+    digits = re.match(r"\s*(\d{1,5})", value or "")
+    return int(digits.group(1)) if digits and int(digits.group(1)) > 0 else None
+
+
+_KINDS = {"dossier": "dossier", "dossiers": "dossier",
+          "actualite": "actualite", "actualites": "actualite", "communique de presse": "actualite",
+          "newsarticle": "actualite", "blogposting": "actualite",
+          "reportagenewsarticle": "actualite",
+          "analysisnewsarticle": "actualite",
+          "evenement": "evenement", "agenda": "evenement", "event": "evenement"}
+
+
+def kind_from_label(label: str | None) -> str | None:
+    """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
+    return _KINDS.get(_fold(plain_text(label))) if label else None
+
+
+def _fold(text: str) -> str:
+    """Lowercase without accents: "Février" → "fevrier"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+# --- dates: a chain of parsers, each trying one form (as feedparser does) -------------------
+
+_FRENCH = Locale("fr")
+_MONTHS = {_fold(name).rstrip("."): number
+           for width in ("wide", "abbreviated")
+           for number, name in _FRENCH.months["format"][width].items()}
+_MONTHS.update({"fev": 2, "avr": 4, "juil": 7, "sep": 9})  # abbreviations seen besides CLDR's
+_MONTH_PATTERN = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
+_TIME = r"(?:\s*(?:a|,|-)?\s*(\d{1,2})\s*[h:]\s*(\d{2})?)?"  # " à 14h30", ", 9:05"
+_FRENCH_DATE = re.compile(
+    rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_PATTERN})\.?\s+(\d{{4}})" + _TIME)
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})" + _TIME)
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """Parse an ISO 8601, French ("Publié le 1er mars 2026 à 14h30") or numeric (12/03/2026)
+    date. Times without a zone are Europe/Paris; a date alone means midnight in Paris."""
+    if not text or not text.strip():
+        return None
+    for parser in (_parse_iso, _parse_french, _parse_numeric):
+        try:
+            parsed = parser(text.strip())
+        except (ValueError, OverflowError):
+            parsed = None
+        if parsed is not None:
+            return parsed
+    return None
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        return None
+    if len(text) == 10:
+        return _paris(date.fromisoformat(text), 0, 0)
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=PARIS)
+
+
+def _parse_french(text: str) -> datetime | None:
+    match = _FRENCH_DATE.search(_fold(text))
+    if not match:
+        return None
+    day, month, year, hour, minute = match.groups()
+    return _paris(date(int(year), _MONTHS[month], int(day)), int(hour or 0), int(minute or 0))
+
+
+def _parse_numeric(text: str) -> datetime | None:
+    match = _NUMERIC_DATE.search(_fold(text))
+    if not match:
+        return None
+    day, month, year, hour, minute = match.groups()
+    return _paris(date(int(year), int(month), int(day)), int(hour or 0), int(minute or 0))
+
+
+def _paris(day: date, hour: int, minute: int) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+
+
+# --- key figures -----------------------------------------------------------------------------
+
+_SCALES = {"k": 10**3, "millier": 10**3, "milliers": 10**3,
+           "m": 10**6, "million": 10**6, "millions": 10**6,
+           "md": 10**9, "mds": 10**9, "mrd": 10**9, "mrds": 10**9,
+           "milliard": 10**9, "milliards": 10**9}
+_UNITS = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "%": "percent"}
+_AMOUNT = re.compile(
+    r"(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?)\s*"
+    r"(?P<scale>milliards?|millions?|milliers?|mrds?|mds?|md|k|m)?(?![a-zé])\s*"
+    r"(?:d['’]\s*)?(?P<unit>€|eur(?:os?)?\b|%)?", re.IGNORECASE)
+
+
+def parse_figure(value_text: str, label: str) -> Figure:
+    """ "1,1 Md €" + "pour le pacte rural" → Figure(amount=1100000000, unit="EUR")."""
+    value_text, label = plain_text(value_text), plain_text(label)
+    amount, unit = parse_amount(value_text)
+    return Figure(label=label, value_text=value_text, amount=amount, unit=unit)
+
+
+def parse_amount(text: str) -> tuple[int | float | None, str | None]:
+    """The number a key figure states, scaled, and its unit (EUR, percent, or None for counts)."""
+    match = _AMOUNT.search(text)
+    if not match:
+        return None, None
+    try:
+        number = Decimal(str(parse_decimal(match["number"].replace(".", ","), locale="fr")))
+    except (NumberFormatError, InvalidOperation):
+        return None, None
+    scale = _SCALES.get((match["scale"] or "").lower(), 1)
+    amount = number * scale
+    unit_text = (match["unit"] or "").lower()
+    if not unit_text and re.search(r"\beuros?\b|€", text, re.IGNORECASE):
+        unit_text = "€"
+    value: int | float = int(amount) if amount == amount.to_integral_value() else float(amount)
+    return value, _UNITS.get(unit_text)

@@ -1,0 +1,197 @@
+"""Refresh: fetch → extract → normalise → store, for one source.
+
+`refresh(source, runtime)` never raises for a source's own problems: it returns a RefreshResult
+(ok / not_modified / failed / skipped), records the source's status, and leaves the items of the
+last good refresh in place when anything goes wrong. It holds a lease so that two processes never
+refresh one source at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from redis.exceptions import LockError
+
+from .errors import ExtractionFailed, FetchError, SyndicationError
+from .extract import extract_page
+from .fetch import Page, Unchanged
+from .model import Item, RawRecord, Source, SourceStatus
+from .normalise import canonical_url, normalise, reconcile
+from .runtime import Runtime
+from .store import PageState, member_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    source: str
+    outcome: str  # ok | not_modified | failed | skipped (another process holds the lease)
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    warnings: tuple[str, ...] = ()
+    error: str | None = None
+    duration_ms: int = 0
+    changed_feeds: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass
+class _Harvest:
+    """What one pass over a source's pages brought back."""
+
+    records: list[tuple[str, RawRecord]] = field(default_factory=list)  # (page URL, record)
+    kept: list[str] = field(default_factory=list)  # members of pages that answered 304
+    pages: dict[str, PageState] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    followed: list[str] = field(default_factory=list)  # detail page URLs, in page order
+
+
+def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> RefreshResult:
+    lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
+    if not lease.acquire(blocking=False):
+        return RefreshResult(source.id, "skipped")
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    previous = runtime.store.source_status(source.id)
+    try:
+        result = _refresh(source, runtime, now, previous, started)
+    except Exception as error:  # noqa: BLE001 - one bad source must never stop a run
+        result = _record_failure(source, runtime, now, previous, started, error)
+    finally:
+        try:
+            lease.release()
+        except LockError:  # expired while we worked; the next holder is not ours to free
+            log.warning("lease of source %s expired during its refresh", source.id)
+    return result
+
+
+def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
+             started: float) -> RefreshResult:
+    known = runtime.store.page_states(source.id)
+    harvest = _harvest(source, runtime, known)
+    if harvest is None:
+        status = replace(previous, state="not_modified", last_attempt=now, last_success=now,
+                         consecutive_failures=0, failing_since=None,
+                         last_duration_ms=_elapsed(started))
+        runtime.store.record_status(source.id, status)
+        log.info("source %s not modified", source.id)
+        return RefreshResult(source.id, "not_modified", duration_ms=status.last_duration_ms or 0)
+
+    items = _normalise_all(source, harvest, now)
+    if not items and not harvest.kept:
+        raise ExtractionFailed(source.url, "no item could be extracted from the source's pages")
+    stored = runtime.store.stored_items(member_of(item) for item in items)
+    changed = [c for c in (reconcile(stored.get(member_of(i)), i) for i in items) if c]
+    new = sum(1 for item in changed if member_of(item) not in stored)
+    status = SourceStatus(
+        state="ok", last_attempt=now, last_success=now, last_error=previous.last_error,
+        last_error_kind=previous.last_error_kind, last_error_at=previous.last_error_at,
+        last_duration_ms=_elapsed(started), warnings=tuple(harvest.warnings))
+    changed_feeds = runtime.store.commit_refresh(
+        source, runtime.catalogue.feeds_of(source.id), changed, harvest.pages, status, now)
+    result = RefreshResult(source.id, "ok", new=new, updated=len(changed) - new,
+                           unchanged=len(items) - len(changed) + len(harvest.kept),
+                           warnings=tuple(harvest.warnings), duration_ms=status.last_duration_ms
+                           or 0, changed_feeds=frozenset(changed_feeds))
+    log.info("source %s refreshed: %d new, %d updated, %d unchanged, %d warnings", source.id,
+             result.new, result.updated, result.unchanged, len(result.warnings))
+    for warning in harvest.warnings:
+        log.warning("source %s: %s", source.id, warning)
+    return result
+
+
+def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest | None:
+    """Fetch the entry page, its listing pages and the detail pages it links to.
+    None when the entry page has not changed since the last good refresh."""
+    fetcher = runtime.fetcher
+    entry_state = known.get(source.url)
+    entry = fetcher.fetch(source.url, entry_state.validators if entry_state else None)
+    if isinstance(entry, Unchanged):
+        return None
+    harvest = _Harvest()
+    extraction = extract_page(entry.text, entry.url, source)
+    if extraction.record is not None:
+        harvest.records.append((source.url, extraction.record))
+    # Validators are recorded only with a successful commit: a failed refresh is retried in full.
+    harvest.pages[source.url] = PageState(entry.validators)
+    links = list(extraction.links)
+    next_page, pages_read = extraction.next_page, 1
+    while next_page and pages_read < source.max_pages:
+        try:
+            listing = fetcher.fetch(next_page)
+        except FetchError as error:
+            harvest.warnings.append(f"listing page: {error}")
+            break
+        assert isinstance(listing, Page)  # no validators sent, so never Unchanged
+        more = extract_page(listing.text, listing.url, replace(source, listing=True))
+        links.extend(more.links)
+        next_page, pages_read = more.next_page, pages_read + 1
+
+    detail_source = replace(source, listing=False, follow=None, paginate=None)
+    links = [link for link in dict.fromkeys(map(canonical_url, links)) if link != source.url]
+    harvest.followed = links[:source.max_items]
+    for link in harvest.followed:
+        state = known.get(link)
+        try:
+            page = fetcher.fetch(link, state.validators if state and state.member else None)
+        except FetchError as error:
+            harvest.warnings.append(str(error))
+            continue
+        if isinstance(page, Unchanged):
+            assert state is not None and state.member is not None
+            harvest.kept.append(state.member)
+            harvest.pages[link] = state
+            continue
+        record = extract_page(page.text, page.url, detail_source).record
+        assert record is not None
+        harvest.records.append((link, record))
+        harvest.pages[link] = PageState(page.validators)
+    return harvest
+
+
+def _normalise_all(source: Source, harvest: _Harvest, now: datetime) -> list[Item]:
+    items: dict[str, Item] = {}
+    entry_id = None
+    for page_url, record in harvest.records:
+        try:
+            item = normalise(record, source, now)
+        except ValueError as error:
+            harvest.warnings.append(str(error))
+            harvest.pages.pop(page_url, None)
+            continue
+        items.setdefault(item.id, item)
+        entry_id = item.id if page_url == source.url else entry_id
+        harvest.pages[page_url] = PageState(harvest.pages[page_url].validators, member_of(item))
+    if entry_id is not None and source.follow:  # a dossier relates the items it links to
+        members = (harvest.pages[url].member for url in harvest.followed if url in harvest.pages)
+        related = (member.split("/", 1)[1] for member in members if member)
+        items[entry_id] = replace(items[entry_id], related=tuple(dict.fromkeys(related)))
+    return list(items.values())
+
+
+def _record_failure(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
+                    started: float, error: Exception) -> RefreshResult:
+    kind = getattr(error, "kind", "internal")
+    if isinstance(error, SyndicationError):
+        log.warning("source %s failed (%s): %s", source.id, kind, error)
+    else:
+        log.exception("source %s failed on an unexpected error", source.id)
+    status = replace(previous, state="failing", last_attempt=now, last_error=str(error),
+                     last_error_kind=kind, last_error_at=now,
+                     failing_since=previous.failing_since or now,
+                     consecutive_failures=previous.consecutive_failures + 1,
+                     last_duration_ms=_elapsed(started))
+    try:
+        runtime.store.record_status(source.id, status)
+    except Exception:  # noqa: BLE001 - Redis itself may be what failed
+        log.exception("could not record the status of source %s", source.id)
+    return RefreshResult(source.id, "failed", error=str(error),
+                         duration_ms=status.last_duration_ms or 0)
+
+
+def _elapsed(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,1 @@
+"""Render: items → bytes, one module per kind of output."""

@@ -1,0 +1,62 @@
+"""Schedule: timing only. One APScheduler job per source, at its interval with jitter, backing off
+after failures. Everything else happens in `refresh`, so a job can later run in a worker pool."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .model import Source
+from .refresh import RefreshResult, refresh
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=6)
+FIRST_RUN_SPREAD_SECONDS = 3.0  # sources start together, but not all in the same instant
+
+
+def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
+    """A scheduler with one refresh job per declared source; start() it to run."""
+    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
+        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+    now = datetime.now(UTC)
+    for source in runtime.catalogue.sources.values():
+        scheduler.add_job(
+            run_refresh, IntervalTrigger(seconds=source.every_seconds,
+                                         jitter=max(1, source.every_seconds // 10)),
+            args=(scheduler, runtime, source), id=source.id, name=f"refresh {source.id}",
+            next_run_time=now + timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD_SECONDS)),
+            misfire_grace_time=source.every_seconds)
+    return scheduler
+
+
+def prepare(runtime: Runtime) -> None:
+    """Before the first run: bring feed indexes in line with feeds/*.toml, which may have
+    changed since the last run."""
+    now = datetime.now(UTC)
+    for feed in runtime.catalogue.feeds.values():
+        if runtime.store.rebuild_feed(feed, now):
+            log.info("feed %s re-indexed from its sources", feed.id)
+
+
+def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source) -> RefreshResult:
+    result = refresh(source, runtime)
+    if result.outcome == "failed":
+        failures = runtime.store.source_status(source.id).consecutive_failures
+        delay = backoff_delay(source.every_seconds, failures)
+        scheduler.modify_job(source.id, next_run_time=datetime.now(UTC) + delay)
+        log.info("source %s: next attempt in %s", source.id, delay)
+    return result
+
+
+def backoff_delay(every_seconds: int, failures: int) -> timedelta:
+    """Interval × 2^(failures-1), with ±10 % jitter, capped (a failing site is not hammered)."""
+    base = min(every_seconds * 2 ** max(0, min(failures, 20) - 1), MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=base * random.uniform(0.9, 1.1))

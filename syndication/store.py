@@ -1,0 +1,208 @@
+"""Store: the only module that speaks Redis.
+
+Key schema (every key starts with the configured prefix, written P below):
+
+    P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
+    P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
+    P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member"} as JSON
+    P:source:{source}:status     string  SourceStatus as JSON
+    P:feed:{feed}:index          zset    members "{source}/{id}" of admitted items, by date
+    P:feed:{feed}:state          hash    version (int, +1 whenever the feed's content changes),
+                                         changed_at (ISO date-time of that change)
+    P:lease:{source}             string  refresh lease (redis-py Lock: token + expiry)
+
+A refresh is written in one MULTI/EXEC transaction (items, indexes, retention trims, page
+validators, status, feed versions), and feeds are read by one Lua script (index range + items), so
+a reader sees the state before or after a refresh, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis import Redis
+from redis.lock import Lock
+
+from .fetch import Validators
+from .model import Feed, Item, Source, SourceStatus
+
+# Newest first within [min, max] scores; returns the item JSON strings (nil where trimmed).
+_READ_INDEX = """
+local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
+if #members == 0 then return {} end
+local keys = {}
+for i, member in ipairs(members) do keys[i] = ARGV[1] .. member end
+return redis.call('MGET', unpack(keys))
+"""
+
+# Keep the newest ARGV[1] members of an index; with ARGV[2] set, delete the trimmed items too.
+_TRIM_INDEX = """
+local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
+if excess <= 0 then return 0 end
+if ARGV[2] ~= '' then
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, excess - 1)) do
+    redis.call('DEL', ARGV[2] .. member)
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, excess - 1)
+return excess
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What we know of one fetched page: its validators and the item it produced."""
+
+    validators: Validators
+    member: str | None = None  # "{source}/{id}" of the item the page held
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    version: int
+    changed_at: datetime | None
+
+
+def member_of(item: Item) -> str:
+    return f"{item.source}/{item.id}"
+
+
+class FeedStore:
+    def __init__(self, redis: Redis, prefix: str, retention: int):
+        self.redis = redis
+        self.prefix = prefix
+        self.retention = retention
+        self._read_index = redis.register_script(_READ_INDEX)
+        self._trim_index = redis.register_script(_TRIM_INDEX)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def feed_items(self, feed_id: str, *, limit: int, since: datetime | None = None) -> list[Item]:
+        """Newest first; an item found through two sources appears once."""
+        items = self._read(self._key("feed", feed_id, "index"), limit, since)
+        seen: set[str] = set()
+        unique = []
+        for item in items:
+            if item.id not in seen:
+                seen.add(item.id)
+                unique.append(item)
+        return unique
+
+    def source_items(self, source_id: str, *, limit: int,
+                     since: datetime | None = None) -> list[Item]:
+        return self._read(self._key("source", source_id, "index"), limit, since)
+
+    def _read(self, index: str, limit: int, since: datetime | None) -> list[Item]:
+        low = since.timestamp() if since else "-inf"
+        raw = self._read_index(keys=[index], args=[self._key("item", ""), "+inf", low, limit])
+        return [Item.from_dict(json.loads(data)) for data in raw if data]
+
+    def stored_items(self, members: Iterable[str]) -> dict[str, Item]:
+        """Items by member, for the ones that exist."""
+        members = list(members)
+        if not members:
+            return {}
+        raw = self.redis.mget([self._key("item", m) for m in members])
+        return {m: Item.from_dict(json.loads(d)) for m, d in zip(members, raw, strict=True) if d}
+
+    def page_states(self, source_id: str) -> dict[str, PageState]:
+        raw = self.redis.hgetall(self._key("source", source_id, "pages"))
+        states = {}
+        for url, data in raw.items():
+            value = json.loads(data)
+            states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
+                                    value.get("member"))
+        return states
+
+    def feed_state(self, feed_id: str) -> FeedState:
+        raw = self.redis.hgetall(self._key("feed", feed_id, "state"))
+        changed = raw.get("changed_at")
+        return FeedState(int(raw.get("version", 0)),
+                         datetime.fromisoformat(changed) if changed else None)
+
+    def source_status(self, source_id: str) -> SourceStatus:
+        raw = self.redis.get(self._key("source", source_id, "status"))
+        return SourceStatus.from_dict(json.loads(raw)) if raw else SourceStatus()
+
+    def item_count(self, source_id: str) -> int:
+        return int(self.redis.zcard(self._key("source", source_id, "index")))
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def lease(self, source_id: str, seconds: int) -> Lock:
+        """A lock with expiry, held while a source refreshes: a crashed holder frees it in time."""
+        return self.redis.lock(self._key("lease", source_id), timeout=seconds, blocking=False)
+
+    def commit_refresh(self, source: Source, feeds: Iterable[Feed], changed: Iterable[Item],
+                       pages: dict[str, PageState], status: SourceStatus,
+                       now: datetime) -> set[str]:
+        """Write one refresh atomically; returns the ids of the feeds whose content changed."""
+        changed = list(changed)
+        changed_feeds: set[str] = set()
+        with self.redis.pipeline(transaction=True) as tx:
+            source_index = self._key("source", source.id, "index")
+            for item in changed:
+                tx.set(self._key("item", member_of(item)), json.dumps(item.to_dict()))
+                tx.zadd(source_index, {member_of(item): item.date.timestamp()})
+            if changed:
+                self._trim_index(keys=[source_index],
+                                 args=[self.retention, self._key("item", "")], client=tx)
+            for feed in feeds:
+                admitted = {member_of(i): i.date.timestamp() for i in changed if feed.admits(i)}
+                # An edited item that no longer belongs (its tags changed) leaves the feed.
+                leaving = [member_of(i) for i in changed if not feed.admits(i)]
+                if admitted:
+                    tx.zadd(self._key("feed", feed.id, "index"), admitted)
+                if leaving:
+                    tx.zrem(self._key("feed", feed.id, "index"), *leaving)
+                if admitted or leaving:
+                    self._trim_index(keys=[self._key("feed", feed.id, "index")],
+                                     args=[self.retention, ""], client=tx)
+                    self._bump(tx, feed.id, now)
+                    changed_feeds.add(feed.id)
+            if pages:
+                tx.hset(self._key("source", source.id, "pages"), mapping={
+                    url: json.dumps({"etag": s.validators.etag, "member": s.member,
+                                     "last_modified": s.validators.last_modified})
+                    for url, s in pages.items()})
+            tx.set(self._key("source", source.id, "status"), json.dumps(status.to_dict()))
+            tx.execute()
+        return changed_feeds
+
+    def record_status(self, source_id: str, status: SourceStatus) -> None:
+        self.redis.set(self._key("source", source_id, "status"), json.dumps(status.to_dict()))
+
+    def rebuild_feed(self, feed: Feed, now: datetime) -> bool:
+        """Recompute a feed's index from its sources (after feeds/*.toml changed); bumps the
+        version only when membership changed. Returns whether it did."""
+        wanted: dict[str, float] = {}
+        for source_id in feed.sources:
+            for item in self.source_items(source_id, limit=self.retention):
+                if feed.admits(item):
+                    wanted[member_of(item)] = item.date.timestamp()
+        index = self._key("feed", feed.id, "index")
+        current = dict(self.redis.zrange(index, 0, -1, withscores=True))
+        if current == wanted:
+            return False
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(index)
+            if wanted:
+                tx.zadd(index, wanted)
+                self._trim_index(keys=[index], args=[self.retention, ""], client=tx)
+            self._bump(tx, feed.id, now)
+            tx.execute()
+        return True
+
+    def _bump(self, tx: Redis, feed_id: str, now: datetime) -> None:
+        state = self._key("feed", feed_id, "state")
+        tx.hincrby(state, "version", 1)
+        tx.hset(state, "changed_at", now.isoformat())

@@ -1,0 +1,19 @@
+"""Web: one blueprint per surface; domain errors map to HTTP in app.py."""
+
+from __future__ import annotations
+
+from flask import current_app, request, url_for
+
+from ..runtime import Runtime
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["syndication"]
+
+
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute URL, on SYNDICATION_BASE_URL when set (behind a proxy), else on this request."""
+    base = runtime().settings.base_url.rstrip("/")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values) if request else url_for(endpoint, **values)

@@ -1,0 +1,91 @@
+"""/api: items, feeds and sources (with their refresh status) as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+
+from ..errors import NotFound
+from ..model import Feed, Item, Source
+from . import external_url, runtime
+from .selection import parse_filters, select_items
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+
+DEFAULT_LIMIT = 50
+
+
+@blueprint.get("/items")
+def items() -> ResponseReturnValue:
+    """Items of one feed (?feed=), one source (?source=) or all sources, newest first."""
+    service = runtime()
+    catalogue, store = service.catalogue, service.store
+    filters = parse_filters(request.args, DEFAULT_LIMIT)
+    feed_id, source_id = request.args.get("feed"), request.args.get("source")
+    if feed_id:
+        if feed_id not in catalogue.feeds:
+            raise NotFound("feed", feed_id)
+        found = select_items(lambda limit, since: store.feed_items(feed_id, limit=limit,
+                                                                   since=since),
+                             filters, service.settings.retention)
+        if source_id:
+            found = [item for item in found if item.source == source_id]
+    else:
+        source_ids = [source_id] if source_id else list(catalogue.sources)
+        for wanted in source_ids:
+            if wanted not in catalogue.sources:
+                raise NotFound("source", wanted)
+        found = []
+        for wanted in source_ids:
+            found += select_items(lambda limit, since, s=wanted: store.source_items(
+                s, limit=limit, since=since), filters, service.settings.retention)
+        found = sorted(found, key=lambda item: item.date, reverse=True)[:filters.limit]
+    return jsonify({"count": len(found), "items": [_item(item) for item in found]})
+
+
+@blueprint.get("/feeds")
+def feeds() -> ResponseReturnValue:
+    return jsonify({"feeds": [_feed(feed) for feed in runtime().catalogue.feeds.values()]})
+
+
+@blueprint.get("/sources")
+def sources() -> ResponseReturnValue:
+    return jsonify({"sources": [_source(s) for s in runtime().catalogue.sources.values()]})
+
+
+@blueprint.get("/sources/<source_id>")
+def source(source_id: str) -> ResponseReturnValue:
+    found = runtime().catalogue.sources.get(source_id)
+    if found is None:
+        raise NotFound("source", source_id)
+    return jsonify(_source(found))
+
+
+def _item(item: Item) -> dict[str, Any]:
+    data = item.to_dict()
+    data.pop("content_hash")
+    return data
+
+
+def _feed(feed: Feed) -> dict[str, Any]:
+    state = runtime().store.feed_state(feed.id)
+    return {
+        "id": feed.id, "title": feed.title, "description": feed.description,
+        "publisher": feed.publisher, "sources": list(feed.sources), "kinds": list(feed.kinds),
+        "tags": list(feed.tags), "version": state.version,
+        "changed_at": state.changed_at.isoformat() if state.changed_at else None,
+        "links": {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
+                  for fmt in ("rss", "atom", "json")},
+    }
+
+
+def _source(source: Source) -> dict[str, Any]:
+    store = runtime().store
+    return {
+        "id": source.id, "url": source.url, "type": source.type, "publisher": source.publisher,
+        "kind": source.kind, "every_seconds": source.every_seconds,
+        "item_count": store.item_count(source.id),
+        "status": store.source_status(source.id).to_dict(),
+    }

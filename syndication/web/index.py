@@ -1,0 +1,40 @@
+"""/: what this service publishes, with feed discovery links, and how its sources are doing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_datetime
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from ..normalise import PARIS
+from . import external_url, runtime
+
+blueprint = Blueprint("index", __name__)
+
+STATE_LABELS = {"never": "jamais actualisée", "ok": "à jour", "not_modified": "inchangée",
+                "failing": "en échec"}
+
+
+@blueprint.get("/")
+def index() -> ResponseReturnValue:
+    service = runtime()
+    feeds = [{
+        "feed": feed,
+        "links": {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
+                  for fmt in ("rss", "atom", "json")},
+    } for feed in service.catalogue.feeds.values()]
+    sources = [{
+        "source": source,
+        "status": (status := service.store.source_status(source.id)),
+        "state_label": STATE_LABELS.get(status.state, status.state),
+        "item_count": service.store.item_count(source.id),
+    } for source in service.catalogue.sources.values()]
+    return render_template("index.html", feeds=feeds, sources=sources, french_datetime=_french)
+
+
+def _french(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return format_datetime(moment, "d MMMM y 'à' HH:mm", tzinfo=PARIS, locale="fr")
