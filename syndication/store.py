@@ -4,7 +4,7 @@ Key schema (every key starts with the configured prefix, written P below):
 
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
-    P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member"} as JSON
+    P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links"}
     P:source:{source}:status     string  SourceStatus as JSON
     P:feed:{feed}:index          zset    members "{source}/{id}" of admitted items, by date
     P:feed:{feed}:state          hash    version (int, +1 whenever the feed's content changes),
@@ -58,6 +58,7 @@ class PageState:
 
     validators: Validators
     member: str | None = None  # "{source}/{id}" of the item the page held
+    links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,7 @@ class FeedStore:
         for url, data in raw.items():
             value = json.loads(data)
             states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
-                                    value.get("member"))
+                                    value.get("member"), tuple(value.get("links", ())))
         return states
 
     def feed_state(self, feed_id: str) -> FeedState:
@@ -147,6 +148,8 @@ class FeedStore:
                        now: datetime) -> set[str]:
         """Write one refresh atomically; returns the ids of the feeds whose content changed."""
         changed = list(changed)
+        feeds = list(feeds)
+        leaving = self._leaving(feeds, changed)
         changed_feeds: set[str] = set()
         with self.redis.pipeline(transaction=True) as tx:
             source_index = self._key("source", source.id, "index")
@@ -158,13 +161,11 @@ class FeedStore:
                                  args=[self.retention, self._key("item", "")], client=tx)
             for feed in feeds:
                 admitted = {member_of(i): i.date.timestamp() for i in changed if feed.admits(i)}
-                # An edited item that no longer belongs (its tags changed) leaves the feed.
-                leaving = [member_of(i) for i in changed if not feed.admits(i)]
                 if admitted:
                     tx.zadd(self._key("feed", feed.id, "index"), admitted)
-                if leaving:
-                    tx.zrem(self._key("feed", feed.id, "index"), *leaving)
-                if admitted or leaving:
+                if leaving[feed.id]:
+                    tx.zrem(self._key("feed", feed.id, "index"), *leaving[feed.id])
+                if admitted or leaving[feed.id]:
                     self._trim_index(keys=[self._key("feed", feed.id, "index")],
                                      args=[self.retention, ""], client=tx)
                     self._bump(tx, feed.id, now)
@@ -172,11 +173,23 @@ class FeedStore:
             if pages:
                 tx.hset(self._key("source", source.id, "pages"), mapping={
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,
-                                     "last_modified": s.validators.last_modified})
+                                     "last_modified": s.validators.last_modified,
+                                     "links": list(s.links)})
                     for url, s in pages.items()})
             tx.set(self._key("source", source.id, "status"), json.dumps(status.to_dict()))
             tx.execute()
         return changed_feeds
+
+    def _leaving(self, feeds: list[Feed], changed: list[Item]) -> dict[str, list[str]]:
+        """Per feed, the members of edited items that it holds but no longer admits (their tags
+        changed). Read before the transaction; the source's lease keeps them valid."""
+        leaving: dict[str, list[str]] = {}
+        for feed in feeds:
+            candidates = [member_of(i) for i in changed if not feed.admits(i)]
+            scores = self.redis.zmscore(self._key("feed", feed.id, "index"),
+                                        candidates) if candidates else []
+            leaving[feed.id] = [m for m, s in zip(candidates, scores, strict=True) if s is not None]
+        return leaving
 
     def record_status(self, source_id: str, status: SourceStatus) -> None:
         self.redis.set(self._key("source", source_id, "status"), json.dumps(status.to_dict()))

