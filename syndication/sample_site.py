@@ -33,17 +33,25 @@ class SampleSiteHandler(SimpleHTTPRequestHandler):
         log.debug("sample site: " + format, *args)
 
 
-def start_sample_site(host: str = "127.0.0.1", port: int = 0,
-                      directory: Path = SITE_DIR) -> ThreadingHTTPServer:
+class SampleSiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        # A client that hangs up early (a fetcher refusing an oversized body) is no error.
+        log.debug("sample site: request from %s ended early", client_address)
+
+
+def start_sample_site(host: str = "127.0.0.1", port: int = 0, directory: Path = SITE_DIR,
+                      handler: type[SampleSiteHandler] | None = None) -> SampleSiteServer:
     """Serve the sample site in a background thread; port 0 picks a free port.
     The server's address is `server.server_address`; stop it with `server.shutdown()`."""
-    handler = partial(SampleSiteHandler, directory=str(directory))
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="sample-site", daemon=True).start()
+    server = SampleSiteServer((host, port),
+                              partial(handler or SampleSiteHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     name="sample-site", daemon=True).start()
     return server
 
 
-def site_url(server: ThreadingHTTPServer) -> str:
+def site_url(server: SampleSiteServer) -> str:
     host, port = server.server_address[:2]
     return f"http://{host}:{port}"

@@ -14,7 +14,7 @@ from redis import Redis
 from syndication.app import create_app
 from syndication.config import load_catalogue, load_settings
 from syndication.model import Catalogue
-from syndication.runtime import Runtime, open_runtime
+from syndication.runtime import Runtime, open_runtime, stop_embedded
 from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
 from .faulty_site import FaultySite
@@ -37,7 +37,7 @@ def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
     client = Redis(unix_socket_path=server.socket_file, decode_responses=True)
     yield client
     client.close()
-    server.shutdown(nosave=True)
+    stop_embedded(server, save=False)
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ import shutil
 import threading
 import time
 from functools import partial
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from syndication.sample_site import SampleSiteHandler
+from syndication.sample_site import SampleSiteHandler, SampleSiteServer
 
 FAULTS = ("slow", "500", "404", "429", "pdf", "huge", "binary", "truncated", "redirect-loop",
           "gzip-bomb", "empty")
@@ -76,8 +75,7 @@ class FaultyHandler(SampleSiteHandler):
         self.wfile.write(body)
 
 
-class _FaultyServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _FaultyServer(SampleSiteServer):
     fault: str | None = None
     slow_seconds: float = 2.0
     requests: list[tuple[str, dict[str, str]]]
@@ -89,7 +87,8 @@ class FaultySite:
         self.root = copy
         self.server = _FaultyServer(("127.0.0.1", 0), partial(FaultyHandler, directory=str(copy)))
         self.server.requests = []
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                         daemon=True).start()
         host, port = self.server.server_address[:2]
         self.url = f"http://{host}:{port}"
 

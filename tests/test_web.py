@@ -269,11 +269,9 @@ def test_rss_has_an_atom_self_link(web: FlaskClient) -> None:
     assert selves[0].get("href") == "http://localhost/feeds/region-solidaire.rss"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: render/feeds.py _generator adds the alternate link "
-                   "then the self link; feedgen uses the LAST link as RSS <channel><link>, so "
-                   "the channel links to the feed document itself instead of the dossier page")
 def test_rss_channel_link_is_the_page_the_feed_is_about(web: FlaskClient,
                                                         filled: Filled) -> None:
+    """feedgen makes the LAST link added the RSS <channel><link> (it once was the feed itself)."""
     raw = ET.fromstring(_get_ok(web, "/feeds/region-solidaire.rss").data)
     assert raw.findtext("channel/link") == f"{filled.site}/region-solidaire"
 
@@ -293,6 +291,19 @@ def test_tag_feed_admits_only_items_of_its_tag(web: FlaskClient) -> None:
     assert len(parsed.entries) >= 3
     for entry in parsed.entries:
         assert "Solidarité" in [tag.term for tag in entry.tags]
+
+
+def test_a_feed_never_refreshed_is_valid_and_empty(web: FlaskClient,
+                                                   schema: dict[str, Any]) -> None:
+    for fmt in ("rss", "atom"):
+        parsed = _parse(web, f"/feeds/plan-climat.{fmt}")
+        assert parsed.feed.title == "Plan régional pour le climat"
+        assert parsed.entries == []
+    response = _get_ok(web, "/feeds/plan-climat.json")
+    assert response.headers["ETag"]
+    document = response.get_json()
+    _validator(schema).validate(document)
+    assert document["items"] == []
 
 
 # --- Atom ----------------------------------------------------------------------------------
@@ -318,11 +329,8 @@ def test_atom_is_valid_with_the_dossier_news_and_self_link(web: FlaskClient,
         assert entry.tags and "Région solidaire" in [tag.term for tag in entry.tags]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: render/feeds.py _generator calls "
-                   "entry.content(html, type='CDATA'); feedgen writes <content type=\"CDATA\"> "
-                   "in Atom, which RFC 4287 §4.1.3.1 does not allow (text, html, xhtml or a MIME "
-                   "type), so readers do not know the content is HTML (feedparser: 'cdata')")
 def test_atom_content_is_declared_as_html(web: FlaskClient) -> None:
+    """RFC 4287 §4.1.3.1: text, html, xhtml or a MIME type (type="CDATA" was once written)."""
     response = _get_ok(web, "/feeds/region-solidaire.atom")
     raw = ET.fromstring(response.data)
     types = {content.get("type") for content in raw.iterfind("atom:entry/atom:content", NS)}
@@ -387,11 +395,9 @@ def test_json_feed_dossier_carries_its_figures_in_the_extension(web: FlaskClient
     assert dossier["summary"].startswith("Un plan en 3 axes")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: render/feeds.py _json_item falls back to "
-                   "f'<p>{item.summary}</p>' without HTML-escaping the plain-text summary, so "
-                   "a summary holding '<script>' or '&' becomes live markup in content_html")
 def test_json_feed_fallback_content_escapes_the_plain_text_summary(
         runtime: Runtime, client: FlaskClient) -> None:
+    """An item without content_html gets its plain-text summary as HTML: escaped, not live."""
     source = runtime.catalogue.sources["region-solidaire"]
     now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     summary = "Tom & Jerry <script>alert(1)</script>"
@@ -499,6 +505,16 @@ def test_feeds_carry_validators_and_answer_304_to_a_matching_etag(web: FlaskClie
         assert other.status_code == 200 and other.data == response.data
 
 
+def test_feeds_answer_304_to_if_modified_since(web: FlaskClient) -> None:
+    response = _get_ok(web, "/feeds/region-solidaire.atom")
+    last_modified = response.headers["Last-Modified"]
+    again = web.get("/feeds/region-solidaire.atom", headers={"If-Modified-Since": last_modified})
+    assert again.status_code == 304 and again.data == b""
+    older = web.get("/feeds/region-solidaire.atom",
+                    headers={"If-Modified-Since": "Mon, 01 Jan 2024 00:00:00 GMT"})
+    assert older.status_code == 200 and older.data == response.data
+
+
 def test_etags_differ_by_format_and_by_query(web: FlaskClient) -> None:
     etags = {web.get(url).headers["ETag"] for url in (
         "/feeds/region-solidaire.rss", "/feeds/region-solidaire.atom",
@@ -564,19 +580,17 @@ def test_etag_changes_when_the_feed_content_changes_and_not_otherwise(
             "-rss-", f"-{fmt}-")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: refresh.py _harvest returns None (not_modified) as "
-                   "soon as the dossier page answers 304, without revalidating the followed news "
-                   "pages; an edit of a news item of the feed is never picked up (ETag and "
-                   "content stay old) until the dossier page itself changes")
 def test_etag_changes_when_a_followed_news_page_of_the_feed_is_edited(
         faulty: Runtime, faulty_site: FaultySite) -> None:
+    """The dossier page is unchanged (304), one of the news pages it links to is edited."""
     client = create_app(runtime=faulty).test_client()
     source = faulty.catalogue.sources["region-solidaire"]
     assert refresh(source, faulty).outcome == "ok"
     etag = client.get("/feeds/region-solidaire.rss").headers["ETag"]
     _edit(faulty_site, "actualites/ordre-de-malte-partenariat-solidarite.html",
-                     "une convention de trois ans", "une convention de quatre ans")
-    refresh(source, faulty)
+          "une convention de trois ans", "une convention de quatre ans")
+    result = refresh(source, faulty)
+    assert (result.outcome, result.updated) == ("ok", 1)
     response = client.get("/feeds/region-solidaire.rss")
     assert "une convention de quatre ans" in response.get_data(as_text=True)
     assert response.headers["ETag"] != etag
@@ -638,10 +652,8 @@ def test_api_items_unknown_feed_or_source_is_404(web: FlaskClient) -> None:
     _assert_problem(web.get("/api/items?source=nope"), 404, "unknown source 'nope'")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: web/api.py items() checks ?source= against the "
-                   "catalogue only when ?feed= is absent; with a feed, an unknown source answers "
-                   "200 with no items instead of a 404 naming it")
 def test_api_items_unknown_source_within_a_feed_is_404(web: FlaskClient) -> None:
+    """?source= is checked against the catalogue with ?feed= too, not silently empty."""
     _assert_problem(web.get("/api/items?feed=region-solidaire&source=nope"), 404,
                     "unknown source 'nope'")
 
@@ -772,6 +784,44 @@ def test_index_page_has_a_row_per_source(web: FlaskClient, filled: Filled) -> No
     assert by_id["plan-climat"].find_all("td")[0].get_text(strip=True) == "jamais actualisée"
 
 
+@pytest.mark.parametrize(("moment", "expected"), [
+    (datetime(2026, 11, 26, 8, 30, tzinfo=UTC), "26 novembre 2026 à 09:30"),
+    (datetime(2026, 12, 1, 9, 0, tzinfo=UTC), "1er décembre 2026 à 10:00"),
+], ids=["26-novembre", "1er-decembre"])
+def test_index_page_dates_are_french_in_paris_time(runtime: Runtime, client: FlaskClient,
+                                                   moment: datetime, expected: str) -> None:
+    assert refresh(runtime.catalogue.sources["region-solidaire"], runtime,
+                   now=moment).outcome == "ok"
+    soup = BeautifulSoup(_get_ok(client, "/").data, "html.parser")
+    row = soup.find("th", string="region-solidaire").find_parent("tr")
+    last_success = row.find_all("td")[2].get_text(strip=True)
+    assert last_success == expected
+
+
+def test_base_url_setting_makes_every_self_link(redis_client: Redis, prefix: str,
+                                                catalogue: Catalogue) -> None:
+    service = make_runtime(redis_client, prefix, catalogue,
+                           base_url="https://flux.example.org/")
+    try:
+        client = create_app(runtime=service).test_client()
+        parsed = _parse(client, "/feeds/region-solidaire.atom")
+        assert {link.rel: link.href for link in parsed.feed.links}["self"] == \
+            "https://flux.example.org/feeds/region-solidaire.atom"
+        raw = ET.fromstring(_get_ok(client, "/feeds/region-solidaire.rss").data)
+        assert [link.get("href") for link in raw.iterfind("channel/atom:link", NS)] == [
+            "https://flux.example.org/feeds/region-solidaire.rss"]
+        assert _get_ok(client, "/feeds/region-solidaire.json").get_json()["feed_url"] == \
+            "https://flux.example.org/feeds/region-solidaire.json"
+        soup = BeautifulSoup(_get_ok(client, "/").data, "html.parser")
+        hrefs = [link["href"] for link in soup.head.find_all("link", rel="alternate")]
+        assert hrefs and all(h.startswith("https://flux.example.org/feeds/") for h in hrefs)
+        feeds = _get_ok(client, "/api/feeds").get_json()["feeds"]
+        assert all(feed["links"]["rss"].startswith("https://flux.example.org/feeds/")
+                   for feed in feeds)
+    finally:
+        service.fetcher.close()
+
+
 # --- health --------------------------------------------------------------------------------
 
 
@@ -791,6 +841,22 @@ def test_readyz_is_503_when_redis_is_unreachable(prefix: str, catalogue: Catalog
         assert response.get_json()["status"] == "unavailable"
         assert response.get_json()["redis"]
         assert client.get("/healthz").status_code == 200  # alive, just not ready
+    finally:
+        service.close()
+
+
+def test_requests_that_need_redis_fail_as_problems_when_it_is_unreachable(
+        prefix: str, catalogue: Catalogue) -> None:
+    unreachable = Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=2,
+                        retry=Retry(NoBackoff(), 0))
+    service = make_runtime(unreachable, prefix, catalogue)
+    try:
+        client = create_app(runtime=service).test_client()
+        for url in ("/feeds/region-solidaire.rss", "/api/items", "/api/sources"):
+            response = client.get(url)
+            assert response.status_code >= 500, url
+            assert response.mimetype == PROBLEM
+            assert "Traceback" not in response.get_data(as_text=True)
     finally:
         service.close()
 

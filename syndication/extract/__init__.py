@@ -41,8 +41,13 @@ def _record(soup: BeautifulSoup, html: str, url: str, source: Source) -> RawReco
     for layer in (selectors.extract(soup, source.selectors), metadata.extract(soup)):
         _fill(found, layer)
     if not found.get("content_html") or not found.get("published"):
-        _fill(found, article.extract(html, url, content=not found.get("content_html"),
-                                     date=not found.get("published")))
+        guessed = article.extract(html, url, content=not found.get("content_html"),
+                                  date=not found.get("published"))
+        # With no publication date on a page, htmldate offers its modification date instead:
+        # that is not when the page was published (the item then falls back to first_seen).
+        if str(found.get("updated", "")).startswith(guessed.get("published") or "\0"):
+            guessed.pop("published")
+        _fill(found, guessed)
     names = {f.name for f in fields(RawRecord)}
     return RawRecord(url=url, **{k: v for k, v in found.items() if k in names and k != "url"})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 
 from feedgen.feed import FeedGenerator
 
@@ -48,8 +49,9 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
     generator.id(context.self_url)
     generator.title(context.feed.title)
     generator.description(context.feed.description or context.feed.title)
-    generator.link(href=context.home_url, rel="alternate")
+    # feedgen makes the last link the RSS <channel><link>: it must be the page, not the feed.
     generator.link(href=context.self_url, rel="self")
+    generator.link(href=context.home_url, rel="alternate")
     generator.language("fr-FR")
     generator.author({"name": context.publisher})
     generator.generator(GENERATOR, version=__version__)
@@ -63,7 +65,7 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry.link(href=item.url, rel="alternate")
         entry.description(item.summary or item.title)
         if item.content_html:
-            entry.content(item.content_html, type="CDATA")
+            entry.content(item.content_html, type="html")
         entry.published(item.date)
         entry.updated(item.updated)
         for tag in item.tags:
@@ -93,7 +95,7 @@ def _json_item(item: Item) -> dict[str, object]:
         "id": guid(item),
         "url": item.url,
         "title": item.title,
-        "content_html": item.content_html or f"<p>{item.summary}</p>",
+        "content_html": item.content_html or f"<p>{escape(item.summary)}</p>",
         "summary": item.summary,
         "date_published": _rfc3339(item.date),
         "date_modified": _rfc3339(item.updated),

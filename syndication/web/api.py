@@ -24,6 +24,8 @@ def items() -> ResponseReturnValue:
     catalogue, store = service.catalogue, service.store
     filters = parse_filters(request.args, DEFAULT_LIMIT)
     feed_id, source_id = request.args.get("feed"), request.args.get("source")
+    if source_id and source_id not in catalogue.sources:
+        raise NotFound("source", source_id)
     if feed_id:
         if feed_id not in catalogue.feeds:
             raise NotFound("feed", feed_id)
@@ -34,9 +36,6 @@ def items() -> ResponseReturnValue:
             found = [item for item in found if item.source == source_id]
     else:
         source_ids = [source_id] if source_id else list(catalogue.sources)
-        for wanted in source_ids:
-            if wanted not in catalogue.sources:
-                raise NotFound("source", wanted)
         found = []
         for wanted in source_ids:
             found += select_items(lambda limit, since, s=wanted: store.source_items(

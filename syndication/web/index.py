@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from babel.dates import format_datetime
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from ..normalise import PARIS
+from ..render.french import french_datetime
 from . import external_url, runtime
 
 blueprint = Blueprint("index", __name__)
@@ -31,10 +28,6 @@ def index() -> ResponseReturnValue:
         "state_label": STATE_LABELS.get(status.state, status.state),
         "item_count": service.store.item_count(source.id),
     } for source in service.catalogue.sources.values()]
-    return render_template("index.html", feeds=feeds, sources=sources, french_datetime=_french)
+    return render_template("index.html", feeds=feeds, sources=sources,
+                           french_datetime=french_datetime)
 
-
-def _french(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return format_datetime(moment, "d MMMM y 'à' HH:mm", tzinfo=PARIS, locale="fr")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,8 +68,9 @@ def _tag(raw: str | None) -> str | None:
 def _since(raw: str | None) -> datetime | None:
     if raw is None or raw == "":
         return None
-    if "T" in raw:  # an unencoded "+01:00" arrives as " 01:00"
-        raw = raw.replace(" ", "+", 1).replace("Z", "+00:00")
+    # An unencoded "+01:00" in a query string arrives as " 01:00".
+    raw = re.sub(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2",
+                 raw.strip()).replace("Z", "+00:00")
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:

@@ -1,0 +1,24 @@
+"""French for HTML outputs (never inside feeds): "1er décembre 2026", "26 novembre 2026 à 09:30",
+Europe/Paris time, with Babel's CLDR data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from babel.dates import format_datetime
+
+from ..normalise import PARIS
+
+
+def french_date(moment: datetime) -> str:
+    """ "26 novembre 2026"; "1er décembre 2026" on the first of the month (French usage)."""
+    local = moment.astimezone(PARIS)
+    day = "1er" if local.day == 1 else str(local.day)
+    return f"{day} {format_datetime(local, 'MMMM y', locale='fr')}"
+
+
+def french_datetime(moment: datetime | None) -> str:
+    """ "26 novembre 2026 à 09:30" (Paris time); a dash when there is no date."""
+    if moment is None:
+        return "—"
+    return f"{french_date(moment)} à {moment.astimezone(PARIS):%H:%M}"
