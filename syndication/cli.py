@@ -18,9 +18,16 @@ from .model import Source
 log = logging.getLogger("syndication")
 
 
+# Libraries that narrate every request or job at INFO; our own refresh lines say what matters.
+CHATTY_LOGGERS = ("httpx", "httpcore", "apscheduler", "trafilatura", "htmldate")
+
+
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    if level.upper() != "DEBUG":
+        for name in CHATTY_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _settings_help() -> str:
@@ -89,8 +96,9 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
     server = make_server(host, port, app, threaded=True)
     base = f"http://{host}:{port}"
     click.echo(f"Service:            {base}/")
+    width = max(map(len, runtime.catalogue.feeds)) + 1
     for feed_id in runtime.catalogue.feeds:
-        click.echo(f"Feed {feed_id + ':':<14} {base}/feeds/{feed_id}.rss  (.atom, .json)")
+        click.echo(f"Feed {feed_id + ':':<{width}} {base}/feeds/{feed_id}.rss  (.atom, .json)")
     click.echo(f"Items with figures: {base}/api/items?feed=region-solidaire")
     click.echo(f"Sources and status: {base}/api/sources")
     click.echo("Press Ctrl+C to stop.")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 
 from .errors import ExtractionFailed, FetchError, SyndicationError
 from .extract import extract_page
@@ -52,11 +52,18 @@ class _Harvest:
 
 def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> RefreshResult:
     lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
-    if not lease.acquire(blocking=False):
-        return RefreshResult(source.id, "skipped")
+    try:
+        if not lease.acquire(blocking=False):
+            return RefreshResult(source.id, "skipped")
+    except RedisError as error:  # without Redis nothing can be stored: wait for the next run
+        log.warning("source %s not refreshed: Redis is unavailable (%s)", source.id, error)
+        return RefreshResult(source.id, "failed", error=f"Redis unavailable: {error}")
     started = time.monotonic()
     now = now or datetime.now(UTC)
-    previous = runtime.store.source_status(source.id)
+    try:
+        previous = runtime.store.source_status(source.id)
+    except RedisError:
+        previous = SourceStatus()
     try:
         result = _refresh(source, runtime, now, previous, started)
     except Exception as error:  # noqa: BLE001 - one bad source must never stop a run
@@ -66,6 +73,8 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
             lease.release()
         except LockError:  # expired while we worked; the next holder is not ours to free
             log.warning("lease of source %s expired during its refresh", source.id)
+        except RedisError:  # it will expire by itself
+            log.warning("could not release the lease of source %s", source.id)
     return result
 
 

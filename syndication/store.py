@@ -170,6 +170,8 @@ class FeedStore:
                                      args=[self.retention, ""], client=tx)
                     self._bump(tx, feed.id, now)
                     changed_feeds.add(feed.id)
+            # Replaced whole: pages no longer linked (or failing) leave with their validators.
+            tx.delete(self._key("source", source.id, "pages"))
             if pages:
                 tx.hset(self._key("source", source.id, "pages"), mapping={
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,

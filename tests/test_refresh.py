@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -172,3 +173,16 @@ def test_refreshing_twice_without_validators_writes_nothing_new(
     result = run(site_runtime, "region-solidaire")
     assert (result.outcome, result.new, result.updated, result.unchanged) == ("ok", 0, 0, 4)
     assert site_runtime.store.feed_state("region-solidaire").version == version
+
+
+def test_without_redis_a_refresh_fails_cleanly(catalogue, prefix: str) -> None:  # noqa: ANN001
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = Redis(host="127.0.0.1", port=closed_port, socket_connect_timeout=0.5)
+    service = make_runtime(unreachable, prefix, catalogue)
+    try:
+        result = run(service, "region-solidaire")
+    finally:
+        service.fetcher.close()
+    assert result.outcome == "failed" and "Redis unavailable" in (result.error or "")
