@@ -1,4 +1,4 @@
-"""Store: the only module that speaks Redis.
+"""Items, feed indexes, page validators, source status, feed versions and leases.
 
 Key schema (every key starts with the configured prefix, written P below):
 
@@ -10,6 +10,7 @@ Key schema (every key starts with the configured prefix, written P below):
     P:feed:{feed}:state          hash    version (int, +1 whenever the feed's content changes),
                                          changed_at (ISO date-time of that change)
     P:lease:{source}             string  refresh lease (redis-py Lock: token + expiry)
+    P:feed-versions              channel a feed id, published in the transaction that changes it
 
 A refresh is written in one MULTI/EXEC transaction (items, indexes, retention trims, page
 validators, status, feed versions), and feeds are read by one Lua script (index range + items), so
@@ -19,19 +20,23 @@ a reader sees the state before or after a refresh, never a mix.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
+from redis.exceptions import RedisError
 from redis.lock import Lock
 
-from .fetch import Validators
-from .model import Feed, Item, Source, SourceStatus
+from ..fetch import Validators
+from ..model import Feed, Item, Source, SourceStatus
 
-# Newest first within [min, max] scores; returns the item JSON strings (nil where trimmed).
+# Newest first within [min, max] scores, skipping ARGV[5]; returns the items' JSON (nil where
+# an item was trimmed meanwhile).
 _READ_INDEX = """
-local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', 0, ARGV[4])
+local members = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[2], ARGV[3], 'LIMIT', ARGV[5],
+                          ARGV[4])
 if #members == 0 then return {} end
 local keys = {}
 for i, member in ipairs(members) do keys[i] = ARGV[1] .. member end
@@ -87,9 +92,10 @@ class FeedStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def feed_items(self, feed_id: str, *, limit: int, since: datetime | None = None) -> list[Item]:
+    def feed_items(self, feed_id: str, *, limit: int, since: datetime | None = None,
+                   offset: int = 0) -> list[Item]:
         """Newest first; an item found through two sources appears once."""
-        items = self._read(self._key("feed", feed_id, "index"), limit, since)
+        items = self._read(self._key("feed", feed_id, "index"), limit, since, offset)
         seen: set[str] = set()
         unique = []
         for item in items:
@@ -98,13 +104,19 @@ class FeedStore:
                 unique.append(item)
         return unique
 
-    def source_items(self, source_id: str, *, limit: int,
-                     since: datetime | None = None) -> list[Item]:
-        return self._read(self._key("source", source_id, "index"), limit, since)
+    def source_items(self, source_id: str, *, limit: int, since: datetime | None = None,
+                     offset: int = 0) -> list[Item]:
+        return self._read(self._key("source", source_id, "index"), limit, since, offset)
 
-    def _read(self, index: str, limit: int, since: datetime | None) -> list[Item]:
+    def feed_count(self, feed_id: str, since: datetime | None = None) -> int:
+        """How many items a feed holds (since a date): for paging."""
         low = since.timestamp() if since else "-inf"
-        raw = self._read_index(keys=[index], args=[self._key("item", ""), "+inf", low, limit])
+        return int(self.redis.zcount(self._key("feed", feed_id, "index"), low, "+inf"))
+
+    def _read(self, index: str, limit: int, since: datetime | None, offset: int) -> list[Item]:
+        low = since.timestamp() if since else "-inf"
+        raw = self._read_index(keys=[index],
+                               args=[self._key("item", ""), "+inf", low, limit, offset])
         return [Item.from_dict(json.loads(data)) for data in raw if data]
 
     def stored_items(self, members: Iterable[str]) -> dict[str, Item]:
@@ -221,3 +233,23 @@ class FeedStore:
         state = self._key("feed", feed_id, "state")
         tx.hincrby(state, "version", 1)
         tx.hset(state, "changed_at", now.isoformat())
+        tx.publish(self._key("feed-versions"), feed_id)
+
+    def watch_feed_versions(self, on_change: Callable[[str | None], None],
+                            stop: threading.Event) -> None:
+        """Block until `stop` is set, calling on_change(feed_id) whenever a feed's version
+        changes, and on_change(None) on every (re)connection: changes may have been missed."""
+        while not stop.is_set():
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(self._key("feed-versions"))
+                on_change(None)
+                while not stop.is_set():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        on_change(str(message["data"]))
+            except RedisError:
+                on_change(None)
+                stop.wait(1.0)
+            finally:
+                pubsub.close()

@@ -1,0 +1,9 @@
+"""Store: the only package that speaks Redis. One module per concern, each with its key schema
+in its docstring; every key starts with the configured prefix.
+
+- feeds.py: items, feed and source indexes, page validators, source status, feed versions, leases.
+"""
+
+from .feeds import FeedState, FeedStore, PageState, member_of
+
+__all__ = ["FeedState", "FeedStore", "PageState", "member_of"]

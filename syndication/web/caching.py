@@ -1,0 +1,133 @@
+"""Rendered responses kept in process memory, so that serving a feed that has not changed
+renders nothing and asks Redis nothing.
+
+Each representation (a feed, a format, a query) is kept with the feed version it was rendered
+from, along with its gzip and brotli forms. Versions change only in the transaction that changes
+a feed's content, which also publishes the feed's id; a listener thread forgets the version of
+that feed, so the next request renders anew. A process that missed notifications (Redis restarted,
+a network cut) catches up by itself: the listener forgets every version when it reconnects, and a
+known version is trusted for at most CATCH_UP_SECONDS anyway.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import brotli
+from flask import Request, Response
+
+from ..store import FeedState, FeedStore
+
+CATCH_UP_SECONDS = 30.0
+MAX_ENTRIES = 256  # representations per process; the least recently used go first
+MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
+STALE_WHILE_REVALIDATE = 3600
+STALE_IF_ERROR = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    body: bytes
+    gzip: bytes
+    brotli: bytes
+    media_type: str
+    etag: str
+    state: FeedState
+
+
+class RenderCache:
+    def __init__(self, store: FeedStore, max_entries: int = MAX_ENTRIES):
+        self.store = store
+        self.max_entries = max_entries
+        self._states: dict[str, tuple[FeedState, float]] = {}  # feed → (state, when learnt)
+        self._entries: OrderedDict[tuple[str, str], Representation] = OrderedDict()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._listener: threading.Thread | None = None
+
+    def state(self, feed_id: str) -> FeedState:
+        """The feed's current version: from memory when fresh, else one Redis round trip."""
+        self._ensure_listening()
+        known = self._states.get(feed_id)
+        if known is not None and time.monotonic() - known[1] < CATCH_UP_SECONDS:
+            return known[0]
+        state = self.store.feed_state(feed_id)
+        self._states[feed_id] = (state, time.monotonic())
+        return state
+
+    def get(self, feed_id: str, variant: str, media_type: str,
+            render: Callable[[FeedState], bytes]) -> Representation:
+        """The representation of `variant` at the feed's current version, rendered if needed."""
+        state = self.state(feed_id)
+        key = (feed_id, variant)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and cached.state.version == state.version:
+                self._entries.move_to_end(key)
+                return cached
+        body = render(state)  # outside the lock: other feeds keep being served meanwhile
+        digest = hashlib.sha256(variant.encode()).hexdigest()[:10]
+        representation = Representation(
+            body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
+            brotli=brotli.compress(body, quality=11), media_type=media_type,
+            etag=f"{feed_id}-{state.version}-{digest}", state=state)
+        with self._lock:
+            self._entries[key] = representation
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        return representation
+
+    def forget(self, feed_id: str | None) -> None:
+        """Forget what we know of a feed's version (of every feed for None)."""
+        if feed_id is None:
+            self._states.clear()
+        else:
+            self._states.pop(feed_id, None)
+
+    def close(self) -> None:
+        self._stop.set()
+
+    def _ensure_listening(self) -> None:
+        if self._listener is None or not self._listener.is_alive():
+            with self._lock:
+                if self._listener is None or not self._listener.is_alive():
+                    self._listener = threading.Thread(
+                        target=self.store.watch_feed_versions, args=(self.forget, self._stop),
+                        name="feed-versions", daemon=True)
+                    self._listener.start()
+
+
+def respond(representation: Representation, request: Request, *, cors: bool = True) -> Response:
+    """A cacheable response: validators, 304s, compression by Accept-Encoding, CORS."""
+    encoding, body = _encoding(representation, request)
+    response = Response(body, content_type=representation.media_type)
+    response.set_etag(representation.etag, weak=True)  # weak: the same for every encoding
+    if representation.state.changed_at:
+        response.last_modified = representation.state.changed_at
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    response.cache_control.stale_while_revalidate = STALE_WHILE_REVALIDATE
+    response.cache_control.stale_if_error = STALE_IF_ERROR
+    response.vary.add("Accept-Encoding")
+    if encoding:
+        response.content_encoding = encoding
+    if cors:
+        response.access_control_allow_origin = "*"
+        response.headers["Access-Control-Expose-Headers"] = "ETag, Last-Modified, Link"
+    return response.make_conditional(request)
+
+
+def _encoding(representation: Representation, request: Request) -> tuple[str | None, bytes]:
+    accepted = request.accept_encodings
+    if accepted["br"]:
+        return "br", representation.brotli
+    if accepted["gzip"]:
+        return "gzip", representation.gzip
+    return None, representation.body
