@@ -15,6 +15,7 @@ from .config import load_settings
 from .errors import InvalidParameter, NotFound, SyndicationError
 from .runtime import Runtime, open_runtime
 from .web import api, feeds, health, index
+from .web.caching import RenderCache
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["syndication"] = runtime or open_runtime(load_settings(config))
+    service = runtime or open_runtime(load_settings(config))
+    app.extensions["syndication"] = service
+    app.extensions["syndication.cache"] = RenderCache(service.store)
     for module in (index, feeds, api, health):
         app.register_blueprint(module.blueprint)
     app.register_error_handler(SyndicationError, _domain_error)

@@ -208,11 +208,12 @@ def _parse_file(locator: _Locator) -> tuple[Publisher, list[Source], list[Feed]]
     table = data.get("publisher")
     if not isinstance(table, dict):
         raise locator.error("a [publisher] table with name and url is required", None, None, None)
-    _reject_unknown(locator, table, {"name", "url"}, "publisher", None)
+    _reject_unknown(locator, table, {"name", "url", "logo"}, "publisher", None)
     publisher = Publisher(
         id=locator.path.stem,
         name=_text(locator, table, "name", "publisher", None, required=True),
         url=_url(locator, table, "url", "publisher", None),
+        logo=_url(locator, table, "logo", "publisher", None) if "logo" in table else None,
     )
     default_selectors = _selector_table(locator, data, None, None)
     sources = [_parse_source(locator, entry, n, publisher, default_selectors)

@@ -47,6 +47,19 @@ class RawRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Derivative:
+    """A resized copy of an item's image that the service serves itself (syndication/images.py):
+    at most `max_width` px wide (never upscaled, so `width` may be less), with its real size."""
+
+    max_width: int  # the width asked for: one of images.WIDTHS (300, 600, 1200)
+    width: int
+    height: int
+    length: int  # bytes
+    type: str  # image/jpeg, or image/png for images with transparency
+    path: str  # relative to the service's root URL: "images/{key}-{version}/600.jpg"
+
+
+@dataclass(frozen=True, slots=True)
 class Image:
     url: str
     alt: str = ""
@@ -54,6 +67,15 @@ class Image:
     width: int | None = None
     height: int | None = None
     type: str | None = None
+    length: int | None = None  # bytes, as fetched (enclosures need it)
+    derivatives: tuple[Derivative, ...] = ()  # filled by images.probe_images, smallest first
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Image:
+        """From stored JSON; records written before a field existed get its default."""
+        data = dict(data)
+        data["derivatives"] = tuple(Derivative(**d) for d in data.get("derivatives", ()))
+        return cls(**data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +126,7 @@ class Item:
         for name in ("first_seen", "updated", "published"):
             if data.get(name):
                 data[name] = datetime.fromisoformat(data[name])
-        data["image"] = Image(**data["image"]) if data.get("image") else None
+        data["image"] = Image.from_dict(data["image"]) if data.get("image") else None
         data["figures"] = tuple(Figure(**figure) for figure in data.get("figures", ()))
         for name in ("authors", "tags", "related"):
             data[name] = tuple(data.get(name, ()))
@@ -139,6 +161,7 @@ class Publisher:
     id: str
     name: str
     url: str
+    logo: str | None = None  # image URL, shown as the feeds' channel image
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,10 +203,10 @@ _KINDS = {"dossier": "dossier", "dossiers": "dossier",
 
 def kind_from_label(label: str | None) -> str | None:
     """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
-    return _KINDS.get(_fold(plain_text(label))) if label else None
+    return _KINDS.get(fold(plain_text(label))) if label else None
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lowercase without accents: "Février" → "fevrier"."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
@@ -215,7 +215,7 @@ def _fold(text: str) -> str:
 # --- dates: a chain of parsers, each trying one form (as feedparser does) -------------------
 
 _FRENCH = Locale("fr")
-_MONTHS = {_fold(name).rstrip("."): number
+_MONTHS = {fold(name).rstrip("."): number
            for width in ("wide", "abbreviated")
            for number, name in _FRENCH.months["format"][width].items()}
 _MONTHS.update({"fev": 2, "avr": 4, "juil": 7, "sep": 9})  # abbreviations seen besides CLDR's
@@ -251,7 +251,7 @@ def _parse_iso(text: str) -> datetime | None:
 
 
 def _parse_french(text: str) -> datetime | None:
-    match = _FRENCH_DATE.search(_fold(text))
+    match = _FRENCH_DATE.search(fold(text))
     if not match:
         return None
     day, month, year, hour, minute = match.groups()
@@ -259,7 +259,7 @@ def _parse_french(text: str) -> datetime | None:
 
 
 def _parse_numeric(text: str) -> datetime | None:
-    match = _NUMERIC_DATE.search(_fold(text))
+    match = _NUMERIC_DATE.search(fold(text))
     if not match:
         return None
     day, month, year, hour, minute = match.groups()

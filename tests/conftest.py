@@ -90,7 +90,9 @@ def runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterator[
 
 @pytest.fixture
 def app(runtime: Runtime):  # noqa: ANN201 - a Flask app
-    return create_app(runtime=runtime)
+    application = create_app(runtime=runtime)
+    yield application
+    application.extensions["syndication.cache"].close()
 
 
 @pytest.fixture

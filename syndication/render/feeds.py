@@ -1,23 +1,29 @@
 """RSS 2.0 and Atom 1.0 (feedgen) and JSON Feed 1.1 from a list of items.
 
-Dates inside feeds are machine dates (RFC 822 in English for RSS, RFC 3339 for Atom and JSON);
-French appears only in HTML outputs.
+Every format carries the same information: ids that never change, plain summaries, the full
+sanitised content (with the item's image on top and a dossier's key figures below), categories,
+authors, images where each kind of client looks (media:content, media:thumbnail, enclosure, JSON
+`image`), the WebSub hub, and RFC 5005 paging links. Dates inside feeds are machine dates (RFC 822
+in English for RSS, RFC 3339 for Atom and JSON); French appears only in HTML outputs.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from .. import __version__
-from ..model import Feed, Item
+from ..model import Feed, Image, Item
 
 GENERATOR = "syndication"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+PAGE_RELS = ("first", "previous", "next", "last")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,10 @@ class FeedContext:
     home_url: str  # the page the feed is about
     publisher: str
     updated: datetime  # when the feed's content last changed
+    publisher_logo: str | None = None
+    hub_url: str | None = None
+    pages: dict[str, str] = field(default_factory=dict)  # RFC 5005 rel → URL
+    stylesheet_url: str | None = None  # XSLT, for people who open the feed in a browser
 
 
 def guid(item: Item) -> str:
@@ -36,27 +46,43 @@ def guid(item: Item) -> str:
 
 
 def render_rss(context: FeedContext, items: list[Item]) -> bytes:
-    return _generator(context, items).rss_str(pretty=True)
+    document = _generator(context, items).rss_str(pretty=True)
+    # feedgen writes only the self link into an RSS channel; hub and paging links join it here.
+    extra = [(rel, href) for rel, href in _links(context) if rel != "self"]
+    return _finish(document, context, channel_links=extra)
 
 
 def render_atom(context: FeedContext, items: list[Item]) -> bytes:
-    return _generator(context, items).atom_str(pretty=True)
+    return _finish(_generator(context, items).atom_str(pretty=True), context)
+
+
+def _links(context: FeedContext) -> list[tuple[str, str]]:
+    links = [("self", context.self_url)]
+    if context.hub_url:
+        links.append(("hub", context.hub_url))
+    links += [(rel, context.pages[rel]) for rel in PAGE_RELS if rel in context.pages]
+    return links
 
 
 def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
+    generator.load_extension("media", atom=True, rss=True)
     generator.id(context.self_url)
     generator.title(context.feed.title)
     generator.description(context.feed.description or context.feed.title)
+    for rel, href in _links(context):
+        generator.link(href=href, rel=rel)
     # feedgen makes the last link the RSS <channel><link>: it must be the page, not the feed.
-    generator.link(href=context.self_url, rel="self")
     generator.link(href=context.home_url, rel="alternate")
     generator.language("fr-FR")
     generator.author({"name": context.publisher})
     generator.generator(GENERATOR, version=__version__)
     generator.updated(context.updated)
     generator.lastBuildDate(context.updated)  # content-derived, so the bytes are reproducible
+    if context.publisher_logo:
+        generator.logo(context.publisher_logo)
+        generator.image(context.publisher_logo, title=context.feed.title, link=context.home_url)
     for item in items:
         entry = generator.add_entry(order="append")
         entry.id(guid(item))
@@ -64,8 +90,7 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry.title(item.title)
         entry.link(href=item.url, rel="alternate")
         entry.description(item.summary or item.title)
-        if item.content_html:
-            entry.content(item.content_html, type="html")
+        entry.content(full_content(item), type="html")
         entry.published(item.date)
         entry.updated(item.updated)
         for tag in item.tags:
@@ -73,11 +98,69 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         authors = item.authors or (context.publisher,)
         entry.author([{"name": name} for name in authors])
         entry.dc.dc_creator(list(authors))
+        if item.image:
+            _add_image(entry, item.image)
     return generator
 
 
+def _add_image(entry, image: Image) -> None:  # noqa: ANN001 - a feedgen FeedEntry
+    """The image where each client looks: media:content and media:thumbnail (feed readers,
+    Mailchimp), and an enclosure, which needs the real length and type."""
+    content = {"url": image.url, "medium": "image"}
+    for name, value in (("type", image.type), ("width", image.width),
+                        ("height", image.height), ("fileSize", image.length)):
+        if value:
+            content[name] = str(value)
+    entry.media.content(content)
+    thumbnail = {"url": image.url}
+    if image.width and image.height:
+        thumbnail.update(width=str(image.width), height=str(image.height))
+    entry.media.thumbnail(thumbnail)
+    if image.length and image.type:
+        entry.enclosure(image.url, str(image.length), image.type)
+
+
+def full_content(item: Item) -> str:
+    """The content subscribers read: the image on top (for tools that take the first <img>),
+    the sanitised page content, then a dossier's key figures."""
+    parts = []
+    if item.image:
+        size = (f' width="{item.image.width}" height="{item.image.height}"'
+                if item.image.width and item.image.height else "")
+        credit = (f"<figcaption>Crédit photo : © {escape(item.image.credit)}</figcaption>"
+                  if item.image.credit else "")
+        parts.append(f'<figure><img src="{escape(item.image.url)}" '
+                     f'alt="{escape(item.image.alt)}"{size}>{credit}</figure>')
+    parts.append(item.content_html or f"<p>{escape(item.summary)}</p>")
+    if item.figures:
+        rows = "".join(f"<li><strong>{escape(figure.value_text)}</strong> "
+                       f"{escape(figure.label)}</li>" for figure in item.figures)
+        parts.append(f"<h2>Chiffres clés</h2><ul>{rows}</ul>")
+    return "\n".join(parts)
+
+
+def _finish(document: bytes, context: FeedContext,
+            channel_links: list[tuple[str, str]] | None = None) -> bytes:
+    """Add what feedgen cannot: RSS channel links besides self, and the xml-stylesheet
+    processing instruction that browsers follow and feed readers ignore."""
+    root = etree.fromstring(document)
+    if channel_links:
+        channel = root.find("channel")
+        assert channel is not None
+        position = next((n for n, child in enumerate(channel)
+                         if child.tag == f"{{{ATOM_NS}}}link"), 0) + 1
+        for offset, (rel, href) in enumerate(channel_links):
+            link = etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel)
+            channel.insert(position + offset, link)
+    if context.stylesheet_url:
+        root.addprevious(etree.ProcessingInstruction(
+            "xml-stylesheet", f'type="text/xsl" href="{escape(context.stylesheet_url)}"'))
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8",
+                          pretty_print=True)
+
+
 def render_json_feed(context: FeedContext, items: list[Item]) -> bytes:
-    document = {
+    document: dict[str, object] = {
         "version": JSON_FEED_VERSION,
         "title": context.feed.title,
         "home_page_url": context.home_url,
@@ -87,6 +170,12 @@ def render_json_feed(context: FeedContext, items: list[Item]) -> bytes:
         "authors": [{"name": context.publisher}],
         "items": [_json_item(item) for item in items],
     }
+    if context.publisher_logo:
+        document["icon"] = context.publisher_logo
+    if "next" in context.pages:
+        document["next_url"] = context.pages["next"]
+    if context.hub_url:
+        document["hubs"] = [{"type": "WebSub", "url": context.hub_url}]
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 
@@ -95,7 +184,7 @@ def _json_item(item: Item) -> dict[str, object]:
         "id": guid(item),
         "url": item.url,
         "title": item.title,
-        "content_html": item.content_html or f"<p>{escape(item.summary)}</p>",
+        "content_html": full_content(item),
         "summary": item.summary,
         "date_published": _rfc3339(item.date),
         "date_modified": _rfc3339(item.updated),

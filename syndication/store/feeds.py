@@ -81,6 +81,7 @@ class FeedStore:
         self.redis = redis
         self.prefix = prefix
         self.retention = retention
+        self._listeners: list[Callable[[str | None], None]] = []
         self._read_index = redis.register_script(_READ_INDEX)
         self._trim_index = redis.register_script(_TRIM_INDEX)
 
@@ -110,8 +111,13 @@ class FeedStore:
 
     def feed_count(self, feed_id: str, since: datetime | None = None) -> int:
         """How many items a feed holds (since a date): for paging."""
-        low = since.timestamp() if since else "-inf"
-        return int(self.redis.zcount(self._key("feed", feed_id, "index"), low, "+inf"))
+        return self._count(self._key("feed", feed_id, "index"), since)
+
+    def source_count(self, source_id: str, since: datetime | None = None) -> int:
+        return self._count(self._key("source", source_id, "index"), since)
+
+    def _count(self, index: str, since: datetime | None) -> int:
+        return int(self.redis.zcount(index, since.timestamp() if since else "-inf", "+inf"))
 
     def _read(self, index: str, limit: int, since: datetime | None, offset: int) -> list[Item]:
         low = since.timestamp() if since else "-inf"
@@ -192,6 +198,7 @@ class FeedStore:
                     for url, s in pages.items()})
             tx.set(self._key("source", source.id, "status"), json.dumps(status.to_dict()))
             tx.execute()
+        self._tell_listeners(changed_feeds)
         return changed_feeds
 
     def _leaving(self, feeds: list[Feed], changed: list[Item]) -> dict[str, list[str]]:
@@ -227,6 +234,7 @@ class FeedStore:
                 self._trim_index(keys=[index], args=[self.retention, ""], client=tx)
             self._bump(tx, feed.id, now)
             tx.execute()
+        self._tell_listeners([feed.id])
         return True
 
     def _bump(self, tx: Redis, feed_id: str, now: datetime) -> None:
@@ -234,6 +242,20 @@ class FeedStore:
         tx.hincrby(state, "version", 1)
         tx.hset(state, "changed_at", now.isoformat())
         tx.publish(self._key("feed-versions"), feed_id)
+
+    def add_listener(self, on_change: Callable[[str | None], None]) -> None:
+        """Call on_change(feed_id) in this process right after a commit changes a feed; other
+        processes learn it through watch_feed_versions."""
+        self._listeners.append(on_change)
+
+    def remove_listener(self, on_change: Callable[[str | None], None]) -> None:
+        if on_change in self._listeners:
+            self._listeners.remove(on_change)
+
+    def _tell_listeners(self, feed_ids: Iterable[str]) -> None:
+        for feed_id in feed_ids:
+            for listener in list(self._listeners):
+                listener(feed_id)
 
     def watch_feed_versions(self, on_change: Callable[[str | None], None],
                             stop: threading.Event) -> None:
@@ -248,8 +270,11 @@ class FeedStore:
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         on_change(str(message["data"]))
-            except RedisError:
+            except (RedisError, OSError, ValueError):  # ValueError: a socket closed under us
                 on_change(None)
                 stop.wait(1.0)
             finally:
-                pubsub.close()
+                try:
+                    pubsub.close()
+                except (RedisError, OSError, ValueError):
+                    pass

@@ -5,10 +5,21 @@ from __future__ import annotations
 from flask import current_app, request, url_for
 
 from ..runtime import Runtime
+from .caching import RenderCache
 
 
 def runtime() -> Runtime:
     return current_app.extensions["syndication"]
+
+
+def render_cache() -> RenderCache:
+    """The app's in-process cache of rendered feeds (see web/caching.py)."""
+    return current_app.extensions["syndication.cache"]
+
+
+def public_base_url() -> str:
+    """Where this service is reached: SYNDICATION_BASE_URL, else this request's own host."""
+    return (runtime().settings.base_url or request.url_root).rstrip("/")
 
 
 def external_url(endpoint: str, **values: object) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -9,8 +12,9 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
 from ..model import Feed, Item, Source
+from ..store import FeedStore
 from . import external_url, runtime
-from .selection import parse_filters, select_items
+from .selection import Selection, parse_filters, select_items
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -19,29 +23,48 @@ DEFAULT_LIMIT = 50
 
 @blueprint.get("/items")
 def items() -> ResponseReturnValue:
-    """Items of one feed (?feed=), one source (?source=) or all sources, newest first."""
+    """Items of one feed (?feed=), one source (?source=) or all sources, newest first, paged."""
     service = runtime()
-    catalogue, store = service.catalogue, service.store
+    catalogue, store, retention = service.catalogue, service.store, service.settings.retention
     filters = parse_filters(request.args, DEFAULT_LIMIT)
     feed_id, source_id = request.args.get("feed"), request.args.get("source")
     if source_id and source_id not in catalogue.sources:
         raise NotFound("source", source_id)
+    if feed_id and feed_id not in catalogue.feeds:
+        raise NotFound("feed", feed_id)
     if feed_id:
-        if feed_id not in catalogue.feeds:
-            raise NotFound("feed", feed_id)
-        found = select_items(lambda limit, since: store.feed_items(feed_id, limit=limit,
-                                                                   since=since),
-                             filters, service.settings.retention)
-        if source_id:
-            found = [item for item in found if item.source == source_id]
-    else:
-        source_ids = [source_id] if source_id else list(catalogue.sources)
-        found = []
-        for wanted in source_ids:
-            found += select_items(lambda limit, since, s=wanted: store.source_items(
-                s, limit=limit, since=since), filters, service.settings.retention)
-        found = sorted(found, key=lambda item: item.date, reverse=True)[:filters.limit]
-    return jsonify({"count": len(found), "items": [_item(item) for item in found]})
+        selection = select_items(partial(_read_feed, store, feed_id),
+                                 partial(store.feed_count, feed_id), filters, retention,
+                                 also=(lambda item: item.source == source_id) if source_id
+                                 else None)
+    elif source_id:
+        selection = select_items(partial(_read_source, store, source_id),
+                                 partial(store.source_count, source_id), filters, retention)
+    else:  # every source: merge their newest items
+        wanted = replace(filters, page=1, limit=min(retention, filters.page * filters.limit))
+        merged: list[Item] = []
+        total = 0
+        for each in catalogue.sources:
+            selection = select_items(partial(_read_source, store, each),
+                                     partial(store.source_count, each), wanted, retention)
+            merged += selection.items
+            total += selection.total
+        merged.sort(key=lambda item: item.date, reverse=True)
+        offset = (filters.page - 1) * filters.limit
+        selection = Selection(merged[offset:offset + filters.limit], total)
+    return jsonify({"count": len(selection.items), "total": selection.total,
+                    "page": filters.page,
+                    "items": [_item(item) for item in selection.items]})
+
+
+def _read_feed(store: FeedStore, feed_id: str, limit: int, since: datetime | None,
+               offset: int) -> list[Item]:
+    return store.feed_items(feed_id, limit=limit, since=since, offset=offset)
+
+
+def _read_source(store: FeedStore, source_id: str, limit: int, since: datetime | None,
+                 offset: int) -> list[Item]:
+    return store.source_items(source_id, limit=limit, since=since, offset=offset)
 
 
 @blueprint.get("/feeds")

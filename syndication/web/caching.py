@@ -4,7 +4,8 @@ renders nothing and asks Redis nothing.
 Each representation (a feed, a format, a query) is kept with the feed version it was rendered
 from, along with its gzip and brotli forms. Versions change only in the transaction that changes
 a feed's content, which also publishes the feed's id; a listener thread forgets the version of
-that feed, so the next request renders anew. A process that missed notifications (Redis restarted,
+that feed, so the next request renders anew (a commit made by this same process is heard at once,
+through the store's in-process listeners). A process that missed notifications (Redis restarted,
 a network cut) catches up by itself: the listener forgets every version when it reconnects, and a
 known version is trusted for at most CATCH_UP_SECONDS anyway.
 """
@@ -50,6 +51,7 @@ class RenderCache:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
+        store.add_listener(self.forget)  # changes committed by this very process
 
     def state(self, feed_id: str) -> FeedState:
         """The feed's current version: from memory when fresh, else one Redis round trip."""
@@ -93,6 +95,7 @@ class RenderCache:
 
     def close(self) -> None:
         self._stop.set()
+        self.store.remove_listener(self.forget)
 
     def _ensure_listening(self) -> None:
         if self._listener is None or not self._listener.is_alive():

@@ -1,16 +1,21 @@
-"""/feeds/{feed}.rss, .atom, .json: the same items in three formats."""
+"""/feeds/{feed}.rss, .atom, .json: the same items in three formats, paged (RFC 5005), served
+from the in-process render cache (web/caching.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
+from functools import partial
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, request
 
 from ..errors import NotFound
+from ..model import Feed
 from ..render.feeds import FeedContext, render_atom, render_json_feed, render_rss
-from . import external_url, runtime
-from .selection import parse_filters, select_items
+from ..runtime import Runtime
+from . import public_base_url, render_cache, runtime
+from .caching import respond
+from .selection import Filters, parse_filters, select_items
 
 blueprint = Blueprint("feeds", __name__)
 
@@ -19,7 +24,7 @@ FORMATS = {
     "atom": (render_atom, "application/atom+xml; charset=utf-8"),
     "json": (render_json_feed, "application/feed+json; charset=utf-8"),
 }
-MAX_AGE = 300  # seconds; sources refresh every 30 minutes or so
+STYLESHEET_PATH = "/static/feed.xsl"  # lets a person who opens a feed in a browser read it
 
 
 @blueprint.get("/feeds/<feed_id>.<fmt>")
@@ -31,36 +36,61 @@ def feed_document(feed_id: str, fmt: str) -> Response:
     if fmt not in FORMATS:
         raise NotFound("feed format", fmt)
     filters = parse_filters(request.args, feed.limit)
+    base_url = public_base_url()
+    # The bytes depend on the format, the filters and the base of the self links.
+    variant = f"{fmt} {base_url} {urlencode(sorted(filters.query().items()))}"
+    representation = render_cache().get(
+        feed.id, variant, FORMATS[fmt][1],
+        lambda state: _render(service, feed, fmt, filters, base_url, state.changed_at))
+    response = respond(representation, request)
+    response.headers["Link"] = (f'<{base_url}/hub>; rel="hub", '
+                                f'<{_feed_url(base_url, feed.id, fmt)}>; rel="self"')
+    return response
+
+
+def render_feed(service: Runtime, feed: Feed, fmt: str, base_url: str) -> tuple[bytes, str]:
+    """The feed's default document (first page, no filters) and its content type, outside any
+    request: for WebSub distribution."""
     state = service.store.feed_state(feed.id)
-    render, media_type = FORMATS[fmt]
+    body = _render(service, feed, fmt, Filters(limit=feed.limit, default_limit=feed.limit),
+                   base_url.rstrip("/"),
+                   state.changed_at)
+    return body, FORMATS[fmt][1]
 
-    response = Response(mimetype=media_type.split(";")[0])
-    response.headers["Content-Type"] = media_type
-    response.cache_control.public = True
-    response.cache_control.max_age = MAX_AGE
-    # The feed's content version and the query decide the bytes: that is the validator.
-    response.set_etag(f"{feed.id}-{state.version}-{fmt}-{_digest(request.query_string)}")
-    if state.changed_at:
-        response.last_modified = state.changed_at
-    if request.if_none_match.contains(response.get_etag()[0]):
-        return response.make_conditional(request)
 
-    items = select_items(lambda limit, since: service.store.feed_items(feed.id, limit=limit,
-                                                                       since=since),
-                         filters, service.settings.retention)
+def _render(service: Runtime, feed: Feed, fmt: str, filters: Filters, base_url: str,
+            changed_at: datetime | None) -> bytes:
+    store = service.store
+    selection = select_items(
+        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                      offset=offset),
+        partial(store.feed_count, feed.id), filters, service.settings.retention)
     publisher = service.catalogue.publishers[feed.publisher]
     first_source = service.catalogue.sources.get(feed.sources[0])
+    url = partial(_feed_url, base_url, feed.id, fmt)
+    last = selection.last_page(filters.limit)
+    pages = {"first": url(filters.query(page=1)), "last": url(filters.query(page=last))}
+    if filters.page > 1:
+        pages["previous"] = url(filters.query(page=filters.page - 1))
+    if filters.page < last:
+        pages["next"] = url(filters.query(page=filters.page + 1))
     context = FeedContext(
         feed=feed,
-        self_url=external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt),
+        self_url=url(filters.query()),
         home_url=first_source.url if first_source else publisher.url,
         publisher=publisher.name,
-        updated=state.changed_at or max((i.updated for i in items),
-                                        default=datetime(2000, 1, 1, tzinfo=UTC)),
+        publisher_logo=publisher.logo,
+        updated=changed_at or max((i.updated for i in selection.items),
+                                  default=datetime(2000, 1, 1, tzinfo=UTC)),
+        hub_url=f"{base_url}/hub",
+        pages=pages,
+        stylesheet_url=f"{base_url}{STYLESHEET_PATH}",
     )
-    response.set_data(render(context, items))
-    return response.make_conditional(request)
+    render, _ = FORMATS[fmt]
+    return render(context, selection.items)
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()[:12]
+def _feed_url(base_url: str, feed_id: str, fmt: str, query: dict[str, str] | None = None) -> str:
+    url = f"{base_url}/feeds/{feed_id}.{fmt}"
+    return f"{url}?{urlencode(query)}" if query else url
+

@@ -9,9 +9,12 @@ from datetime import datetime
 
 from ..errors import InvalidParameter
 from ..model import ITEM_KINDS, Item
-from ..normalise import PARIS
+from ..normalise import PARIS, fold
 
 MAX_LIMIT = 500
+
+
+MAX_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,25 +23,81 @@ class Filters:
     kind: str | None = None
     tag: str | None = None
     since: datetime | None = None
+    q: str | None = None  # words that must all appear in the title or the summary
+    page: int = 1  # RFC 5005 paging: page 1 is the newest
+    default_limit: int = 50  # the feed's own, left out of links
+
+    @property
+    def filtering(self) -> bool:
+        """Whether items must be read and filtered here rather than counted by the index."""
+        return bool(self.kind or self.tag or self.q)
 
     def admits(self, item: Item) -> bool:
         if self.kind and item.kind != self.kind:
             return False
-        return not self.tag or self.tag.casefold() in (t.casefold() for t in item.tags)
+        if self.tag and self.tag.casefold() not in (t.casefold() for t in item.tags):
+            return False
+        if self.q:
+            text = fold(f"{item.title} {item.summary}")
+            return all(word in text for word in fold(self.q).split())
+        return True
+
+    def query(self, **changes: object) -> dict[str, str]:
+        """These filters as query parameters (only those that differ from the defaults)."""
+        values = {"limit": self.limit, "kind": self.kind, "tag": self.tag, "q": self.q,
+                  "since": self.since.isoformat() if self.since else None, "page": self.page}
+        values.update(changes)
+        if values["page"] == 1:
+            values["page"] = None
+        if values["limit"] == self.default_limit:
+            values["limit"] = None
+        return {name: str(value) for name, value in values.items() if value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    items: list[Item]
+    total: int  # matching items over every page
+
+    def last_page(self, limit: int) -> int:
+        return max(1, -(-self.total // limit))
 
 
 def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
     return Filters(limit=_limit(args.get("limit"), default_limit), kind=_kind(args.get("kind")),
-                   tag=_tag(args.get("tag")), since=_since(args.get("since")))
+                   tag=_tag(args.get("tag")), since=_since(args.get("since")),
+                   q=_q(args.get("q")), page=_page(args.get("page")),
+                   default_limit=default_limit)
 
 
-def select_items(read: Callable[[int, datetime | None], list[Item]], filters: Filters,
-                 scan_limit: int) -> list[Item]:
-    """Read newest first through `read(limit, since)` and apply kind/tag filters; when filtering,
-    read the whole retained history so that `limit` counts matching items."""
-    filtering = filters.kind is not None or filters.tag is not None
-    items = read(scan_limit if filtering else filters.limit, filters.since)
-    return [item for item in items if filters.admits(item)][:filters.limit]
+def select_items(read: Callable[[int, datetime | None, int], list[Item]],
+                 count: Callable[[datetime | None], int], filters: Filters, scan_limit: int,
+                 also: Callable[[Item], bool] | None = None) -> Selection:
+    """One page of items, newest first, read through `read(limit, since, offset)`. With kind,
+    tag, text or `also` filters the whole retained history is read and filtered here, so that
+    `limit` and pages count matching items."""
+    offset = (filters.page - 1) * filters.limit
+    if not filters.filtering and also is None:
+        return Selection(read(filters.limit, filters.since, offset), count(filters.since))
+    matching = [item for item in read(scan_limit, filters.since, 0)
+                if filters.admits(item) and (also is None or also(item))]
+    return Selection(matching[offset:offset + filters.limit], len(matching))
+
+
+def _page(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise InvalidParameter("page", f"must be an integer from 1 to {MAX_PAGE}, not {raw!r}")
+    return int(raw)
+
+
+def _q(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    if len(raw) > 200:
+        raise InvalidParameter("q", "must be at most 200 characters")
+    return " ".join(raw.split())
 
 
 def _limit(raw: str | None, default: int) -> int:

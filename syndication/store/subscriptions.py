@@ -1,0 +1,231 @@
+"""WebSub hub state: subscriptions with their leases, intents waiting for verification, and
+content deliveries waiting to be sent (or retried).
+
+Key schema (every key starts with the configured prefix, written P below):
+
+    P:websub:subscription:{id}   hash    topic, callback, feed, format, secret (may be empty),
+                                         lease_seconds, expires_at (epoch s)
+    P:websub:leases              zset    subscription ids, score = lease end (epoch s)
+    P:websub:feed:{feed}         set     ids of the subscriptions to one feed's topics
+    P:websub:intent:{intent}     hash    mode, topic, callback, feed, format, secret,
+                                         lease_seconds: a request waiting for verification
+    P:websub:intents             zset    intent ids, score = when to verify (epoch s)
+    P:websub:deliveries          zset    subscription ids with content to deliver,
+                                         score = when to (re)try (epoch s)
+    P:websub:attempts            hash    subscription id → failed delivery attempts so far
+
+A subscription's id is derived from its topic and callback: the spec makes that pair the
+identity of a subscription, so a renewal overwrites it. A subscription has at most one pending
+delivery: the feed is rendered when the delivery is sent, so a subscriber that missed several
+versions gets the newest, once.
+
+Both queues are claimed by pushing the members' scores CLAIM_SECONDS into the future in one Lua
+call: two scheduler processes never take the same work, and work held by a process that died is
+due again once its claim runs out, so a restart loses nothing.
+
+Secrets are stored as given (the hub needs them to sign); they are never logged, and
+`Subscription` keeps them out of its repr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from redis import Redis
+
+CLAIM_SECONDS = 300  # longer than one batch of verifications or deliveries can take
+
+# Members of KEYS[1] due by ARGV[1], at most ARGV[2] of them, re-scored to ARGV[3].
+_CLAIM_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[3], member)
+end
+return due
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRequest:
+    """A subscriber's request as the hub accepted it, before or after verification."""
+
+    mode: str  # subscribe | unsubscribe
+    topic: str
+    callback: str
+    feed: str
+    format: str
+    lease_seconds: int
+    secret: str = field(default="", repr=False)
+
+    @property
+    def subscription_id(self) -> str:
+        return subscription_id(self.topic, self.callback)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    topic: str
+    callback: str
+    feed: str
+    format: str
+    lease_seconds: int
+    expires_at: float  # epoch seconds
+    secret: str = field(default="", repr=False)
+
+
+def subscription_id(topic: str, callback: str) -> str:
+    return hashlib.sha256(f"{topic}\n{callback}".encode()).hexdigest()[:32]
+
+
+class SubscriptionStore:
+    def __init__(self, redis: Redis, prefix: str):
+        self.redis = redis
+        self.prefix = prefix
+        self._claim_due = redis.register_script(_CLAIM_DUE)
+
+    def _key(self, *parts: str) -> str:
+        return ":".join((self.prefix, "websub", *parts))
+
+    # --- intents: requests waiting for verification ---------------------------------------
+
+    def add_intent(self, request: SubscriptionRequest, due: float) -> str:
+        intent_id = uuid.uuid4().hex
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.hset(self._key("intent", intent_id), mapping=_request_fields(request))
+            tx.zadd(self._key("intents"), {intent_id: due})
+            tx.execute()
+        return intent_id
+
+    def claim_intents(self, now: float, limit: int) -> list[tuple[str, SubscriptionRequest]]:
+        """Intents due by `now`, claimed for this process (see the module docstring)."""
+        claimed = self._claim_due(keys=[self._key("intents")],
+                                  args=[now, limit, now + CLAIM_SECONDS])
+        intents = []
+        for intent_id in claimed:
+            raw = self.redis.hgetall(self._key("intent", intent_id))
+            if raw:
+                intents.append((intent_id, _request_from(raw)))
+            else:  # its hash is gone (finished elsewhere): nothing left to do
+                self.redis.zrem(self._key("intents"), intent_id)
+        return intents
+
+    def finish_intent(self, intent_id: str) -> None:
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(self._key("intent", intent_id))
+            tx.zrem(self._key("intents"), intent_id)
+            tx.execute()
+
+    def pending_intents(self) -> int:
+        return int(self.redis.zcard(self._key("intents")))
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    def activate(self, request: SubscriptionRequest, expires_at: float) -> Subscription:
+        """Create or renew a verified subscription; a renewal replaces secret and lease."""
+        sub_id = request.subscription_id
+        key = self._key("subscription", sub_id)
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(key)  # a renewal without hub.secret must not keep the old one
+            fields = _request_fields(request)
+            del fields["mode"]  # a subscription has no mode; its intent had one
+            tx.hset(key, mapping={**fields, "expires_at": expires_at})
+            tx.zadd(self._key("leases"), {sub_id: expires_at})
+            tx.sadd(self._key("feed", request.feed), sub_id)
+            tx.execute()
+        return self.subscription(sub_id)  # type: ignore[return-value]
+
+    def subscription(self, sub_id: str) -> Subscription | None:
+        raw = self.redis.hgetall(self._key("subscription", sub_id))
+        if not raw:
+            return None
+        return Subscription(id=sub_id, topic=raw["topic"], callback=raw["callback"],
+                            feed=raw["feed"], format=raw["format"],
+                            lease_seconds=int(raw["lease_seconds"]),
+                            expires_at=float(raw["expires_at"]), secret=raw.get("secret", ""))
+
+    def remove(self, sub_id: str) -> bool:
+        """Forget a subscription and whatever was waiting to be delivered to it."""
+        sub = self.subscription(sub_id)
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(self._key("subscription", sub_id))
+            tx.zrem(self._key("leases"), sub_id)
+            if sub is not None:
+                tx.srem(self._key("feed", sub.feed), sub_id)
+            tx.zrem(self._key("deliveries"), sub_id)
+            tx.hdel(self._key("attempts"), sub_id)
+            tx.execute()
+        return sub is not None
+
+    def active_ids(self, feed_id: str, now: float) -> list[str]:
+        """Subscriptions to a feed's topics whose lease has not ended."""
+        ids = sorted(self.redis.smembers(self._key("feed", feed_id)))
+        if not ids:
+            return []
+        leases = self.redis.zmscore(self._key("leases"), ids)
+        return [sub_id for sub_id, end in zip(ids, leases, strict=True)
+                if end is not None and end > now]
+
+    def drop_expired(self, now: float) -> list[Subscription]:
+        """Remove every subscription whose lease ended by `now`; returns them."""
+        expired = self.redis.zrangebyscore(self._key("leases"), "-inf", now)
+        dropped = []
+        for sub_id in expired:
+            sub = self.subscription(sub_id)
+            # Renewed between the two reads: its lease moved on, keep it.
+            if sub is not None and sub.expires_at > now:
+                continue
+            self.remove(sub_id)
+            if sub is not None:
+                dropped.append(sub)
+        return dropped
+
+    # --- deliveries -------------------------------------------------------------------------
+
+    def enqueue_deliveries(self, sub_ids: Iterable[str], due: float) -> int:
+        """Content is waiting for these subscribers. One already waiting (maybe backing off
+        after failures) keeps its time: a new version does not hasten a retry."""
+        mapping = {sub_id: due for sub_id in sub_ids}
+        if not mapping:
+            return 0
+        return int(self.redis.zadd(self._key("deliveries"), mapping, nx=True))
+
+    def claim_deliveries(self, now: float, limit: int) -> list[str]:
+        return list(self._claim_due(keys=[self._key("deliveries")],
+                                    args=[now, limit, now + CLAIM_SECONDS]))
+
+    def delivered(self, sub_id: str) -> None:
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.zrem(self._key("deliveries"), sub_id)
+            tx.hdel(self._key("attempts"), sub_id)
+            tx.execute()
+
+    def record_failure(self, sub_id: str) -> int:
+        """Count a failed attempt; returns the number of failed attempts so far."""
+        return int(self.redis.hincrby(self._key("attempts"), sub_id, 1))
+
+    def retry_at(self, sub_id: str, due: float) -> None:
+        self.redis.zadd(self._key("deliveries"), {sub_id: due}, xx=True)
+
+    def delivery_due_at(self, sub_id: str) -> float | None:
+        """When the pending delivery to a subscriber is due (None: nothing pending)."""
+        return self.redis.zscore(self._key("deliveries"), sub_id)
+
+    def failed_attempts(self, sub_id: str) -> int:
+        return int(self.redis.hget(self._key("attempts"), sub_id) or 0)
+
+
+def _request_fields(request: SubscriptionRequest) -> dict[str, str | int]:
+    return {"mode": request.mode, "topic": request.topic, "callback": request.callback,
+            "feed": request.feed, "format": request.format,
+            "lease_seconds": request.lease_seconds, "secret": request.secret}
+
+
+def _request_from(raw: dict[str, str]) -> SubscriptionRequest:
+    return SubscriptionRequest(mode=raw["mode"], topic=raw["topic"], callback=raw["callback"],
+                               feed=raw["feed"], format=raw["format"],
+                               lease_seconds=int(raw["lease_seconds"]),
+                               secret=raw.get("secret", ""))

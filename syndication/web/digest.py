@@ -1,0 +1,123 @@
+"""/digest/{feed}.html and .json: a feed's newsletter digest over a period, as an e-mail-safe
+HTML fragment (render/digest.py) or the same items as JSON, served from the render cache like
+the feeds.
+
+The period is `since` (an ISO 8601 date or date-time) or `window` (24h, 7d or 30d before now;
+7d by default), never both; `limit` (1–100, default 20) caps the items, and the feeds' `kind`,
+`tag` and `q` filters apply too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, request
+
+from ..errors import InvalidParameter, NotFound
+from ..model import Feed, Item
+from ..render.digest import DigestContext, render_digest_html, render_digest_json
+from ..runtime import Runtime
+from . import render_cache, runtime
+from .caching import respond
+from .selection import Filters, parse_filters, select_items
+
+blueprint = Blueprint("digest", __name__)
+
+FORMATS = {
+    "html": (render_digest_html, "text/html; charset=utf-8"),
+    "json": (render_digest_json, "application/json; charset=utf-8"),
+}
+WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+DEFAULT_WINDOW = "7d"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+SHARED_FILTERS = ("since", "kind", "tag", "q")  # parsed as the feeds parse them
+
+
+@dataclass(frozen=True, slots=True)
+class DigestQuery:
+    filters: Filters  # with since = start
+    start: datetime  # of the period: `since`, or the window's start
+    window: str | None  # None when the period was given by `since`
+
+    def variant(self, fmt: str) -> str:
+        """What decides the bytes besides the feed's version: the format and the normalised
+        query (the start in UTC, so that equal instants written differently share one entry)."""
+        filters = self.filters
+        query = {"since": self.start.astimezone(UTC).isoformat(), "window": self.window or "",
+                 "limit": str(filters.limit), "kind": filters.kind or "",
+                 "tag": (filters.tag or "").casefold(), "q": filters.q or ""}
+        return f"digest {fmt} {urlencode(sorted(query.items()))}"
+
+
+@blueprint.get("/digest/<feed_id>.<fmt>")
+def digest(feed_id: str, fmt: str) -> Response:
+    service = runtime()
+    feed = service.catalogue.feeds.get(feed_id)
+    if feed is None:
+        raise NotFound("feed", feed_id)
+    if fmt not in FORMATS:
+        raise NotFound("digest format", fmt)
+    query = parse_digest_query(request.args, datetime.now(UTC))
+    render, media_type = FORMATS[fmt]
+    representation = render_cache().get(
+        feed.id, query.variant(fmt), media_type,
+        lambda _state: render(_context(service, feed, query), _items(service, feed, query)))
+    return respond(representation, request)
+
+
+def parse_digest_query(args: Mapping[str, str], now: datetime) -> DigestQuery:
+    """The digest's parameters, with errors that name the parameter; `now` places the window."""
+    since_raw, window_raw = args.get("since") or "", args.get("window") or ""
+    if since_raw and window_raw:
+        raise InvalidParameter("window", "give either 'since' or 'window', not both")
+    limit = _limit(args.get("limit"))
+    filters = parse_filters({name: args[name] for name in SHARED_FILTERS if name in args},
+                            default_limit=limit)
+    if filters.since is not None:
+        return DigestQuery(filters, start=filters.since, window=None)
+    window = window_raw or DEFAULT_WINDOW
+    start = window_start(window, now)
+    return DigestQuery(replace(filters, since=start), start=start, window=window)
+
+
+def window_start(window: str, now: datetime) -> datetime:
+    """Where a window that ends now begins, rounded down to the hour.
+
+    The window moves with the clock: its exact start would change the selection, the cache
+    variant and the ETag at every request, so nothing would ever be reused and no client would
+    get a 304. Rounded down to the hour, the digest stays the same (and cached) for an hour; it
+    may then reach back up to an hour further, which a newsletter does not mind."""
+    span = WINDOWS.get(window)
+    if span is None:
+        raise InvalidParameter("window", f"must be one of {', '.join(WINDOWS)}, not {window!r}")
+    return (now - span).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidParameter("limit", f"must be an integer from 1 to {MAX_LIMIT}, not {raw!r}")
+    return int(raw)
+
+
+def _items(service: Runtime, feed: Feed, query: DigestQuery) -> list[Item]:
+    store = service.store
+    selection = select_items(
+        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                      offset=offset),
+        partial(store.feed_count, feed.id), query.filters, service.settings.retention)
+    return selection.items
+
+
+def _context(service: Runtime, feed: Feed, query: DigestQuery) -> DigestContext:
+    first_source = service.catalogue.sources.get(feed.sources[0])
+    home_url = first_source.url if first_source else service.catalogue.publishers[
+        feed.publisher].url
+    return DigestContext(title=feed.title, home_url=home_url, since=query.start,
+                         window=query.window)

@@ -1,0 +1,548 @@
+"""WebSub: the service is the hub of its own feeds (W3C Recommendation,
+https://www.w3.org/TR/websub/), so that subscribers get new content pushed instead of polling.
+
+Entry points:
+
+- `handle_request(runtime, form, base_url)`: a subscriber's POST /hub (#subscriber-sends-
+  subscription-request). Checks it, queues it for verification, answers (202, …) or (4xx, reason
+  naming the parameter). Its answer never depends on the verification, as the spec requires.
+- `verify_pending(runtime)`: verification of intent (#hub-verifies-intent): a GET to the callback
+  with a random hub.challenge; only a 2xx answer echoing exactly the challenge makes the
+  (un)subscription take effect.
+- `announce_changes(runtime, feed_ids)`: feeds whose content version changed; every active
+  subscriber to one of their topics gets a delivery queued.
+- `deliver_due(runtime)`: content distribution (#content-distribution): a POST of the full feed
+  document, signed with the subscriber's secret (#authenticated-content-distribution); failures
+  are retried with exponential back-off, and a subscriber still failing after MAX_ATTEMPTS loses
+  its subscription, as the spec says a hub does when its retry limits are reached.
+- `tick(runtime)`: verify_pending then deliver_due: the scheduler's periodic job.
+
+Topics are exactly our feed URLs, …/feeds/{feed}.{rss,atom,json}, on SYNDICATION_BASE_URL or on
+the host the request came to. Query strings are refused: a delivery carries the feed as its URL
+serves it by default, so a filtered topic (?tag=…) would promise content the hub does not send.
+
+Callback URLs are untrusted: http(s) only, and their host must resolve to public addresses unless
+the operator admits networks (setting hub_allowed_networks, CIDRs). The check runs when the
+request comes in and again before every request to the callback, and each request goes to the
+very address that passed the check (no second DNS lookup that could answer differently). Redirects
+are not followed. Secrets are never logged, and callbacks only by their origin: a callback is
+often a capability URL, whose path is as good as a password.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import re
+import secrets
+import socket
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlencode, urlsplit
+
+import httpx
+from redis.exceptions import RedisError
+
+from .errors import ConfigError, InvalidParameter
+from .runtime import Runtime
+from .store.subscriptions import Subscription, SubscriptionRequest, SubscriptionStore
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("rss", "atom", "json")
+MODES = ("subscribe", "unsubscribe")
+
+# Defaults of the settings hub_lease_seconds, hub_max_lease_seconds, hub_timeout.
+DEFAULT_LEASE_SECONDS = 10 * 86400
+MAX_LEASE_SECONDS = 30 * 86400
+MIN_LEASE_SECONDS = 60  # shorter requests are lengthened: a lease is not a polling interval
+TIMEOUT_SECONDS = 5.0
+
+MAX_SECRET_BYTES = 199  # the spec: "MUST be less than 200 bytes"
+MAX_CALLBACK_LENGTH = 2048
+
+FIRST_RETRY_SECONDS = 60  # then 2, 4, 8… minutes
+RETRY_CEILING_SECONDS = 3600
+MAX_ATTEMPTS = 10  # about five hours of trying before a subscription is terminated
+
+VERIFY_BATCH = 32
+DELIVERY_BATCH = 64
+CONCURRENCY = 8  # one slow callback must not hold up the others
+RENDER_RETRY_SECONDS = 60
+
+_FEED_PATH = re.compile(r"/feeds/(?P<feed>[a-z0-9][a-z0-9-]*)\.(?P<format>[a-z]+)")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class CallbackRefused(Exception):
+    """A callback URL this hub will not call (scheme, host, or where its host resolves)."""
+
+
+# --- policy: what the operator decided ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HubPolicy:
+    allowed_networks: tuple[Network, ...]
+    default_lease_seconds: int
+    max_lease_seconds: int
+    timeout: float
+    user_agent: str
+
+    @classmethod
+    def of(cls, settings: Any) -> HubPolicy:
+        # getattr: these settings may be missing from older Settings classes.
+        max_lease = int(getattr(settings, "hub_max_lease_seconds", MAX_LEASE_SECONDS))
+        default_lease = int(getattr(settings, "hub_lease_seconds", DEFAULT_LEASE_SECONDS))
+        return cls(
+            allowed_networks=parse_networks(getattr(settings, "hub_allowed_networks", "")),
+            default_lease_seconds=min(default_lease, max_lease),
+            max_lease_seconds=max_lease,
+            timeout=float(getattr(settings, "hub_timeout", TIMEOUT_SECONDS)),
+            user_agent=settings.user_agent,
+        )
+
+    def admits(self, address: Address) -> bool:
+        """Whether the hub may send requests to this address."""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.allowed_networks):
+            return True
+        if isinstance(address, ipaddress.IPv6Address):
+            # 6to4 and Teredo addresses carry an IPv4 address that must pass too.
+            embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
+            if embedded is not None and not self.admits(embedded):
+                return False
+        return address.is_global and not (
+            address.is_private or address.is_loopback or address.is_link_local
+            or address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming the setting."""
+    networks = []
+    for part in value.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"'{part.strip()}' is not a network in CIDR notation "
+                                  f"(like 127.0.0.0/8 or ::1/128)",
+                                  field="hub_allowed_networks") from None
+    return tuple(networks)
+
+
+def subscriptions(runtime: Runtime) -> SubscriptionStore:
+    return SubscriptionStore(runtime.redis, runtime.settings.redis_prefix)
+
+
+# --- subscriber requests -----------------------------------------------------------------------
+
+
+def handle_request(runtime: Runtime, form: Mapping[str, str], base_url: str,
+                   now: datetime | None = None) -> tuple[int, str]:
+    """A subscription or unsubscription request; `base_url` is the root URL the request came
+    to. Returns (202, what happens next) or (4xx/503, why, naming the parameter)."""
+    now = now or datetime.now(UTC)
+    try:
+        request = parse_request(runtime, form, base_url)
+    except InvalidParameter as error:
+        return 400, str(error)
+    try:
+        subscriptions(runtime).add_intent(request, due=now.timestamp())
+    except RedisError as error:
+        log.warning("hub: could not queue a %s request (%s)", request.mode, error)
+        return 503, "the hub cannot take requests right now; please try again later"
+    log.info("hub: %s request for %s from %s queued for verification", request.mode,
+             request.topic, origin(request.callback))
+    return 202, (f"{request.mode} request accepted: the hub will confirm it with a GET to the "
+                 f"callback carrying hub.challenge")
+
+
+def parse_request(runtime: Runtime, form: Mapping[str, str], base_url: str) -> SubscriptionRequest:
+    """Check every parameter; raises InvalidParameter naming the first wrong one."""
+    policy = HubPolicy.of(runtime.settings)
+    mode = form.get("hub.mode")
+    if not mode:
+        raise InvalidParameter("hub.mode", "required: 'subscribe' or 'unsubscribe'")
+    if mode not in MODES:
+        raise InvalidParameter("hub.mode", f"must be 'subscribe' or 'unsubscribe', not "
+                                           f"{_quote(mode)} (this hub publishes only its own feeds)")
+    topic = form.get("hub.topic")
+    if not topic:
+        raise InvalidParameter("hub.topic", "required: the URL of one of our feeds")
+    bases = [b for b in (runtime.settings.base_url, base_url) if b]
+    feed_id, fmt, topic_base = parse_topic(topic, bases)
+    if feed_id not in runtime.catalogue.feeds:
+        raise InvalidParameter("hub.topic", f"there is no feed '{feed_id}' here")
+    callback = form.get("hub.callback")
+    if not callback:
+        raise InvalidParameter("hub.callback", "required: the URL to notify")
+    try:
+        check_callback(callback, policy)
+    except CallbackRefused as error:
+        raise InvalidParameter("hub.callback", str(error)) from None
+    lease, secret = policy.default_lease_seconds, ""
+    if mode == "subscribe":  # for unsubscribe, the spec says to ignore both
+        lease = _lease(form.get("hub.lease_seconds"), policy)
+        secret = form.get("hub.secret") or ""
+        if len(secret.encode("utf-8")) > MAX_SECRET_BYTES:
+            raise InvalidParameter("hub.secret", "must be less than 200 bytes")
+    return SubscriptionRequest(mode=mode, topic=topic, callback=callback, feed=feed_id,
+                               format=fmt, base_url=topic_base, lease_seconds=lease,
+                               secret=secret)
+
+
+def parse_topic(topic: str, bases: Iterable[str]) -> tuple[str, str, str]:
+    """(feed id, format, root URL of the service as the topic spells it) of a topic URL on one
+    of `bases`; raises InvalidParameter('hub.topic') otherwise."""
+    parts = urlsplit(topic)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidParameter("hub.topic", "must be the absolute http(s) URL of one of our feeds")
+    if parts.query or parts.fragment or topic.endswith(("?", "#")):
+        raise InvalidParameter("hub.topic", "query strings are not accepted: subscribe to the "
+                                            "feed's own URL, …/feeds/{feed}.rss, .atom or .json")
+    for base in bases:
+        base_parts = urlsplit(base)
+        root = base_parts.path.rstrip("/")
+        if not _same_origin(parts, base_parts) or not parts.path.startswith(root + "/"):
+            continue
+        # The spec asks hubs to decode percent-encoded unreserved characters.
+        match = _FEED_PATH.fullmatch(unquote(parts.path[len(root):]))
+        if match is None:
+            break
+        if match["format"] not in FORMATS:
+            raise InvalidParameter("hub.topic", f"unknown feed format '{match['format']}' "
+                                                f"(rss, atom or json)")
+        return match["feed"], match["format"], f"{parts.scheme}://{parts.netloc}{root}"
+    where = " or ".join(b.rstrip("/") for b in bases)
+    raise InvalidParameter("hub.topic", f"not a feed of this hub: topics are "
+                                        f"{where}/feeds/{{feed}}.rss, .atom or .json")
+
+
+def _same_origin(a: Any, b: Any) -> bool:
+    try:
+        return (a.scheme == b.scheme and (a.hostname or "") == (b.hostname or "")
+                and (a.port or _default_port(a.scheme)) == (b.port or _default_port(b.scheme)))
+    except ValueError:  # a port that is not a number
+        return False
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def _lease(raw: str | None, policy: HubPolicy) -> int:
+    """The lease granted: the one asked for, within [MIN_LEASE_SECONDS, max]."""
+    if raw is None or raw == "":
+        return policy.default_lease_seconds
+    if not raw.isascii() or not raw.isdigit() or int(raw) == 0:
+        raise InvalidParameter("hub.lease_seconds", f"must be a positive whole number of "
+                                                    f"seconds, not {_quote(raw)}")
+    return max(MIN_LEASE_SECONDS, min(int(raw), policy.max_lease_seconds))
+
+
+def _quote(value: str) -> str:
+    return repr(value[:40] + ("…" if len(value) > 40 else ""))
+
+
+# --- callbacks: untrusted URLs -----------------------------------------------------------------
+
+
+def check_callback(url: str, policy: HubPolicy) -> Address:
+    """The address to send requests for `url` to; raises CallbackRefused when the URL is not
+    http(s), names credentials, or its host resolves to no address the policy admits."""
+    if len(url) > MAX_CALLBACK_LENGTH:
+        raise CallbackRefused(f"longer than {MAX_CALLBACK_LENGTH} characters")
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise CallbackRefused("must not contain spaces or control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise CallbackRefused("must be an http or https URL")
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.raw_host.decode("ascii")
+        port = parsed.port or _default_port(parsed.scheme)
+    except (httpx.InvalidURL, UnicodeError, ValueError):
+        raise CallbackRefused("is not a valid URL") from None
+    if not host:
+        raise CallbackRefused("must name a host")
+    if parts.username is not None or parts.password is not None:
+        raise CallbackRefused("must not carry credentials (user:password@)")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise CallbackRefused(f"its host '{host}' cannot be resolved") from None
+    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    for address in addresses:
+        if policy.admits(address):
+            return address
+    raise CallbackRefused(f"its host '{host}' resolves to a private, loopback, link-local, "
+                          f"multicast or reserved address, which this hub does not call")
+
+
+def origin(url: str) -> str:
+    """scheme://host:port of a URL: what logs may say of a callback."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _http_client(policy: HubPolicy) -> httpx.Client:
+    # No environment proxies (they would bypass the address check), no redirects, and no
+    # kept-alive connections: each request goes to the address just checked for its host.
+    return httpx.Client(timeout=policy.timeout, follow_redirects=False, trust_env=False,
+                        headers={"User-Agent": policy.user_agent},
+                        limits=httpx.Limits(max_keepalive_connections=0))
+
+
+def _pinned_request(client: httpx.Client, method: str, url: str, address: Address,
+                    **kwargs: Any) -> httpx.Request:
+    """A request for `url` sent to `address`, with the URL's Host and TLS server name."""
+    parsed = httpx.URL(url)
+    headers = {"Host": parsed.netloc.decode("ascii"), **kwargs.pop("headers", {})}
+    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" \
+        else {}
+    return client.build_request(method, parsed.copy_with(host=str(address)), headers=headers,
+                                extensions=extensions, **kwargs)
+
+
+# --- verification of intent --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    subscription_id: str
+    mode: str
+    verified: bool
+    reason: str  # why not, or "verified"
+
+
+def verify_pending(runtime: Runtime, now: datetime | None = None) -> list[Verification]:
+    """Verify the requests waiting for it; apply the verified ones."""
+    now = now or datetime.now(UTC)
+    store, policy = subscriptions(runtime), HubPolicy.of(runtime.settings)
+    _drop_expired(store, now.timestamp())
+    intents = store.claim_intents(now.timestamp(), VERIFY_BATCH)
+    if not intents:
+        return []
+    with _http_client(policy) as client:
+        outcomes = _in_parallel(lambda intent: _verify(client, policy, intent[1]), intents)
+    results = []
+    for (intent_id, request), (verified, reason) in zip(intents, outcomes, strict=True):
+        if verified and request.mode == "subscribe":
+            store.activate(request, expires_at=now.timestamp() + request.lease_seconds)
+        elif verified:
+            store.remove(request.subscription_id)
+        store.finish_intent(intent_id)
+        log.info("hub: %s of %s to %s %s", request.mode, origin(request.callback), request.topic,
+                 "verified" if verified else f"not verified: {reason}")
+        results.append(Verification(request.subscription_id, request.mode, verified, reason))
+    return results
+
+
+def _verify(client: httpx.Client, policy: HubPolicy,
+            request: SubscriptionRequest) -> tuple[bool, str]:
+    challenge = secrets.token_urlsafe(32)
+    params = {"hub.mode": request.mode, "hub.topic": request.topic, "hub.challenge": challenge}
+    if request.mode == "subscribe":
+        params["hub.lease_seconds"] = str(request.lease_seconds)
+    # The spec: keep the callback's own query string, append ours with "&".
+    base = request.callback.split("#", 1)[0]
+    url = base + ("&" if "?" in base else "?") + urlencode(params)
+    expected = challenge.encode("ascii")
+    try:
+        address = check_callback(url, policy)
+        sent = _pinned_request(client, "GET", url, address,
+                               headers={"Accept-Encoding": "identity"})
+        response = client.send(sent, stream=True)
+        try:
+            if not 200 <= response.status_code < 300:
+                return False, f"the callback answered HTTP {response.status_code}"
+            body = _read_at_most(response, len(expected) + 1)
+        finally:
+            response.close()
+    except CallbackRefused as error:
+        return False, f"callback refused: {error}"
+    except httpx.TimeoutException:
+        return False, "the callback did not answer in time"
+    except httpx.HTTPError as error:
+        return False, f"the callback could not be reached ({type(error).__name__})"
+    if body != expected:
+        return False, "the callback did not echo hub.challenge"
+    return True, "verified"
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """Up to `limit` bytes of the body as sent: an answer longer than a challenge is wrong
+    anyway, and an endless one must not be read to its end."""
+    body = b""
+    for chunk in response.iter_raw():
+        body += chunk
+        if len(body) >= limit:
+            break
+    return body[:limit]
+
+
+# --- distribution ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    subscription_id: str
+    delivered: bool
+    reason: str  # "delivered", or why not
+    retry_at: datetime | None = None  # when the next attempt is due, after a failure
+
+
+def announce_changes(runtime: Runtime, feed_ids: Iterable[str],
+                     now: datetime | None = None) -> int:
+    """Queue a delivery for every active subscriber of these feeds; returns how many were
+    queued. Never raises for Redis trouble: a refresh must not fail because of its subscribers."""
+    now = now or datetime.now(UTC)
+    try:
+        store = subscriptions(runtime)
+        _drop_expired(store, now.timestamp())
+        queued = 0
+        for feed_id in sorted(set(feed_ids)):
+            queued += store.enqueue_deliveries(store.active_ids(feed_id, now.timestamp()),
+                                               now.timestamp())
+    except RedisError as error:
+        log.warning("hub: deliveries for %s not queued, Redis is unavailable (%s)",
+                    ", ".join(sorted(set(feed_ids))), error)
+        return 0
+    if queued:
+        log.info("hub: %d deliveries queued for %s", queued, ", ".join(sorted(set(feed_ids))))
+    return queued
+
+
+def deliver_due(runtime: Runtime, now: datetime | None = None) -> list[Delivery]:
+    """Send the deliveries that are due; schedule retries for the ones that fail."""
+    now = now or datetime.now(UTC)
+    store, policy = subscriptions(runtime), HubPolicy.of(runtime.settings)
+    _drop_expired(store, now.timestamp())
+    ready: list[tuple[Subscription, float, tuple[bytes, str]]] = []
+    documents: dict[tuple[str, str, str], tuple[bytes, str]] = {}
+    for sub_id, claim in store.claim_deliveries(now.timestamp(), DELIVERY_BATCH):
+        sub = store.subscription(sub_id)
+        if sub is None or sub.expires_at <= now.timestamp():
+            store.delivered(sub_id, claim)  # nobody to deliver to any more
+            continue
+        if sub.feed not in runtime.catalogue.feeds:
+            log.warning("hub: feed %s is no longer declared; subscription of %s ended",
+                        sub.feed, origin(sub.callback))
+            store.remove(sub_id)
+            continue
+        key = (sub.feed, sub.format, sub.base_url)
+        if key not in documents:
+            try:
+                documents[key] = _render(runtime, sub)
+            except Exception:  # noqa: BLE001 - our failure, not the subscriber's: retry later
+                log.exception("hub: feed %s.%s could not be rendered for delivery", sub.feed,
+                              sub.format)
+                store.retry_at(sub_id, now.timestamp() + RENDER_RETRY_SECONDS)
+                continue
+        ready.append((sub, claim, documents[key]))
+    if not ready:
+        return []
+    with _http_client(policy) as client:
+        outcomes = _in_parallel(lambda entry: _post(client, policy, entry[0], *entry[2]), ready)
+    return [_record(store, sub, claim, ok, reason, now)
+            for (sub, claim, _), (ok, reason) in zip(ready, outcomes, strict=True)]
+
+
+def _render(runtime: Runtime, sub: Subscription) -> tuple[bytes, str]:
+    from .web.feeds import render_feed  # the web layer renders feeds; imported on first use
+
+    feed = runtime.catalogue.feeds[sub.feed]
+    return render_feed(runtime, feed, sub.format, sub.base_url)
+
+
+def _post(client: httpx.Client, policy: HubPolicy, sub: Subscription, body: bytes,
+          content_type: str) -> tuple[bool, str]:
+    headers = {"Content-Type": content_type,
+               "Link": f'<{hub_url(sub.base_url)}>; rel="hub", <{sub.topic}>; rel="self"'}
+    if sub.secret:
+        headers["X-Hub-Signature"] = "sha256=" + signature(sub.secret, body)
+    try:
+        address = check_callback(sub.callback, policy)
+        response = client.send(_pinned_request(client, "POST", sub.callback, address,
+                                               headers=headers, content=body), stream=True)
+        response.close()  # the spec: the hub ignores the body of the answer
+    except CallbackRefused as error:
+        return False, f"callback refused: {error}"
+    except httpx.TimeoutException:
+        return False, "the callback did not answer in time"
+    except httpx.HTTPError as error:
+        return False, f"the callback could not be reached ({type(error).__name__})"
+    if not 200 <= response.status_code < 300:
+        return False, f"the callback answered HTTP {response.status_code}"
+    return True, "delivered"
+
+
+def _record(store: SubscriptionStore, sub: Subscription, claim: float, ok: bool, reason: str,
+            now: datetime) -> Delivery:
+    if ok:
+        store.delivered(sub.id, claim)
+        return Delivery(sub.id, True, reason)
+    failures = store.record_failure(sub.id)
+    if failures >= MAX_ATTEMPTS:
+        store.remove(sub.id)
+        log.warning("hub: delivery of %s to %s failed %d times (%s); subscription terminated",
+                    sub.topic, origin(sub.callback), failures, reason)
+        return Delivery(sub.id, False, f"{reason}; subscription terminated")
+    due = now.timestamp() + retry_delay(failures)
+    store.retry_at(sub.id, due)
+    log.info("hub: delivery of %s to %s failed (%s); attempt %d in %d s", sub.topic,
+             origin(sub.callback), reason, failures + 1, retry_delay(failures))
+    return Delivery(sub.id, False, reason, datetime.fromtimestamp(due, UTC))
+
+
+def retry_delay(failures: int) -> int:
+    """Seconds before the next attempt after `failures` failed ones: 1 min, 2, 4… capped."""
+    return min(FIRST_RETRY_SECONDS * 2 ** (max(1, failures) - 1), RETRY_CEILING_SECONDS)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of the exact body sent, keyed with the subscriber's hub.secret."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def hub_url(base_url: str) -> str:
+    return base_url.rstrip("/") + "/hub"
+
+
+# --- the scheduler's job -----------------------------------------------------------------------
+
+
+def tick(runtime: Runtime) -> None:
+    """Verify pending requests, then send due deliveries. Redis trouble waits for the next tick."""
+    try:
+        verify_pending(runtime)
+        deliver_due(runtime)
+    except RedisError as error:
+        log.warning("hub: verification and delivery postponed, Redis is unavailable (%s)", error)
+
+
+def _drop_expired(store: SubscriptionStore, now: float) -> None:
+    for sub in store.drop_expired(now):
+        log.info("hub: lease of %s to %s ended", origin(sub.callback), sub.topic)
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _in_parallel(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """work(item) for every item, CONCURRENCY at a time, results in the items' order."""
+    if len(items) == 1:
+        return [work(items[0])]
+    with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(items)),
+                            thread_name_prefix="websub") as pool:
+        return list(pool.map(work, items))
