@@ -123,7 +123,7 @@ def sanitise_html(html: str, base_url: str, lead_image: str | None = None) -> st
     """Untrusted HTML → safe HTML: allow-listed tags and attributes, no scripts, styles or
     handlers, http(s)/mailto links only, relative URLs made absolute against the page.
     The item's own image (`lead_image`) and its credit line are left out: they have their fields."""
-    cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+    cleaned = nh3.clean(xml_safe(html), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                         clean_content_tags={"script", "style", "noscript", "template"},
                         url_schemes={"http", "https", "mailto"},
                         url_relative=("rewrite_with_base", base_url))
@@ -150,10 +150,19 @@ def _tidy(html: str, lead_image: str | None) -> str:
     return re.sub(r"\n\s*\n+", "\n", str(soup)).strip()
 
 
+# Characters XML 1.0 forbids: one of them in a title would make a whole feed unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def plain_text(value: str | None) -> str:
     """Text without markup or runs of whitespace (titles and summaries are plain text)."""
     if not value:
         return ""
+    value = xml_safe(value)
     if "<" in value or "&" in value:
         value = BeautifulSoup(value, "lxml").get_text(" ")
     return " ".join(value.split())

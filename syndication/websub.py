@@ -173,8 +173,9 @@ def parse_request(runtime: Runtime, form: Mapping[str, str], base_url: str) -> S
     if not mode:
         raise InvalidParameter("hub.mode", "required: 'subscribe' or 'unsubscribe'")
     if mode not in MODES:
+        # 'publish' included: the hub learns of changes to its own feeds by itself.
         raise InvalidParameter("hub.mode", f"must be 'subscribe' or 'unsubscribe', not "
-                                           f"{_quote(mode)} (this hub publishes only its own feeds)")
+                                           f"{_quote(mode)}")
     topic = form.get("hub.topic")
     if not topic:
         raise InvalidParameter("hub.topic", "required: the URL of one of our feeds")

@@ -19,6 +19,7 @@ from lxml import etree
 
 from .. import __version__
 from ..model import Feed, Image, Item
+from ..normalise import xml_safe
 
 GENERATOR = "syndication"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -87,15 +88,17 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry = generator.add_entry(order="append")
         entry.id(guid(item))
         entry.guid(guid(item), permalink=False)
-        entry.title(item.title)
+        # Items are cleaned when normalised; xml_safe again here because one stray control
+        # character (in an item stored before that rule) would make the whole document invalid.
+        entry.title(xml_safe(item.title))
         entry.link(href=item.url, rel="alternate")
-        entry.description(item.summary or item.title)
-        entry.content(full_content(item), type="html")
+        entry.description(xml_safe(item.summary or item.title))
+        entry.content(xml_safe(full_content(item)), type="html")
         entry.published(item.date)
         entry.updated(item.updated)
-        for tag in item.tags:
+        for tag in map(xml_safe, item.tags):
             entry.category(term=tag, label=tag)
-        authors = item.authors or (context.publisher,)
+        authors = tuple(map(xml_safe, item.authors)) or (context.publisher,)
         entry.author([{"name": name} for name in authors])
         entry.dc.dc_creator(list(authors))
         if item.image:

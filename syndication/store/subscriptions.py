@@ -3,12 +3,13 @@ content deliveries waiting to be sent (or retried).
 
 Key schema (every key starts with the configured prefix, written P below):
 
-    P:websub:subscription:{id}   hash    topic, callback, feed, format, secret (may be empty),
+    P:websub:subscription:{id}   hash    topic, callback, feed, format, base_url (the service's
+                                         root as the topic spells it), secret (may be empty),
                                          lease_seconds, expires_at (epoch s)
     P:websub:leases              zset    subscription ids, score = lease end (epoch s)
     P:websub:feed:{feed}         set     ids of the subscriptions to one feed's topics
-    P:websub:intent:{intent}     hash    mode, topic, callback, feed, format, secret,
-                                         lease_seconds: a request waiting for verification
+    P:websub:intent:{intent}     hash    mode and the fields of a subscription but expires_at:
+                                         a request waiting for verification
     P:websub:intents             zset    intent ids, score = when to verify (epoch s)
     P:websub:deliveries          zset    subscription ids with content to deliver,
                                          score = when to (re)try (epoch s)
@@ -21,7 +22,9 @@ versions gets the newest, once.
 
 Both queues are claimed by pushing the members' scores CLAIM_SECONDS into the future in one Lua
 call: two scheduler processes never take the same work, and work held by a process that died is
-due again once its claim runs out, so a restart loses nothing.
+due again once its claim runs out, so a restart loses nothing. A delivery is removed only if its
+score is still the claim's: a new version announced while the old one was being sent brings the
+score back to now, and the new version goes out at the next run.
 
 Secrets are stored as given (the hub needs them to sign); they are never logged, and
 `Subscription` keeps them out of its repr.
@@ -47,6 +50,17 @@ end
 return due
 """
 
+# Clear the failure count of subscription ARGV[1]; remove it from queue KEYS[1] if its score is
+# still the claim ARGV[2].
+_FINISH_DELIVERY = """
+redis.call('HDEL', KEYS[2], ARGV[1])
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionRequest:
@@ -57,6 +71,7 @@ class SubscriptionRequest:
     callback: str
     feed: str
     format: str
+    base_url: str  # the service's root URL, as the topic spells it
     lease_seconds: int
     secret: str = field(default="", repr=False)
 
@@ -72,6 +87,7 @@ class Subscription:
     callback: str
     feed: str
     format: str
+    base_url: str
     lease_seconds: int
     expires_at: float  # epoch seconds
     secret: str = field(default="", repr=False)
@@ -86,6 +102,7 @@ class SubscriptionStore:
         self.redis = redis
         self.prefix = prefix
         self._claim_due = redis.register_script(_CLAIM_DUE)
+        self._finish_delivery = redis.register_script(_FINISH_DELIVERY)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, "websub", *parts))
@@ -143,7 +160,7 @@ class SubscriptionStore:
         if not raw:
             return None
         return Subscription(id=sub_id, topic=raw["topic"], callback=raw["callback"],
-                            feed=raw["feed"], format=raw["format"],
+                            feed=raw["feed"], format=raw["format"], base_url=raw["base_url"],
                             lease_seconds=int(raw["lease_seconds"]),
                             expires_at=float(raw["expires_at"]), secret=raw.get("secret", ""))
 
@@ -186,22 +203,24 @@ class SubscriptionStore:
     # --- deliveries -------------------------------------------------------------------------
 
     def enqueue_deliveries(self, sub_ids: Iterable[str], due: float) -> int:
-        """Content is waiting for these subscribers. One already waiting (maybe backing off
-        after failures) keeps its time: a new version does not hasten a retry."""
+        """New content is waiting for these subscribers, from `due`. A delivery already queued
+        for later (a retry, or one being sent) is brought forward; returns how many were new."""
         mapping = {sub_id: due for sub_id in sub_ids}
         if not mapping:
             return 0
-        return int(self.redis.zadd(self._key("deliveries"), mapping, nx=True))
+        return int(self.redis.zadd(self._key("deliveries"), mapping, lt=True))
 
-    def claim_deliveries(self, now: float, limit: int) -> list[str]:
-        return list(self._claim_due(keys=[self._key("deliveries")],
-                                    args=[now, limit, now + CLAIM_SECONDS]))
+    def claim_deliveries(self, now: float, limit: int) -> list[tuple[str, float]]:
+        """(subscription id, claim) of the deliveries due by `now`; give the claim back to
+        `delivered`."""
+        claim = now + CLAIM_SECONDS
+        members = self._claim_due(keys=[self._key("deliveries")], args=[now, limit, claim])
+        return [(sub_id, claim) for sub_id in members]
 
-    def delivered(self, sub_id: str) -> None:
-        with self.redis.pipeline(transaction=True) as tx:
-            tx.zrem(self._key("deliveries"), sub_id)
-            tx.hdel(self._key("attempts"), sub_id)
-            tx.execute()
+    def delivered(self, sub_id: str, claim: float) -> None:
+        """Done with a delivery: it leaves the queue unless new content was queued meanwhile."""
+        self._finish_delivery(keys=[self._key("deliveries"), self._key("attempts")],
+                              args=[sub_id, claim])
 
     def record_failure(self, sub_id: str) -> int:
         """Count a failed attempt; returns the number of failed attempts so far."""
@@ -220,12 +239,12 @@ class SubscriptionStore:
 
 def _request_fields(request: SubscriptionRequest) -> dict[str, str | int]:
     return {"mode": request.mode, "topic": request.topic, "callback": request.callback,
-            "feed": request.feed, "format": request.format,
+            "feed": request.feed, "format": request.format, "base_url": request.base_url,
             "lease_seconds": request.lease_seconds, "secret": request.secret}
 
 
 def _request_from(raw: dict[str, str]) -> SubscriptionRequest:
     return SubscriptionRequest(mode=raw["mode"], topic=raw["topic"], callback=raw["callback"],
                                feed=raw["feed"], format=raw["format"],
-                               lease_seconds=int(raw["lease_seconds"]),
+                               base_url=raw["base_url"], lease_seconds=int(raw["lease_seconds"]),
                                secret=raw.get("secret", ""))
