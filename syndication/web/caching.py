@@ -43,9 +43,11 @@ class Representation:
 
 
 class RenderCache:
-    def __init__(self, store: FeedStore, max_entries: int = MAX_ENTRIES):
+    def __init__(self, store: FeedStore, max_entries: int = MAX_ENTRIES,
+                 catch_up_seconds: float = CATCH_UP_SECONDS):
         self.store = store
         self.max_entries = max_entries
+        self.catch_up_seconds = catch_up_seconds
         self._states: dict[str, tuple[FeedState, float]] = {}  # feed → (state, when learnt)
         self._entries: OrderedDict[tuple[str, str], Representation] = OrderedDict()
         self._lock = threading.Lock()
@@ -57,7 +59,7 @@ class RenderCache:
         """The feed's current version: from memory when fresh, else one Redis round trip."""
         self._ensure_listening()
         known = self._states.get(feed_id)
-        if known is not None and time.monotonic() - known[1] < CATCH_UP_SECONDS:
+        if known is not None and time.monotonic() - known[1] < self.catch_up_seconds:
             return known[0]
         state = self.store.feed_state(feed_id)
         self._states[feed_id] = (state, time.monotonic())

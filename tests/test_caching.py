@@ -1,0 +1,125 @@
+"""The in-process render cache: a hit costs no Redis round trip, a change made by another
+process arrives through pub/sub, and a process that missed it catches up by itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from redis import ConnectionPool, Redis
+
+from syndication.model import Feed, Source, SourceStatus
+from syndication.store import FeedState, FeedStore
+from syndication.web.caching import RenderCache
+
+from .test_store import make_item
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+SOURCE = Source(id="dossier", url="http://sample.test/d", publisher="test")
+FEED = Feed(id="all", title="Tout", publisher="test", sources=("dossier",))
+
+
+class Renderer:
+    """Counts renders; the bytes name the version they were rendered from."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, state: FeedState) -> bytes:
+        self.calls += 1
+        return f"version {state.version}".encode()
+
+
+def commit(store: FeedStore, n: int) -> None:
+    store.commit_refresh(SOURCE, [FEED], [make_item(n)], {}, SourceStatus(state="ok"), NOW)
+
+
+def commands_processed(redis: Redis) -> int:
+    return int(redis.info("stats")["total_commands_processed"])
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def stores(redis_client: Redis, prefix: str) -> Iterator[tuple[FeedStore, FeedStore]]:
+    """Two stores on two connections: two processes, as far as the cache can tell."""
+    pool = redis_client.connection_pool
+    other = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class,
+                                                 **pool.connection_kwargs))
+    yield FeedStore(redis_client, prefix, 50), FeedStore(other, prefix, 50)
+    other.close()
+
+
+def test_a_hit_renders_nothing_and_asks_redis_nothing(stores: tuple[FeedStore, FeedStore],
+                                                      redis_client: Redis) -> None:
+    web, _ = stores
+    commit(web, 1)
+    cache, render = RenderCache(web), Renderer()
+    first = cache.get("all", "rss", "application/rss+xml", render)
+    assert first.body == b"version 1" and render.calls == 1
+    before = commands_processed(redis_client)
+    for _ in range(200):
+        assert cache.get("all", "rss", "application/rss+xml", render) is first
+    # Only the INFO commands of this measurement itself were processed meanwhile.
+    assert commands_processed(redis_client) - before <= 2
+    assert render.calls == 1
+    cache.close()
+
+
+def test_a_commit_in_this_process_is_heard_at_once(stores: tuple[FeedStore, FeedStore]) -> None:
+    web, _ = stores
+    commit(web, 1)
+    cache, render = RenderCache(web), Renderer()
+    cache.get("all", "rss", "text/plain", render)
+    commit(web, 2)
+    assert cache.get("all", "rss", "text/plain", render).body == b"version 2"
+    cache.close()
+
+
+def test_a_commit_in_another_process_arrives_through_pubsub(
+        stores: tuple[FeedStore, FeedStore]) -> None:
+    web, scheduler = stores
+    commit(scheduler, 1)
+    cache, render = RenderCache(web, catch_up_seconds=3600), Renderer()
+    assert cache.get("all", "rss", "text/plain", render).body == b"version 1"
+    time.sleep(0.2)  # let the listener subscribe before the change it must hear
+    commit(scheduler, 2)
+    wait_for(lambda: cache.get("all", "rss", "text/plain", render).body == b"version 2")
+    assert render.calls == 2
+    cache.close()
+
+
+def test_a_missed_notification_is_caught_up(stores: tuple[FeedStore, FeedStore],
+                                            redis_client: Redis, prefix: str) -> None:
+    web, _ = stores
+    commit(web, 1)
+    cache, render = RenderCache(web, catch_up_seconds=0.2), Renderer()
+    cache.get("all", "rss", "text/plain", render)
+    # A version change whose notification never came (as across a Redis restart).
+    redis_client.hincrby(f"{prefix}:feed:all:state", "version", 1)
+    assert cache.get("all", "rss", "text/plain", render).body == b"version 1"  # still trusted
+    time.sleep(0.3)
+    assert cache.get("all", "rss", "text/plain", render).body == b"version 2"
+    cache.close()
+
+
+def test_least_recently_used_representations_go_first(
+        stores: tuple[FeedStore, FeedStore]) -> None:
+    web, _ = stores
+    commit(web, 1)
+    cache, render = RenderCache(web, max_entries=2), Renderer()
+    for variant in ("a", "b", "a", "c"):
+        cache.get("all", variant, "text/plain", render)
+    assert render.calls == 3
+    cache.get("all", "a", "text/plain", render)  # kept: used more recently than b
+    assert render.calls == 3
+    cache.get("all", "b", "text/plain", render)  # was evicted
+    assert render.calls == 4
+    cache.close()
