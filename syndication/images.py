@@ -24,7 +24,7 @@ from io import BytesIO
 from urllib.parse import urlsplit
 
 from PIL import Image as Pillow
-from PIL import ImageOps
+from PIL import ImageOps, UnidentifiedImageError
 
 from .errors import BodyTooLarge, FetchError, NotFound, UndecodableBody
 from .model import Derivative, Image, Item
@@ -117,11 +117,11 @@ def _probe(runtime: Runtime, store: ImageStore, url: str, key: str,
         rendered = {width: _render(picture, width, media_type) for width in WIDTHS}
     except FetchError as error:
         log.warning("image not probed (%s): %s", error.kind, error)
-        store.record_failure(key, url, str(error), limits.retry_after)
+        store.record_failure(key, str(error), limits.retry_after)
         return None
     except Exception as error:  # noqa: BLE001 - an image must never block its item
         log.exception("image %s not probed: unexpected error", url)
-        store.record_failure(key, url, f"unexpected error: {error!r}", limits.retry_after)
+        store.record_failure(key, f"unexpected error: {error!r} ({url})", limits.retry_after)
         return None
     version = hashlib.sha256(fetched.body).hexdigest()[:VERSION_LENGTH]
     derivatives = tuple(
@@ -180,6 +180,8 @@ def decode_image(url: str, data: bytes, max_pixels: int = LIMITS.max_pixels) -> 
             upright = ImageOps.exif_transpose(opened)  # a copy, detached from the bytes
     except BodyTooLarge:
         raise
+    except UnidentifiedImageError:
+        raise UndecodableBody(url, f"not an image in {', '.join(DECODABLE)}") from None
     except (Pillow.DecompressionBombError, Pillow.DecompressionBombWarning) as error:
         # Pillow's own guard (MAX_IMAGE_PIXELS): its warning is an error only where warnings are
         # errors (the tests), which is why max_pixels is checked above as well.

@@ -70,8 +70,11 @@ def reconcile(old: Item | None, new: Item) -> Item | None:
     if old is None:
         return new
     if old.content_hash == new.content_hash:
-        # A dossier linking to other news is not an edit of the dossier: keep its dates.
-        return None if old.related == new.related else replace(old, related=new.related)
+        # A dossier linking to other news is not an edit of the dossier, nor are image facts
+        # learnt since (images.probe_images): they are written, and the dates stay.
+        image = new.image if new.image and new.image.length else old.image
+        kept = replace(old, related=new.related, image=image)
+        return None if kept == old else kept
     updated = new.updated if new.updated > old.updated else new.first_seen
     return replace(new, first_seen=old.first_seen, published=old.published or new.published,
                    updated=max(updated, old.updated))
@@ -82,6 +85,8 @@ def content_hash(item: Item) -> str:
     seen = item.to_dict()
     for name in ("first_seen", "updated", "published", "content_hash", "related"):
         seen.pop(name)
+    if seen.get("image"):  # derived by the service, not seen on the page
+        seen["image"].pop("derivatives", None)
     return hashlib.sha256(json.dumps(seen, sort_keys=True).encode()).hexdigest()[:32]
 
 

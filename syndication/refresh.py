@@ -18,6 +18,7 @@ from redis.exceptions import LockError, RedisError
 from .errors import ExtractionFailed, FetchError, SyndicationError
 from .extract import extract_page
 from .fetch import Fetcher, Page, Unchanged
+from .images import probe_images
 from .model import Item, RawRecord, Source, SourceStatus
 from .normalise import canonical_url, normalise, reconcile
 from .runtime import Runtime
@@ -97,6 +98,7 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
         return RefreshResult(source.id, "not_modified", unchanged=len(harvest.kept),
                              warnings=status.warnings, duration_ms=status.last_duration_ms or 0)
 
+    items = probe_images(runtime, items)  # image facts; fetches only images never seen
     stored = runtime.store.stored_items(member_of(item) for item in items)
     changed = [c for c in (reconcile(stored.get(member_of(i)), i) for i in items) if c]
     new = sum(1 for item in changed if member_of(item) not in stored)

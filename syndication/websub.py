@@ -186,16 +186,16 @@ def parse_request(runtime: Runtime, form: Mapping[str, str], base_url: str) -> S
     callback = form.get("hub.callback")
     if not callback:
         raise InvalidParameter("hub.callback", "required: the URL to notify")
-    try:
-        check_callback(callback, policy)
-    except CallbackRefused as error:
-        raise InvalidParameter("hub.callback", str(error)) from None
     lease, secret = policy.default_lease_seconds, ""
     if mode == "subscribe":  # for unsubscribe, the spec says to ignore both
         lease = _lease(form.get("hub.lease_seconds"), policy)
         secret = form.get("hub.secret") or ""
         if len(secret.encode("utf-8")) > MAX_SECRET_BYTES:
             raise InvalidParameter("hub.secret", "must be less than 200 bytes")
+    try:  # last: it asks DNS
+        check_callback(callback, policy)
+    except CallbackRefused as error:
+        raise InvalidParameter("hub.callback", str(error)) from None
     return SubscriptionRequest(mode=mode, topic=topic, callback=callback, feed=feed_id,
                                format=fmt, base_url=topic_base, lease_seconds=lease,
                                secret=secret)
@@ -204,8 +204,11 @@ def parse_request(runtime: Runtime, form: Mapping[str, str], base_url: str) -> S
 def parse_topic(topic: str, bases: Iterable[str]) -> tuple[str, str, str]:
     """(feed id, format, root URL of the service as the topic spells it) of a topic URL on one
     of `bases`; raises InvalidParameter('hub.topic') otherwise."""
-    parts = urlsplit(topic)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(topic)
+    except ValueError:  # an unbalanced [ in the host, for one
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise InvalidParameter("hub.topic", "must be the absolute http(s) URL of one of our feeds")
     if parts.query or parts.fragment or topic.endswith(("?", "#")):
         raise InvalidParameter("hub.topic", "query strings are not accepted: subscribe to the "
@@ -244,9 +247,11 @@ def _lease(raw: str | None, policy: HubPolicy) -> int:
     """The lease granted: the one asked for, within [MIN_LEASE_SECONDS, max]."""
     if raw is None or raw == "":
         return policy.default_lease_seconds
-    if not raw.isascii() or not raw.isdigit() or int(raw) == 0:
+    if not raw.isascii() or not raw.isdigit() or not raw.strip("0"):
         raise InvalidParameter("hub.lease_seconds", f"must be a positive whole number of "
                                                     f"seconds, not {_quote(raw)}")
+    if len(raw.lstrip("0")) > 12:  # far beyond any maximum (and int() refuses 4,300 digits)
+        return policy.max_lease_seconds
     return max(MIN_LEASE_SECONDS, min(int(raw), policy.max_lease_seconds))
 
 
@@ -264,19 +269,21 @@ def check_callback(url: str, policy: HubPolicy) -> Address:
         raise CallbackRefused(f"longer than {MAX_CALLBACK_LENGTH} characters")
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise CallbackRefused("must not contain spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _default_port(parts.scheme)  # ValueError when out of range
+    except ValueError:
+        raise CallbackRefused("is not a valid URL") from None
     if parts.scheme not in ("http", "https"):
         raise CallbackRefused("must be an http or https URL")
+    if parts.username is not None or parts.password is not None:
+        raise CallbackRefused("must not carry credentials (user:password@)")
     try:
-        parsed = httpx.URL(url)
-        host = parsed.raw_host.decode("ascii")
-        port = parsed.port or _default_port(parsed.scheme)
-    except (httpx.InvalidURL, UnicodeError, ValueError):
+        host = httpx.URL(url).raw_host.decode("ascii")  # IDNA-encoded, as DNS knows it
+    except (httpx.InvalidURL, UnicodeError):
         raise CallbackRefused("is not a valid URL") from None
     if not host:
         raise CallbackRefused("must name a host")
-    if parts.username is not None or parts.password is not None:
-        raise CallbackRefused("must not carry credentials (user:password@)")
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
@@ -454,8 +461,11 @@ def deliver_due(runtime: Runtime, now: datetime | None = None) -> list[Delivery]
         return []
     with _http_client(policy) as client:
         outcomes = _in_parallel(lambda entry: _post(client, policy, entry[0], *entry[2]), ready)
-    return [_record(store, sub, claim, ok, reason, now)
-            for (sub, claim, _), (ok, reason) in zip(ready, outcomes, strict=True)]
+    results = [_record(store, sub, claim, ok, reason, now)
+               for (sub, claim, _), (ok, reason) in zip(ready, outcomes, strict=True)]
+    delivered = sum(1 for result in results if result.delivered)
+    log.info("hub: %d deliveries sent, %d failed", delivered, len(results) - delivered)
+    return results
 
 
 def _render(runtime: Runtime, sub: Subscription) -> tuple[bytes, str]:

@@ -391,7 +391,8 @@ def test_json_feed_dossier_carries_its_figures_in_the_extension(web: FlaskClient
             for f in extension["figures"]] == [(label, text, amount, "EUR")
                                                for label, text, amount in FIGURES]
     assert extension["image_credit"] == "Andrea Piacquadio"
-    assert dossier["image"] == f"{filled.site}/media/region-solidaire.jpg"
+    # The service's own 600 px copy of the page's image.
+    assert re.fullmatch(r"http://localhost/images/[0-9a-f]+-[0-9a-f]+/600\.jpg", dossier["image"])
     assert dossier["summary"].startswith("Un plan en 3 axes")
 
 

@@ -24,6 +24,7 @@ import lxml.html
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ..model import Item
+from .feeds import shown_image
 from .french import french_date, french_figure
 
 DIGEST_WIDTH = 600  # px: the one column, and the width of full-bleed images
@@ -43,6 +44,7 @@ class DigestContext:
     home_url: str  # the page the feed is about
     since: datetime  # start of the period covered
     window: str | None = None  # "24h", "7d", "30d" when the period is relative to now
+    base_url: str = ""  # this service's root, for the resized images it serves
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,26 +76,24 @@ class DigestEntry:
     figures: tuple[DigestFigure, ...]
 
 
-def digest_image(item: Item) -> DigestImage | None:
-    """The one place where the digest chooses an item's image and its URL.
-
-    Today: the original image, displayed at most DIGEST_WIDTH wide. When the image endpoint with
-    600 px derivatives exists, return its derivative URL (and the derivative's own size) here:
-    newsletter tools cannot resize images. That URL will be on this service, so the base URL then
-    belongs in DigestContext and in web/digest.py's cache variant."""
-    image = item.image
-    if image is None or _absolute_url(image.url) is None:
+def digest_image(item: Item, base_url: str = "") -> DigestImage | None:
+    """The one place where the digest chooses an item's image: our 600 px copy when we have
+    one (newsletter tools cannot resize images), else the original, shown at most 600 px wide."""
+    if item.image is None:
+        return None
+    image = shown_image(item.image, base_url, DIGEST_WIDTH)
+    if _absolute_url(image.url) is None:
         return None
     width = min(image.width, DIGEST_WIDTH) if image.width else DIGEST_WIDTH
     height = round(width * image.height / image.width) if image.width and image.height else None
     return DigestImage(url=image.url, alt=image.alt or "", width=width, height=height)
 
 
-def digest_entry(item: Item) -> DigestEntry:
+def digest_entry(item: Item, base_url: str = "") -> DigestEntry:
     return DigestEntry(
         id=item.id, url=_absolute_url(item.url), title=item.title,
         summary=truncate_summary(item.summary), date=item.date,
-        date_text=french_date(item.date), image=digest_image(item),
+        date_text=french_date(item.date), image=digest_image(item, base_url),
         figures=tuple(DigestFigure(label=f.label, value=french_figure(f), value_text=f.value_text,
                                    amount=f.amount, unit=f.unit) for f in item.figures))
 
@@ -103,7 +103,7 @@ def render_digest_html(context: DigestContext, items: list[Item]) -> bytes:
     rendered = _environment.get_template("digest.html").render(
         context=context, since_text=french_date(context.since), width=DIGEST_WIDTH,
         home_url=_absolute_url(context.home_url),
-        entries=[digest_entry(item) for item in items])
+        entries=[digest_entry(item, context.base_url) for item in items])
     parts = _STYLE_BLOCK.fullmatch(rendered)
     if parts is None:
         raise ValueError("templates/digest.html must start with its <style> block")
@@ -121,7 +121,7 @@ def render_digest_json(context: DigestContext, items: list[Item]) -> bytes:
         "since": context.since.isoformat(),
         "since_text": french_date(context.since),
         "window": context.window,
-        "items": [_entry_json(digest_entry(item)) for item in items],
+        "items": [_entry_json(digest_entry(item, context.base_url)) for item in items],
     }
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 

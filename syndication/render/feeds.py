@@ -18,6 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
+from ..images import FEED_WIDTH, derivative_of
 from ..model import Feed, Image, Item
 from ..normalise import xml_safe
 
@@ -25,6 +26,7 @@ GENERATOR = "syndication"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 PAGE_RELS = ("first", "previous", "next", "last")
+THUMBNAIL_WIDTH = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,28 @@ class FeedContext:
     hub_url: str | None = None
     pages: dict[str, str] = field(default_factory=dict)  # RFC 5005 rel → URL
     stylesheet_url: str | None = None  # XSLT, for people who open the feed in a browser
+    base_url: str = ""  # this service's root URL, for the images it serves itself
+
+
+@dataclass(frozen=True, slots=True)
+class ShownImage:
+    """The image a feed shows: our resized copy when we have one (with its real size), else the
+    original with whatever the page said of it."""
+
+    url: str
+    alt: str
+    width: int | None
+    height: int | None
+    length: int | None
+    type: str | None
+
+
+def shown_image(image: Image, base_url: str, max_width: int = FEED_WIDTH) -> ShownImage:
+    copy = derivative_of(image, max_width)
+    if copy is not None and base_url:
+        return ShownImage(f"{base_url}/{copy.path}", image.alt, copy.width, copy.height,
+                          copy.length, copy.type)
+    return ShownImage(image.url, image.alt, image.width, image.height, image.length, image.type)
 
 
 def guid(item: Item) -> str:
@@ -93,7 +117,7 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry.title(xml_safe(item.title))
         entry.link(href=item.url, rel="alternate")
         entry.description(xml_safe(item.summary or item.title))
-        entry.content(xml_safe(full_content(item)), type="html")
+        entry.content(xml_safe(full_content(item, context.base_url)), type="html")
         entry.published(item.date)
         entry.updated(item.updated)
         for tag in map(xml_safe, item.tags):
@@ -102,38 +126,42 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry.author([{"name": name} for name in authors])
         entry.dc.dc_creator(list(authors))
         if item.image:
-            _add_image(entry, item.image)
+            _add_image(entry, item.image, context.base_url)
     return generator
 
 
-def _add_image(entry, image: Image) -> None:  # noqa: ANN001 - a feedgen FeedEntry
-    """The image where each client looks: media:content and media:thumbnail (feed readers,
-    Mailchimp), and an enclosure, which needs the real length and type."""
-    content = {"url": image.url, "medium": "image"}
-    for name, value in (("type", image.type), ("width", image.width),
-                        ("height", image.height), ("fileSize", image.length)):
+def _add_image(entry, image: Image, base_url: str) -> None:  # noqa: ANN001 - a FeedEntry
+    """The image where each client looks: media:content (feed readers, Mailchimp) and an
+    enclosure at 600 px, which newsletter tools cannot resize themselves, with the real length
+    and type the enclosure needs; media:thumbnail at 300 px."""
+    shown = shown_image(image, base_url)
+    content = {"url": shown.url, "medium": "image"}
+    for name, value in (("type", shown.type), ("width", shown.width),
+                        ("height", shown.height), ("fileSize", shown.length)):
         if value:
             content[name] = str(value)
     entry.media.content(content)
-    thumbnail = {"url": image.url}
-    if image.width and image.height:
-        thumbnail.update(width=str(image.width), height=str(image.height))
+    small = shown_image(image, base_url, THUMBNAIL_WIDTH)
+    thumbnail = {"url": small.url}
+    if small.width and small.height:
+        thumbnail.update(width=str(small.width), height=str(small.height))
     entry.media.thumbnail(thumbnail)
-    if image.length and image.type:
-        entry.enclosure(image.url, str(image.length), image.type)
+    if shown.length and shown.type:
+        entry.enclosure(shown.url, str(shown.length), shown.type)
 
 
-def full_content(item: Item) -> str:
+def full_content(item: Item, base_url: str = "") -> str:
     """The content subscribers read: the image on top (for tools that take the first <img>),
     the sanitised page content, then a dossier's key figures."""
     parts = []
     if item.image:
-        size = (f' width="{item.image.width}" height="{item.image.height}"'
-                if item.image.width and item.image.height else "")
+        shown = shown_image(item.image, base_url)
+        size = (f' width="{shown.width}" height="{shown.height}"'
+                if shown.width and shown.height else "")
         credit = (f"<figcaption>Crédit photo : © {escape(item.image.credit)}</figcaption>"
                   if item.image.credit else "")
-        parts.append(f'<figure><img src="{escape(item.image.url)}" '
-                     f'alt="{escape(item.image.alt)}"{size}>{credit}</figure>')
+        parts.append(f'<figure><img src="{escape(shown.url)}" '
+                     f'alt="{escape(shown.alt)}"{size}>{credit}</figure>')
     parts.append(item.content_html or f"<p>{escape(item.summary)}</p>")
     if item.figures:
         rows = "".join(f"<li><strong>{escape(figure.value_text)}</strong> "
@@ -171,7 +199,7 @@ def render_json_feed(context: FeedContext, items: list[Item]) -> bytes:
         "description": context.feed.description or context.feed.title,
         "language": "fr-FR",
         "authors": [{"name": context.publisher}],
-        "items": [_json_item(item) for item in items],
+        "items": [_json_item(item, context.base_url) for item in items],
     }
     if context.publisher_logo:
         document["icon"] = context.publisher_logo
@@ -182,12 +210,12 @@ def render_json_feed(context: FeedContext, items: list[Item]) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _json_item(item: Item) -> dict[str, object]:
+def _json_item(item: Item, base_url: str) -> dict[str, object]:
     entry: dict[str, object] = {
         "id": guid(item),
         "url": item.url,
         "title": item.title,
-        "content_html": full_content(item),
+        "content_html": full_content(item, base_url),
         "summary": item.summary,
         "date_published": _rfc3339(item.date),
         "date_modified": _rfc3339(item.updated),
@@ -205,7 +233,7 @@ def _json_item(item: Item) -> dict[str, object]:
         },
     }
     if item.image:
-        entry["image"] = item.image.url
+        entry["image"] = shown_image(item.image, base_url).url
     if not item.authors:
         del entry["authors"]
     return entry

@@ -2,6 +2,7 @@
 in its docstring; every key starts with the configured prefix.
 
 - feeds.py: items, feed and source indexes, page validators, source status, feed versions, leases.
+- images.py: image facts, originals, derivatives, failure markers.
 """
 
 from .feeds import FeedState, FeedStore, PageState, member_of

@@ -136,9 +136,9 @@ class ImageStore:
         and ETag do not change under clients that already have it."""
         self.redis.set(self._key(key, version, name), data, nx=True)
 
-    def record_failure(self, key: str, url: str, reason: str, retry_after: int) -> None:
-        """Remember that an image could not be used, for `retry_after` seconds."""
-        self.redis.set(self._key(key, "failed"), f"{reason} ({url})"[:1000], ex=retry_after)
+    def record_failure(self, key: str, reason: str, retry_after: int) -> None:
+        """Remember why an image could not be used (name its URL), for `retry_after` seconds."""
+        self.redis.set(self._key(key, "failed"), reason[:1000], ex=retry_after)
 
 
 def _name(derivative: Derivative) -> str:

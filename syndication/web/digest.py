@@ -21,7 +21,7 @@ from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item
 from ..render.digest import DigestContext, render_digest_html, render_digest_json
 from ..runtime import Runtime
-from . import render_cache, runtime
+from . import public_base_url, render_cache, runtime
 from .caching import respond
 from .selection import Filters, parse_filters, select_items
 
@@ -65,7 +65,7 @@ def digest(feed_id: str, fmt: str) -> Response:
     query = parse_digest_query(request.args, datetime.now(UTC))
     render, media_type = FORMATS[fmt]
     representation = render_cache().get(
-        feed.id, query.variant(fmt), media_type,
+        feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type,
         lambda _state: render(_context(service, feed, query), _items(service, feed, query)))
     return respond(representation, request)
 
@@ -120,4 +120,4 @@ def _context(service: Runtime, feed: Feed, query: DigestQuery) -> DigestContext:
     home_url = first_source.url if first_source else service.catalogue.publishers[
         feed.publisher].url
     return DigestContext(title=feed.title, home_url=home_url, since=query.start,
-                         window=query.window)
+                         window=query.window, base_url=public_base_url())

@@ -85,6 +85,7 @@ def _render(service: Runtime, feed: Feed, fmt: str, filters: Filters, base_url: 
         hub_url=f"{base_url}/hub",
         pages=pages,
         stylesheet_url=f"{base_url}{STYLESHEET_PATH}",
+        base_url=base_url,
     )
     render, _ = FORMATS[fmt]
     return render(context, selection.items)
