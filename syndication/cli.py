@@ -77,6 +77,8 @@ def demo(host: str, port: int, site_port: int) -> None:
     else:
         os.environ.setdefault("SAMPLE_SITE_URL", f"http://127.0.0.1:{site_port}")
         click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
+    # So that a subscriber on this machine can try the WebSub hub.
+    os.environ.setdefault("SYNDICATION_HUB_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     _serve(host, port, scheduler=True)
 
 
@@ -101,6 +103,7 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
         click.echo(f"Feed {feed_id + ':':<{width}} {base}/feeds/{feed_id}.rss  (.atom, .json)")
     click.echo(f"Items with figures: {base}/api/items?feed=region-solidaire")
     click.echo(f"Sources and status: {base}/api/sources")
+    click.echo(f"WebSub hub:         {base}/hub")
     click.echo("Press Ctrl+C to stop.")
     try:
         server.serve_forever()
@@ -143,6 +146,10 @@ def refresh(source_id: str) -> None:
             raise click.BadParameter(f"unknown source '{source_id}' (known: "
                                      f"{', '.join(runtime.catalogue.sources)})")
         result = refresh_source(source, runtime)
+        if result.changed_feeds:  # a running scheduler delivers them to WebSub subscribers
+            from .websub import announce_changes
+
+            announce_changes(runtime, result.changed_feeds)
         click.echo(json.dumps({"source": result.source, "outcome": result.outcome,
                                "new": result.new, "updated": result.updated,
                                "unchanged": result.unchanged, "warnings": result.warnings,

@@ -49,6 +49,16 @@ class Settings:
     lease_seconds: int = _setting(300, "Lifetime of a refresh lease: no two processes refresh "
                                   "one source at once, and a crashed one blocks it no longer.")
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    hub_allowed_networks: str = _setting("", "Networks (CIDR, comma-separated) that WebSub "
+                                         "callbacks may reach although private, loopback or "
+                                         "link-local, e.g. 127.0.0.0/8,::1/128. Empty: public "
+                                         "addresses only.")
+    hub_lease_seconds: int = _setting(864000, "WebSub lease granted when a subscriber asks for "
+                                      "none (seconds: 10 days).")
+    hub_max_lease_seconds: int = _setting(2592000, "Longest WebSub lease granted; longer "
+                                          "requests are shortened (seconds: 30 days).")
+    hub_timeout: float = _setting(5.0, "Seconds allowed for each request of the WebSub hub to "
+                                  "a subscriber's callback (verification, delivery).")
 
     @property
     def user_agent(self) -> str:

@@ -12,6 +12,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import websub
 from .model import Source
 from .refresh import RefreshResult, refresh
 from .runtime import Runtime
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(hours=6)
 FIRST_RUN_SPREAD_SECONDS = 3.0  # sources start together, but not all in the same instant
+WEBSUB_TICK_SECONDS = 2  # WebSub verifications and deliveries start within this delay
 
 
 def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
@@ -34,6 +36,10 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
             args=(scheduler, runtime, source), id=source.id, name=f"refresh {source.id}",
             next_run_time=now + timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD_SECONDS)),
             misfire_grace_time=source.every_seconds)
+    # The colon keeps this id apart from every source id.
+    scheduler.add_job(websub.tick, IntervalTrigger(seconds=WEBSUB_TICK_SECONDS), args=(runtime,),
+                      id="websub:tick", name="websub: verify and deliver", next_run_time=now,
+                      misfire_grace_time=WEBSUB_TICK_SECONDS)
     return scheduler
 
 
@@ -44,10 +50,13 @@ def prepare(runtime: Runtime) -> None:
     for feed in runtime.catalogue.feeds.values():
         if runtime.store.rebuild_feed(feed, now):
             log.info("feed %s re-indexed from its sources", feed.id)
+            websub.announce_changes(runtime, [feed.id], now)
 
 
 def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source) -> RefreshResult:
     result = refresh(source, runtime)
+    if result.changed_feeds:
+        websub.announce_changes(runtime, result.changed_feeds)
     if result.outcome == "failed":
         failures = runtime.store.source_status(source.id).consecutive_failures
         delay = backoff_delay(source.every_seconds, failures)

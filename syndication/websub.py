@@ -326,6 +326,8 @@ def _pinned_request(client: httpx.Client, method: str, url: str, address: Addres
 
 @dataclass(frozen=True, slots=True)
 class Verification:
+    """What came of one verification of intent."""
+
     subscription_id: str
     mode: str
     verified: bool
@@ -403,6 +405,8 @@ def _read_at_most(response: httpx.Response, limit: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
+    """What came of one attempt to deliver a feed to a subscriber."""
+
     subscription_id: str
     delivered: bool
     reason: str  # "delivered", or why not
@@ -411,22 +415,24 @@ class Delivery:
 
 def announce_changes(runtime: Runtime, feed_ids: Iterable[str],
                      now: datetime | None = None) -> int:
-    """Queue a delivery for every active subscriber of these feeds; returns how many were
-    queued. Never raises for Redis trouble: a refresh must not fail because of its subscribers."""
+    """Queue a delivery for every active subscriber of these feeds; returns how many were newly
+    queued (one already waiting is brought forward instead). Never raises for Redis trouble: a
+    refresh must not fail because of its subscribers."""
     now = now or datetime.now(UTC)
+    feed_ids = sorted(set(feed_ids))
     try:
         store = subscriptions(runtime)
         _drop_expired(store, now.timestamp())
         queued = 0
-        for feed_id in sorted(set(feed_ids)):
+        for feed_id in feed_ids:
             queued += store.enqueue_deliveries(store.active_ids(feed_id, now.timestamp()),
                                                now.timestamp())
     except RedisError as error:
         log.warning("hub: deliveries for %s not queued, Redis is unavailable (%s)",
-                    ", ".join(sorted(set(feed_ids))), error)
+                    ", ".join(feed_ids), error)
         return 0
     if queued:
-        log.info("hub: %d deliveries queued for %s", queued, ", ".join(sorted(set(feed_ids))))
+        log.info("hub: %d deliveries queued for %s", queued, ", ".join(feed_ids))
     return queued
 
 

@@ -21,7 +21,7 @@ from .conftest import FEEDS_DIR, ROOT
 def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
     scheduler = build_scheduler(runtime, blocking=False)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == set(runtime.catalogue.sources)
+    assert set(jobs) == set(runtime.catalogue.sources) | {"websub:tick"}
     actualites = jobs["actualites"]
     assert actualites.trigger.interval == timedelta(minutes=15)
     assert actualites.trigger.jitter

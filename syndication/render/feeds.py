@@ -71,14 +71,25 @@ def guid(item: Item) -> str:
 
 
 def render_rss(context: FeedContext, items: list[Item]) -> bytes:
-    document = _generator(context, items).rss_str(pretty=True)
+    document = _generator(context, items, enclosures=True).rss_str(pretty=True)
     # feedgen writes only the self link into an RSS channel; hub and paging links join it here.
     extra = [(rel, href) for rel, href in _links(context) if rel != "self"]
     return _finish(document, context, channel_links=extra)
 
 
 def render_atom(context: FeedContext, items: list[Item]) -> bytes:
-    return _finish(_generator(context, items).atom_str(pretty=True), context)
+    # feedgen 1.0 drops rel, type and length from Atom entry links (lkiesow/python-feedgen#135),
+    # which would turn an enclosure into a second "alternate" link: enclosures are added here.
+    document = _generator(context, items, enclosures=False).atom_str(pretty=True)
+    enclosures = [_enclosure(item.image, context.base_url) if item.image else None
+                  for item in items]
+    return _finish(document, context, entry_enclosures=enclosures)
+
+
+def _enclosure(image: Image, base_url: str) -> tuple[str, str, int] | None:
+    """(URL, type, length) of an image's enclosure: only when its real length is known."""
+    shown = shown_image(image, base_url)
+    return (shown.url, shown.type, shown.length) if shown.length and shown.type else None
 
 
 def _links(context: FeedContext) -> list[tuple[str, str]]:
@@ -89,7 +100,7 @@ def _links(context: FeedContext) -> list[tuple[str, str]]:
     return links
 
 
-def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
+def _generator(context: FeedContext, items: list[Item], *, enclosures: bool) -> FeedGenerator:
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.load_extension("media", atom=True, rss=True)
@@ -116,7 +127,7 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         # character (in an item stored before that rule) would make the whole document invalid.
         entry.title(xml_safe(item.title))
         entry.link(href=item.url, rel="alternate")
-        entry.description(xml_safe(item.summary or item.title))
+        entry.description(xml_safe(item.summary or item.title), isSummary=True)
         entry.content(xml_safe(full_content(item, context.base_url)), type="html")
         entry.published(item.date)
         entry.updated(item.updated)
@@ -126,11 +137,12 @@ def _generator(context: FeedContext, items: list[Item]) -> FeedGenerator:
         entry.author([{"name": name} for name in authors])
         entry.dc.dc_creator(list(authors))
         if item.image:
-            _add_image(entry, item.image, context.base_url)
+            _add_image(entry, item.image, context.base_url, enclosure=enclosures)
     return generator
 
 
-def _add_image(entry, image: Image, base_url: str) -> None:  # noqa: ANN001 - a FeedEntry
+def _add_image(entry, image: Image, base_url: str,  # noqa: ANN001 - a feedgen FeedEntry
+               *, enclosure: bool) -> None:
     """The image where each client looks: media:content (feed readers, Mailchimp) and an
     enclosure at 600 px, which newsletter tools cannot resize themselves, with the real length
     and type the enclosure needs; media:thumbnail at 300 px."""
@@ -146,8 +158,9 @@ def _add_image(entry, image: Image, base_url: str) -> None:  # noqa: ANN001 - a 
     if small.width and small.height:
         thumbnail.update(width=str(small.width), height=str(small.height))
     entry.media.thumbnail(thumbnail)
-    if shown.length and shown.type:
-        entry.enclosure(shown.url, str(shown.length), shown.type)
+    found = _enclosure(image, base_url)
+    if enclosure and found:
+        entry.enclosure(found[0], str(found[2]), found[1])
 
 
 def full_content(item: Item, base_url: str = "") -> str:
@@ -171,10 +184,17 @@ def full_content(item: Item, base_url: str = "") -> str:
 
 
 def _finish(document: bytes, context: FeedContext,
-            channel_links: list[tuple[str, str]] | None = None) -> bytes:
-    """Add what feedgen cannot: RSS channel links besides self, and the xml-stylesheet
-    processing instruction that browsers follow and feed readers ignore."""
+            channel_links: list[tuple[str, str]] | None = None,
+            entry_enclosures: list[tuple[str, str, int] | None] | None = None) -> bytes:
+    """Add what feedgen cannot: RSS channel links besides self, Atom enclosure links, and the
+    xml-stylesheet processing instruction that browsers follow and feed readers ignore."""
     root = etree.fromstring(document)
+    entries = root.iterfind(f"{{{ATOM_NS}}}entry")
+    for entry, found in zip(entries, entry_enclosures or (), strict=False):
+        if found:
+            url, media_type, length = found
+            entry.append(etree.Element(f"{{{ATOM_NS}}}link", rel="enclosure", href=url,
+                                       type=media_type, length=str(length)))
     if channel_links:
         channel = root.find("channel")
         assert channel is not None

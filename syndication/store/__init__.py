@@ -3,6 +3,8 @@ in its docstring; every key starts with the configured prefix.
 
 - feeds.py: items, feed and source indexes, page validators, source status, feed versions, leases.
 - images.py: image facts, originals, derivatives, failure markers.
+- subscriptions.py: WebSub subscriptions and their leases, requests awaiting verification, the
+  delivery queue.
 """
 
 from .feeds import FeedState, FeedStore, PageState, member_of

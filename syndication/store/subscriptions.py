@@ -224,7 +224,10 @@ class SubscriptionStore:
 
     def record_failure(self, sub_id: str) -> int:
         """Count a failed attempt; returns the number of failed attempts so far."""
-        return int(self.redis.hincrby(self._key("attempts"), sub_id, 1))
+        failures = int(self.redis.hincrby(self._key("attempts"), sub_id, 1))
+        if self.redis.zscore(self._key("deliveries"), sub_id) is None:  # unsubscribed meanwhile
+            self.redis.hdel(self._key("attempts"), sub_id)
+        return failures
 
     def retry_at(self, sub_id: str, due: float) -> None:
         self.redis.zadd(self._key("deliveries"), {sub_id: due}, xx=True)

@@ -109,10 +109,11 @@ class RenderCache:
                     self._listener.start()
 
 
-def respond(representation: Representation, request: Request, *, cors: bool = True) -> Response:
+def respond(representation: Representation, request: Request, *, cors: bool = True,
+            content_type: str | None = None) -> Response:
     """A cacheable response: validators, 304s, compression by Accept-Encoding, CORS."""
     encoding, body = _encoding(representation, request)
-    response = Response(body, content_type=representation.media_type)
+    response = Response(body, content_type=content_type or representation.media_type)
     response.set_etag(representation.etag, weak=True)  # weak: the same for every encoding
     if representation.state.changed_at:
         response.last_modified = representation.state.changed_at

@@ -42,10 +42,21 @@ def feed_document(feed_id: str, fmt: str) -> Response:
     representation = render_cache().get(
         feed.id, variant, FORMATS[fmt][1],
         lambda state: _render(service, feed, fmt, filters, base_url, state.changed_at))
-    response = respond(representation, request)
+    response = respond(representation, request, content_type=_content_type(fmt))
+    response.vary.add("Accept")
     response.headers["Link"] = (f'<{base_url}/hub>; rel="hub", '
                                 f'<{_feed_url(base_url, feed.id, fmt)}>; rel="self"')
     return response
+
+
+def _content_type(fmt: str) -> str:
+    """Browsers show application/rss+xml and atom+xml as raw text, but apply the stylesheet to
+    application/xml: a person asking for HTML gets the same bytes under that type."""
+    feed_type = FORMATS[fmt][1]
+    if fmt != "json" and request.accept_mimetypes.best_match(
+            [feed_type.split(";")[0], "text/html"]) == "text/html":
+        return "application/xml; charset=utf-8"
+    return feed_type
 
 
 def render_feed(service: Runtime, feed: Feed, fmt: str, base_url: str) -> tuple[bytes, str]:
