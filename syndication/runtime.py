@@ -35,7 +35,9 @@ class Runtime:
     def close(self) -> None:
         self.fetcher.close()
         self.redis.close()
-        if self.embedded is not None:
+        # Stop the embedded server only if this process started it: a command such as
+        # `syndication refresh` may have joined the one a running `serve` started.
+        if self.embedded is not None and self.embedded.running:
             stop_embedded(self.embedded, save=True)
 
 

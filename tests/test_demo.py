@@ -5,6 +5,8 @@ are served straight from the persisted embedded Redis, and the sources show as f
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -12,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +22,9 @@ from typing import Any
 
 import feedparser
 import pytest
+
+from .faulty_site import FaultySite
+from .websub_subscriber import Subscriber
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_WITHIN = 30  # seconds: the README promises full feeds within 30 s of start
@@ -50,17 +56,24 @@ def wait_for(check: Callable[[], Any], seconds: float) -> Any:
 
 
 class Demo:
-    def __init__(self, data_dir: Path, site: bool):
+    def __init__(self, data_dir: Path, site: bool, site_url: str | None = None):
         self.port, self.site_port = free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items()
                    if k not in ("REDIS_URL", "SYNDICATION_REDIS_URL", "SAMPLE_SITE_URL")}
         environ.update(SYNDICATION_DATA_DIR=str(data_dir), DEMO_SITE="on" if site else "off",
                        SYNDICATION_FEEDS_DIR=str(ROOT / "feeds"))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "syndication", "demo", "--port", str(self.port),
-             "--site-port", str(self.site_port)],
-            env=environ, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if site_url:  # a sample site the test runs (and may edit) instead of the bundled one
+            environ["SAMPLE_SITE_URL"] = site_url
+        self.environ = environ
+        # Output to a file, not a pipe: nobody reads a pipe while the demo runs, and a full one
+        # would block it.
+        self.log = data_dir.parent / f"demo-{self.port}.log"
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "syndication", "demo", "--port", str(self.port),
+                 "--site-port", str(self.site_port)],
+                env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
 
     def feed(self, name: str) -> feedparser.FeedParserDict:
         return feedparser.parse(get(f"{self.base}/feeds/{name}"))
@@ -68,9 +81,16 @@ class Demo:
     def json(self, path: str) -> Any:
         return json.loads(get(self.base + path))
 
+    def post(self, path: str, form: dict[str, str]) -> int:
+        request = urllib.request.Request(self.base + path,
+                                         data=urllib.parse.urlencode(form).encode())
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback
+            return response.status
+
     def stop(self) -> str:
         self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
+        output = self.log.read_text()
         assert self.process.returncode == 0, output
         return output
 
@@ -87,7 +107,7 @@ def demos() -> Iterator[list[Demo]]:
     for demo in started:
         if demo.process.poll() is None:
             demo.process.kill()
-            demo.process.communicate()
+            demo.process.wait()
 
 
 def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
@@ -129,3 +149,34 @@ def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
     wait_for(sample_sources_fail, 20)
     assert {e.id for e in offline.feed("actualites.rss").entries} == before
     offline.stop()
+
+
+def test_a_loopback_subscriber_gets_a_signed_notification_from_the_demo(
+        data_dir: Path, demos: list[Demo], faulty_site: FaultySite) -> None:
+    """The demo on an editable copy of the sample site: subscribe, edit a page, refresh from
+    another process (the operator's `syndication refresh`), receive the signed new feed."""
+    demo = Demo(data_dir, site=False, site_url=faulty_site.url)
+    demos.append(demo)
+    wait_for(lambda: len(demo.feed("region-solidaire.atom").entries) >= 4, READY_WITHIN)
+    subscriber = Subscriber()
+    try:
+        topic = f"{demo.base}/feeds/region-solidaire.atom"
+        answer = demo.post("/hub", {"hub.mode": "subscribe", "hub.topic": topic,
+                                    "hub.callback": subscriber.url("/demo"),
+                                    "hub.secret": "s3cret-partagé"})
+        assert answer == 202
+        wait_for(lambda: subscriber.verified("/demo"), 15)
+
+        faulty_site.edit("region-solidaire.html", "Un plan en 3 axes", "Un plan en trois axes")
+        refreshed = subprocess.run(
+            [sys.executable, "-m", "syndication", "refresh", "region-solidaire"],
+            env=demo.environ, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert refreshed.returncode == 0, refreshed.stderr
+        [notification] = wait_for(lambda: subscriber.received("/demo"), 15)
+        assert b"Un plan en trois axes" in notification.body
+        assert notification.headers["Content-Type"].startswith("application/atom+xml")
+        expected = hmac.new("s3cret-partagé".encode(), notification.body, hashlib.sha256)
+        assert notification.headers["X-Hub-Signature"] == f"sha256={expected.hexdigest()}"
+    finally:
+        subscriber.stop()
+    demo.stop()
