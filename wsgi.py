@@ -1,5 +1,5 @@
-"""WSGI entry point for production servers: `gunicorn wsgi:app` (no scheduler in web processes;
-run `syndication scheduler` beside it)."""
+"""WSGI entry point for production servers: `granian --interface wsgi wsgi:app`. Web processes run
+no scheduler: run `syndication scheduler` beside them."""
 
 from syndication.app import create_app
 from syndication.cli import configure_logging

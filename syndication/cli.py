@@ -118,7 +118,7 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run the refresh scheduler alone (production, beside `gunicorn wsgi:app`)."""
+    """Run the refresh scheduler alone (production, beside the web tier serving wsgi:app)."""
     from .schedule import build_scheduler, prepare
 
     runtime = _runtime()

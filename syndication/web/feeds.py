@@ -35,25 +35,26 @@ def feed_document(feed_id: str, fmt: str) -> Response:
         raise NotFound("feed", feed_id)
     if fmt not in FORMATS:
         raise NotFound("feed format", fmt)
-    filters = parse_filters(request.args, feed.limit)
+    filters = (parse_filters(request.args, feed.limit) if request.query_string  # most: none
+               else Filters(limit=feed.limit, default_limit=feed.limit))
     base_url = public_base_url()
     # The bytes depend on the format, the filters and the base of the self links.
     variant = f"{fmt} {base_url} {urlencode(sorted(filters.query().items()))}"
     representation = render_cache().get(
         feed.id, variant, FORMATS[fmt][1],
         lambda state: _render(service, feed, fmt, filters, base_url, state.changed_at))
-    response = respond(representation, request, content_type=_content_type(fmt))
-    response.vary.add("Accept")
-    response.headers["Link"] = (f'<{base_url}/hub>; rel="hub", '
-                                f'<{_feed_url(base_url, feed.id, fmt)}>; rel="self"')
-    return response
+    link = f'<{base_url}/hub>; rel="hub", <{_feed_url(base_url, feed.id, fmt)}>; rel="self"'
+    return respond(representation, request, content_type=_content_type(fmt),
+                   vary="Accept-Encoding, Accept", extra=(("Link", link),))
 
 
 def _content_type(fmt: str) -> str:
     """Browsers show application/rss+xml and atom+xml as raw text, but apply the stylesheet to
     application/xml: a person asking for HTML gets the same bytes under that type."""
     feed_type = FORMATS[fmt][1]
-    if fmt != "json" and request.accept_mimetypes.best_match(
+    if fmt == "json" or "text/" not in request.headers.get("Accept", ""):
+        return feed_type  # feed readers: text/html could only come in through */*, never ahead
+    if request.accept_mimetypes.best_match(
             [feed_type.split(";")[0], "text/html"]) == "text/html":
         return "application/xml; charset=utf-8"
     return feed_type
