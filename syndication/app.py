@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from .config import load_settings
 from .errors import InvalidParameter, NotFound, SyndicationError
 from .runtime import Runtime, open_runtime
-from .web import api, digest, feeds, health, hub, images, index, opml
+from .web import api, digest, feeds, health, hub, images, index, metrics, opml, status
 from .web.caching import RenderCache
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     service = runtime or open_runtime(load_settings(config))
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)
-    for module in (index, feeds, opml, digest, images, api, hub, health):
+    for module in (index, feeds, opml, digest, images, api, hub, health, status, metrics):
         app.register_blueprint(module.blueprint)
     app.register_error_handler(SyndicationError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -79,6 +79,10 @@ def demo(host: str, port: int, site_port: int) -> None:
         click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
     # So that a subscriber on this machine can try the WebSub hub.
     os.environ.setdefault("SYNDICATION_HUB_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    # The sample site is on loopback, which fetching refuses unless admitted; and it is ours,
+    # so a short pause between requests is polite enough.
+    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
     _serve(host, port, scheduler=True)
 
 
@@ -155,7 +159,7 @@ def refresh(source_id: str) -> None:
                                "unchanged": result.unchanged, "warnings": result.warnings,
                                "error": result.error, "duration_ms": result.duration_ms},
                               ensure_ascii=False, indent=2))
-        if result.outcome == "failed":
+        if result.outcome in ("failed", "degraded"):
             sys.exit(1)
     finally:
         runtime.close()
@@ -182,8 +186,7 @@ def preview(url: str, source_id: str | None) -> None:
         source = replace(catalogue.sources[source_id], url=url,
                          listing=catalogue.sources[source_id].listing and
                          url == catalogue.sources[source_id].url)
-    fetcher = Fetcher(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-                      max_bytes=settings.max_page_bytes, max_redirects=settings.max_redirects)
+    fetcher = Fetcher.from_settings(settings)
     try:
         page = fetcher.fetch(url)
         assert isinstance(page, Page)

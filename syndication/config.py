@@ -45,10 +45,22 @@ class Settings:
     fetch_timeout: float = _setting(10.0, "Seconds allowed for each HTTP request to a source.")
     max_page_bytes: int = _setting(5_000_000, "Largest page body accepted from a source (bytes).")
     max_redirects: int = _setting(5, "Redirects followed per request before giving up.")
+    host_delay: float = _setting(1.0, "Minimum seconds between the end of one request to a host "
+                                 "and the start of the next; a host gets one request at a "
+                                 "time, and a longer Crawl-delay in its robots.txt wins.")
+    fetch_allowed_networks: str = _setting("", "Networks (CIDR, comma-separated) that pages, "
+                                           "images and redirects may lead to although private, "
+                                           "loopback or link-local, e.g. 127.0.0.0/8,::1/128. "
+                                           "Empty: public addresses only. The demo allows "
+                                           "loopback.")
     retention: int = _setting(500, "Items kept per source and per feed; older ones are dropped.")
     lease_seconds: int = _setting(300, "Lifetime of a refresh lease: no two processes refresh "
                                   "one source at once, and a crashed one blocks it no longer.")
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
+    drift_min_ratio: float = _setting(0.5, "A refresh finding fewer items than this share of "
+                                      "the last good one (if that had at least 4) marks its "
+                                      "source degraded instead of publishing: the page layout "
+                                      "may have changed.")
     hub_allowed_networks: str = _setting("", "Networks (CIDR, comma-separated) that WebSub "
                                          "callbacks may reach although private, loopback or "
                                          "link-local, e.g. 127.0.0.0/8,::1/128. Empty: public "

@@ -23,6 +23,9 @@ class FetchError(SyndicationError):
     """A page could not be fetched or is not usable as HTML."""
 
     kind = "fetch"
+    # Seconds before the site should be asked again, when it said so (Retry-After) or when
+    # robots.txt could not be read; None: the usual back-off applies.
+    retry_after: float | None = None
 
     def __init__(self, url: str, message: str):
         self.url = url
@@ -39,12 +42,58 @@ class TransportFailure(FetchError):
     kind = "unreachable"
 
 
+class TooManyRedirects(TransportFailure):
+    """More redirects than max_redirects (a loop, most often)."""
+
+
 class HTTPStatusError(FetchError):
     kind = "http-status"
 
     def __init__(self, url: str, status: int):
         self.status = status
         super().__init__(url, f"HTTP {status}")
+
+
+class RateLimited(HTTPStatusError):
+    """429 or 503 with Retry-After: the host is not asked again before retry_after seconds."""
+
+    kind = "rate-limited"
+
+    def __init__(self, url: str, status: int, retry_after: float, *, earlier: bool = False):
+        self.status, self.retry_after = status, retry_after
+        said = "answered" if not earlier else "answered earlier"
+        FetchError.__init__(self, url, f"HTTP {status}: the host {said} to wait; not contacted "
+                                       f"again for {retry_after:.0f} s")
+
+
+class RobotsDisallowed(FetchError):
+    """The host's robots.txt does not let us fetch this URL."""
+
+    kind = "robots"
+
+    def __init__(self, url: str, rule: str | None, hop: str | None = None):
+        self.rule = rule
+        which = f"rule '{rule}'" if rule else "its rules"
+        what = f"the redirect to {hop}" if hop and hop != url else "it"
+        super().__init__(url, f"robots.txt disallows {what} ({which})")
+
+
+class RobotsUnreachable(FetchError):
+    """The host's robots.txt answered with a server error: nothing is fetched there until it
+    can be read (RFC 9309, section 2.3.1.4)."""
+
+    kind = "robots-unreachable"
+
+    def __init__(self, url: str, message: str, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(url, message)
+
+
+class RefusedAddress(FetchError):
+    """The URL (or a redirect to one) is not http(s), or leads to a private, loopback,
+    link-local or reserved address outside the operator's allowed networks."""
+
+    kind = "refused-address"
 
 
 class WrongContentType(FetchError):

@@ -1,33 +1,74 @@
 """The polite HTTP client: conditional GET, timeouts, a byte limit, a redirect limit, a User-Agent
-that says who we are, and charset detection that copes with missing or wrong declarations.
+that says who we are, robots.txt, one request at a time per host with a minimum delay, Retry-After
+honoured, untrusted URLs checked, and charset detection that copes with missing or wrong
+declarations.
 
 `Fetcher.fetch(url, validators)` returns a `Page`, or `Unchanged` for a 304: not modified is a
 normal outcome, not an error. `Fetcher.fetch_image(url, max_bytes)` returns an `ImageBody`: the
 same politeness for an item's image (syndication/images.py), only image/* types accepted.
+
+Every request, each redirect hop included, goes through `_open`:
+
+1. the URL must be http(s) and its host resolve to a public address, or to a network of the
+   setting fetch_allowed_networks (syndication/addresses.py); the request then goes to that very
+   address. Refused: RefusedAddress, nothing sent.
+2. a host that answered 429 or 503 with Retry-After is not contacted before that time:
+   RateLimited at once, for every page of it (syndication/pacing.py).
+3. the origin's robots.txt (downloaded once an hour, syndication/robots.py) must allow the URL:
+   RobotsDisallowed names the rule, and nothing is sent.
+4. one request at a time per host, at least host_delay seconds (or the robots.txt Crawl-delay
+   when longer) after the previous one ended.
+
+Redirects are followed here, not by httpx, so that each hop passes all four.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import httpx
 from bs4.dammit import UnicodeDammit
 
+from .addresses import (
+    Address,
+    Network,
+    UnresolvableHost,
+    URLRefused,
+    check_url,
+    parse_networks,
+    pinned_request,
+)
 from .errors import (
     BodyTooLarge,
+    ConfigError,
     FetchTimeout,
     HTTPStatusError,
+    RateLimited,
+    RefusedAddress,
+    RobotsDisallowed,
+    TooManyRedirects,
     TransportFailure,
     UndecodableBody,
     WrongContentType,
 )
+from .pacing import HostPacing, LocalPacing
+from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsAnswer, RobotsCache
 
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # The formats syndication/images.py decodes, best first; anything else is a last resort.
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif;q=0.9,image/*;q=0.5"
+REDIRECTS = (301, 302, 303, 307, 308)
+RETRY_AFTER_STATUSES = (429, 503)
+MAX_RETRY_AFTER = 86_400.0  # a longer Retry-After is read as a day
+DEFAULT_HOST_DELAY = 1.0  # the default of the setting host_delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +108,38 @@ class ImageBody:
 
 
 class Fetcher:
-    """One HTTP client shared by every refresh of a process (connection reuse)."""
+    """One HTTP client shared by every refresh of a process, and with it the politeness state:
+    robots.txt per origin, pacing and Retry-After holds per host."""
 
-    def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int):
-        self.max_bytes = max_bytes
+    def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int,
+                 allowed_networks: tuple[Network, ...] = (),
+                 host_delay: float = DEFAULT_HOST_DELAY, pacing: HostPacing | None = None):
+        self.max_bytes, self.max_redirects = max_bytes, max_redirects
+        self.allowed_networks, self.host_delay = allowed_networks, host_delay
+        self.pacing = pacing or LocalPacing()
+        # The product token robots.txt groups name: "SyndicationBot" of "SyndicationBot/0.1 (…)".
+        self.robots = RobotsCache(user_agent.split("/")[0].split()[0], self._download_robots)
         self.client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9",
                      "Accept-Language": "fr-FR,fr;q=0.9"},
             timeout=httpx.Timeout(timeout),
-            follow_redirects=True,
-            max_redirects=max_redirects,
+            follow_redirects=False,  # followed in _open, each hop checked
+            trust_env=False,  # an environment proxy would bypass the address check
+            # Requests go to the checked address (pinned_request), so the pool knows connections
+            # by IP address: one kept alive for a TLS host could serve another host on that IP.
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
+
+    @classmethod
+    def from_settings(cls, settings: Any, pacing: HostPacing | None = None) -> Fetcher:
+        if settings.host_delay < 0:
+            raise ConfigError(f"host_delay must be 0 or more seconds, not {settings.host_delay}",
+                              field="host_delay")
+        return cls(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
+                   max_bytes=settings.max_page_bytes, max_redirects=settings.max_redirects,
+                   allowed_networks=parse_networks(settings.fetch_allowed_networks,
+                                                   "fetch_allowed_networks"),
+                   host_delay=settings.host_delay, pacing=pacing)
 
     def close(self) -> None:
         self.client.close()
@@ -85,50 +147,101 @@ class Fetcher:
     def fetch(self, url: str, validators: Validators | None = None) -> Page | Unchanged:
         """GET one HTML page. Raises a FetchError subclass that names the URL on failure."""
         headers = validators.request_headers() if validators else {}
-        try:
-            with self.client.stream("GET", url, headers=headers) as response:
-                if response.status_code == 304:
-                    return Unchanged(url=str(response.url))
-                if response.status_code >= 400:
-                    raise HTTPStatusError(url, response.status_code)
-                content_type = response.headers.get("Content-Type", "")
-                media_type = content_type.split(";")[0].strip().lower()
-                if media_type and media_type not in HTML_TYPES:
-                    raise WrongContentType(url, f"expected HTML, got '{media_type}'")
-                body = self._read_limited(url, response)
-                declared_charset = response.charset_encoding
-                final_url = str(response.url)
-                received = Validators(etag=response.headers.get("ETag"),
-                                      last_modified=response.headers.get("Last-Modified"))
-        except httpx.TimeoutException:
-            raise FetchTimeout(url, "timed out") from None
-        except httpx.TooManyRedirects:
-            raise TransportFailure(url, "too many redirects") from None
-        except (httpx.TransportError, httpx.InvalidURL) as error:
-            raise TransportFailure(url, f"cannot reach the server: {error}") from None
+        with _transport_errors(url), self._open(url, headers) as exchange:
+            response = exchange.response
+            if response.status_code == 304:
+                return Unchanged(url=exchange.url)
+            if response.status_code >= 400:
+                raise _status_error(url, exchange)
+            content_type = response.headers.get("Content-Type", "")
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type and media_type not in HTML_TYPES:
+                raise WrongContentType(url, f"expected HTML, got '{media_type}'")
+            body = self._read_limited(url, response)
+            declared_charset = response.charset_encoding
+            received = Validators(etag=response.headers.get("ETag"),
+                                  last_modified=response.headers.get("Last-Modified"))
         text, encoding = decode_html(url, body, declared_charset)
-        return Page(url=final_url, text=text, encoding=encoding, validators=received)
+        return Page(url=exchange.url, text=text, encoding=encoding, validators=received)
 
     def fetch_image(self, url: str, max_bytes: int | None = None) -> ImageBody:
         """GET one image (image/* only, at most max_bytes, by default the page limit). Raises a
         FetchError subclass that names the URL on failure."""
+        with _transport_errors(url), self._open(url, {"Accept": IMAGE_ACCEPT}) as exchange:
+            response = exchange.response
+            if response.status_code >= 400:
+                raise _status_error(url, exchange)
+            content_type = response.headers.get("Content-Type", "")
+            media_type = content_type.split(";")[0].strip().lower()
+            if not media_type.startswith("image/"):
+                raise WrongContentType(url, f"expected an image, got '{media_type}'")
+            body = self._read_limited(url, response, max_bytes)
+        return ImageBody(url=exchange.url, body=body, media_type=media_type)
+
+    @contextmanager
+    def _open(self, url: str, headers: dict[str, str], *, name: str | None = None,
+              robots: bool = True, max_redirects: int | None = None) -> Iterator[_Exchange]:
+        """GET `url` politely (see the module's docstring), following redirects; the body is
+        read inside the block, while this host's turn lasts. Errors name `name` (the URL a
+        caller asked for). robots=False: for robots.txt itself."""
+        name = name or url
+        limit = self.max_redirects if max_redirects is None else max_redirects
+        current = url
+        for hop in range(limit + 1):
+            address = self._check_address(name, current, redirected=hop > 0)
+            host = httpx.URL(current).raw_host.decode("ascii").lower()
+            self._check_hold(name, host)
+            interval = self.host_delay
+            if robots:
+                rules = self.robots.rules_for(current, name)
+                if not rules.allows(current):
+                    raise RobotsDisallowed(name, rules.rule_against(current),
+                                           hop=current if hop else None)
+                interval = max(interval, rules.crawl_delay or 0.0)
+            with self.pacing.turn(host, interval):
+                self._check_hold(name, host)  # set by another thread while this one waited
+                response = self.client.send(
+                    pinned_request(self.client, "GET", current, address, headers=headers),
+                    stream=True)
+                try:
+                    location = response.headers.get("Location")
+                    if response.status_code not in REDIRECTS or not location:
+                        retry_after = None
+                        if response.status_code in RETRY_AFTER_STATUSES:
+                            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                            if retry_after is not None:
+                                self.pacing.hold(host, retry_after, response.status_code)
+                        yield _Exchange(response, current, retry_after)
+                        return
+                finally:
+                    response.close()
+            current = _redirect_target(name, current, location)
+        raise TooManyRedirects(name, "too many redirects")
+
+    def _check_address(self, name: str, url: str, *, redirected: bool) -> Address:
+        hop = f"redirect to {url}: " if redirected else ""
         try:
-            with self.client.stream("GET", url, headers={"Accept": IMAGE_ACCEPT}) as response:
-                if response.status_code >= 400:
-                    raise HTTPStatusError(url, response.status_code)
-                content_type = response.headers.get("Content-Type", "")
-                media_type = content_type.split(";")[0].strip().lower()
-                if not media_type.startswith("image/"):
-                    raise WrongContentType(url, f"expected an image, got '{media_type}'")
-                body = self._read_limited(url, response, max_bytes)
-                final_url = str(response.url)
-        except httpx.TimeoutException:
-            raise FetchTimeout(url, "timed out") from None
-        except httpx.TooManyRedirects:
-            raise TransportFailure(url, "too many redirects") from None
-        except (httpx.TransportError, httpx.InvalidURL) as error:
-            raise TransportFailure(url, f"cannot reach the server: {error}") from None
-        return ImageBody(url=final_url, body=body, media_type=media_type)
+            return check_url(url, self.allowed_networks)
+        except UnresolvableHost as error:  # no refusal: the server cannot be reached
+            raise TransportFailure(name, f"cannot reach the server: {hop}{error}") from None
+        except URLRefused as error:
+            raise RefusedAddress(name, f"URL refused: {hop}{error}") from None
+
+    def _check_hold(self, name: str, host: str) -> None:
+        hold = self.pacing.held(host)
+        if hold is not None:
+            raise RateLimited(name, hold.status, hold.remaining, earlier=True)
+
+    def _download_robots(self, robots_url: str, name: str) -> RobotsAnswer:
+        try:
+            with self._open(robots_url, {"Accept": "text/plain,*/*;q=0.5"}, name=name,
+                            robots=False, max_redirects=ROBOTS_MAX_REDIRECTS) as exchange:
+                status = exchange.response.status_code
+                body = (_read_at_most(exchange.response, ROBOTS_MAX_BYTES)
+                        if 200 <= status < 300 else b"")
+                return RobotsAnswer(status, body, exchange.retry_after)
+        except TooManyRedirects:
+            return RobotsAnswer(None)
 
     def _read_limited(self, url: str, response: httpx.Response,
                       max_bytes: int | None = None) -> bytes:
@@ -144,6 +257,66 @@ class Fetcher:
                 raise BodyTooLarge(url, f"body exceeds {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Exchange:
+    response: httpx.Response
+    url: str  # the URL answered, after redirects
+    retry_after: float | None  # seconds, from the Retry-After of a 429 or 503
+
+
+@contextmanager
+def _transport_errors(url: str) -> Iterator[None]:
+    """httpx's exceptions as FetchErrors naming the URL."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise FetchTimeout(url, "timed out") from None
+    except (httpx.TransportError, httpx.InvalidURL) as error:
+        raise TransportFailure(url, f"cannot reach the server: {error}") from None
+
+
+def _status_error(url: str, exchange: _Exchange) -> HTTPStatusError:
+    status = exchange.response.status_code
+    if exchange.retry_after is not None:
+        return RateLimited(url, status, exchange.retry_after)
+    return HTTPStatusError(url, status)
+
+
+def _redirect_target(name: str, current: str, location: str) -> str:
+    try:
+        return str(httpx.URL(current).join(location).copy_with(fragment=None))
+    except (httpx.InvalidURL, UnicodeError):
+        raise TransportFailure(name, f"redirect to an invalid URL '{location[:200]}'") from None
+
+
+def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (RFC 9110, section 10.2.3: a number of seconds
+    or an HTTP date), at most MAX_RETRY_AFTER; None when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        return min(float(value[:12]), MAX_RETRY_AFTER)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER))
 
 
 def decode_html(url: str, body: bytes, declared: str | None = None) -> tuple[str, str]:

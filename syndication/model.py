@@ -215,7 +215,10 @@ class Catalogue:
 
 # --- operational state -------------------------------------------------------------------------
 
-SourceState = Literal["never", "ok", "not_modified", "failing"]
+# degraded: the pages answered, but what they gave looks like a changed layout (drift.py); the
+# last good items stay published until a refresh looks normal again.
+SourceState = Literal["never", "ok", "not_modified", "degraded", "failing"]
+SOURCE_STATES: tuple[str, ...] = ("never", "ok", "not_modified", "degraded", "failing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +235,9 @@ class SourceStatus:
     consecutive_failures: int = 0
     last_duration_ms: int | None = None
     warnings: tuple[str, ...] = ()  # pages of a successful refresh that could not be read
+    next_run: datetime | None = None  # planned by the scheduler, which may be another process
 
-    _DATES = ("last_attempt", "last_success", "last_error_at", "failing_since")
+    _DATES = ("last_attempt", "last_success", "last_error_at", "failing_since", "next_run")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -248,4 +252,22 @@ class SourceStatus:
             if data.get(name):
                 data[name] = datetime.fromisoformat(data[name])
         data["warnings"] = tuple(data.get("warnings", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractionCounts:
+    """What a refresh got from a source's pages (fetched or unchanged), to compare one refresh
+    with the last good one (drift.py): pages that gave a record, items among them (a title was
+    found), and items with a publication date."""
+
+    pages: int
+    items: int
+    dated: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExtractionCounts:
         return cls(**data)

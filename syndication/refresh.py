@@ -1,9 +1,11 @@
 """Refresh: fetch → extract → normalise → store, for one source.
 
 `refresh(source, runtime)` never raises for a source's own problems: it returns a RefreshResult
-(ok / not_modified / failed / skipped), records the source's status, and leaves the items of the
-last good refresh in place when anything goes wrong. It holds a lease so that two processes never
-refresh one source at once.
+(ok / not_modified / degraded / failed / skipped), records the source's status, and leaves the
+items of the last good refresh in place when anything goes wrong. A refresh whose pages answered
+but whose result looks like a changed layout (drift.py) is not committed: the source is degraded
+until a refresh looks normal again. It holds a lease so that two processes never refresh one
+source at once, and counts every refresh for /metrics (store/metrics.py).
 """
 
 from __future__ import annotations
@@ -15,14 +17,16 @@ from datetime import UTC, datetime
 
 from redis.exceptions import LockError, RedisError
 
+from .drift import layout_drift
 from .errors import ExtractionFailed, FetchError, SyndicationError
 from .extract import extract_page
 from .fetch import Fetcher, Page, Unchanged
 from .images import probe_images
-from .model import Item, RawRecord, Source, SourceStatus
+from .model import ExtractionCounts, Item, RawRecord, Source, SourceStatus
 from .normalise import canonical_url, normalise, reconcile
 from .runtime import Runtime
 from .store import PageState, member_of
+from .store.metrics import MetricsStore
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +34,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class RefreshResult:
     source: str
-    outcome: str  # ok | not_modified | failed | skipped (another process holds the lease)
+    # ok | not_modified | degraded (layout changed?) | failed | skipped (lease held elsewhere)
+    outcome: str
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     warnings: tuple[str, ...] = ()
     error: str | None = None
+    error_kind: str | None = None  # the error's kind (errors.py), "layout" when degraded
+    retry_after: float | None = None  # seconds the source's server asked us to wait (429, 503)
     duration_ms: int = 0
     changed_feeds: frozenset[str] = field(default_factory=frozenset)
 
@@ -55,10 +62,11 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
     lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
     try:
         if not lease.acquire(blocking=False):
-            return RefreshResult(source.id, "skipped")
+            return _counted(runtime, RefreshResult(source.id, "skipped"), ran=False)
     except RedisError as error:  # without Redis nothing can be stored: wait for the next run
         log.warning("source %s not refreshed: Redis is unavailable (%s)", source.id, error)
-        return RefreshResult(source.id, "failed", error=f"Redis unavailable: {error}")
+        return RefreshResult(source.id, "failed", error=f"Redis unavailable: {error}",
+                             error_kind="redis")
     started = time.monotonic()
     now = now or datetime.now(UTC)
     try:
@@ -76,6 +84,17 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
             log.warning("lease of source %s expired during its refresh", source.id)
         except RedisError:  # it will expire by itself
             log.warning("could not release the lease of source %s", source.id)
+    return _counted(runtime, result, ran=True)
+
+
+def _counted(runtime: Runtime, result: RefreshResult, *, ran: bool) -> RefreshResult:
+    """Add the refresh to the counters of /metrics; a refresh never fails for their sake."""
+    try:
+        MetricsStore(runtime.redis, runtime.settings.redis_prefix).record_refresh(
+            result.source, result.outcome, seconds=result.duration_ms / 1000 if ran else None,
+            new=result.new, updated=result.updated, error_kind=result.error_kind)
+    except RedisError as error:
+        log.warning("refresh of source %s not counted: %s", result.source, error)
     return result
 
 
@@ -83,17 +102,22 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
              started: float) -> RefreshResult:
     harvest = _harvest(source, runtime, runtime.store.page_states(source.id))
     items = _normalise_all(source, harvest, now)
-    if not items and not harvest.kept:
-        raise ExtractionFailed(source.url, "no item could be extracted from the source's pages")
+    counts = _count(harvest)
     for warning in harvest.warnings:
         log.warning("source %s: %s", source.id, warning)
+    drift = layout_drift(runtime.store.source_baseline(source.id), counts,
+                         min_ratio=runtime.settings.drift_min_ratio)
+    if drift is not None:  # nothing committed: subscribers keep the last good items
+        return _record_drift(source, runtime, now, previous, started, drift, harvest)
+    if not items and not harvest.kept:  # and never any before: nothing was ever readable
+        raise ExtractionFailed(source.url, "no item could be extracted from the source's pages")
     status = SourceStatus(
         state="ok" if items else "not_modified", last_attempt=now, last_success=now,
         last_error=previous.last_error, last_error_kind=previous.last_error_kind,
         last_error_at=previous.last_error_at, last_duration_ms=_elapsed(started),
         warnings=tuple(harvest.warnings))
     if not items:  # every page answered 304
-        runtime.store.record_status(source.id, status)
+        runtime.store.record_status(source.id, status, baseline=counts)
         log.info("source %s not modified", source.id)
         return RefreshResult(source.id, "not_modified", unchanged=len(harvest.kept),
                              warnings=status.warnings, duration_ms=status.last_duration_ms or 0)
@@ -103,7 +127,8 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
     changed = [c for c in (reconcile(stored.get(member_of(i)), i) for i in items) if c]
     new = sum(1 for item in changed if member_of(item) not in stored)
     changed_feeds = runtime.store.commit_refresh(
-        source, runtime.catalogue.feeds_of(source.id), changed, harvest.pages, status, now)
+        source, runtime.catalogue.feeds_of(source.id), changed, harvest.pages, status, now,
+        baseline=counts)
     result = RefreshResult(source.id, "ok", new=new, updated=len(changed) - new,
                            unchanged=len(items) - len(changed) + len(harvest.kept),
                            warnings=status.warnings, duration_ms=status.last_duration_ms or 0,
@@ -187,12 +212,38 @@ def _normalise_all(source: Source, harvest: _Harvest, now: datetime) -> list[Ite
             continue
         items.setdefault(item.id, item)
         entry_id = item.id if page_url == source.url else entry_id
-        harvest.pages[page_url] = replace(harvest.pages[page_url], member=member_of(item))
+        harvest.pages[page_url] = replace(harvest.pages[page_url], member=member_of(item),
+                                          dated=item.published is not None)
     if entry_id is not None and source.follow:  # a dossier relates the items it links to
         members = (harvest.pages[url].member for url in harvest.followed if url in harvest.pages)
         related = (member.split("/", 1)[1] for member in members if member)
         items[entry_id] = replace(items[entry_id], related=tuple(dict.fromkeys(related)))
     return list(items.values())
+
+
+def _count(harvest: _Harvest) -> ExtractionCounts:
+    """Pages that gave a record (fetched now, or unchanged since the last good refresh), items
+    among them (those with a title: normalise refuses the others) and items with a date. Pages
+    answered 304 say so from their stored state: no item is read back for this. Every good
+    refresh, committed or not modified, becomes the baseline of the next."""
+    produced = [state for state in harvest.pages.values() if state.member]
+    return ExtractionCounts(pages=len(harvest.records) + len(harvest.kept),
+                            items=len(produced), dated=sum(state.dated for state in produced))
+
+
+def _record_drift(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
+                  started: float, reason: str, harvest: _Harvest) -> RefreshResult:
+    """Degraded: retried with back-off like a failure, and recovered from the same way."""
+    error = f"{reason} ({source.url})"
+    log.warning("source %s degraded, its last good items kept: %s", source.id, error)
+    status = replace(previous, state="degraded", last_attempt=now, last_error=error,
+                     last_error_kind="layout", last_error_at=now,
+                     failing_since=previous.failing_since or now,
+                     consecutive_failures=previous.consecutive_failures + 1,
+                     last_duration_ms=_elapsed(started), warnings=tuple(harvest.warnings))
+    runtime.store.record_status(source.id, status)
+    return RefreshResult(source.id, "degraded", warnings=status.warnings, error=error,
+                         error_kind="layout", duration_ms=status.last_duration_ms or 0)
 
 
 def _record_failure(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
@@ -211,7 +262,8 @@ def _record_failure(source: Source, runtime: Runtime, now: datetime, previous: S
         runtime.store.record_status(source.id, status)
     except Exception:  # noqa: BLE001 - Redis itself may be what failed
         log.exception("could not record the status of source %s", source.id)
-    return RefreshResult(source.id, "failed", error=str(error),
+    return RefreshResult(source.id, "failed", error=str(error), error_kind=kind,
+                         retry_after=getattr(error, "retry_after", None),
                          duration_ms=status.last_duration_ms or 0)
 
 

@@ -52,8 +52,7 @@ def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None =
         settings=settings,
         catalogue=catalogue,
         store=FeedStore(redis, settings.redis_prefix, settings.retention),
-        fetcher=Fetcher(user_agent=settings.user_agent, timeout=settings.fetch_timeout,
-                        max_bytes=settings.max_page_bytes, max_redirects=settings.max_redirects),
+        fetcher=Fetcher.from_settings(settings),
         redis=redis,
         embedded=embedded,
     )

@@ -11,6 +11,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from redis.exceptions import RedisError
 
 from . import websub
 from .model import Source
@@ -57,11 +58,21 @@ def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source) -> R
     result = refresh(source, runtime)
     if result.changed_feeds:
         websub.announce_changes(runtime, result.changed_feeds)
-    if result.outcome == "failed":
+    next_run = None
+    if result.outcome in ("failed", "degraded"):  # a changed layout is not fixed by hammering
         failures = runtime.store.source_status(source.id).consecutive_failures
         delay = backoff_delay(source.every_seconds, failures)
-        scheduler.modify_job(source.id, next_run_time=datetime.now(UTC) + delay)
+        if result.retry_after is not None:  # the server said when to come back (Retry-After)
+            delay = max(delay, timedelta(seconds=result.retry_after))
+        next_run = datetime.now(UTC) + delay
+        scheduler.modify_job(source.id, next_run_time=next_run)
         log.info("source %s: next attempt in %s", source.id, delay)
+    elif (job := scheduler.get_job(source.id)) is not None:
+        next_run = job.next_run_time  # already moved on: the scheduler does it before the run
+    try:  # for the status page, which runs in other processes
+        runtime.store.record_next_run(source.id, next_run)
+    except RedisError:
+        log.warning("could not record the next run of source %s", source.id)
     return result
 
 

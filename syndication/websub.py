@@ -22,22 +22,21 @@ the host the request came to. Query strings are refused: a delivery carries the 
 serves it by default, so a filtered topic (?tag=…) would promise content the hub does not send.
 
 Callback URLs are untrusted: http(s) only, and their host must resolve to public addresses unless
-the operator admits networks (setting hub_allowed_networks, CIDRs). The check runs when the
-request comes in and again before every request to the callback, and each request goes to the
-very address that passed the check (no second DNS lookup that could answer differently). Redirects
-are not followed. Secrets are never logged, and callbacks only by their origin: a callback is
-often a capability URL, whose path is as good as a password.
+the operator admits networks (setting hub_allowed_networks, CIDRs). The check, shared with the
+fetcher, lives in syndication/addresses.py. It runs when the request comes in and again before
+every request to the callback, and each request goes to the very address that passed the check
+(no second DNS lookup that could answer differently). Redirects are not followed. Secrets are
+never logged, and callbacks only by their origin: a callback is often a capability URL, whose path
+is as good as a password.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
-import socket
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,7 +47,9 @@ from urllib.parse import unquote, urlencode, urlsplit
 import httpx
 from redis.exceptions import RedisError
 
-from .errors import ConfigError, InvalidParameter
+from . import addresses
+from .addresses import Address, Network, URLRefused, default_port, pinned_request
+from .errors import InvalidParameter
 from .runtime import Runtime
 from .store.subscriptions import Subscription, SubscriptionRequest, SubscriptionStore
 
@@ -77,11 +78,8 @@ RENDER_RETRY_SECONDS = 60
 
 _FEED_PATH = re.compile(r"/feeds/(?P<feed>[a-z0-9][a-z0-9-]*)\.(?P<format>[a-z]+)")
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-
-class CallbackRefused(Exception):
+class CallbackRefused(URLRefused):
     """A callback URL this hub will not call (scheme, host, or where its host resolves)."""
 
 
@@ -111,32 +109,12 @@ class HubPolicy:
 
     def admits(self, address: Address) -> bool:
         """Whether the hub may send requests to this address."""
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        if any(address in network for network in self.allowed_networks):
-            return True
-        if isinstance(address, ipaddress.IPv6Address):
-            # 6to4 and Teredo addresses carry an IPv4 address that must pass too.
-            embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
-            if embedded is not None and not self.admits(embedded):
-                return False
-        return address.is_global and not (
-            address.is_private or address.is_loopback or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified)
+        return addresses.is_admitted(address, self.allowed_networks)
 
 
 def parse_networks(value: str) -> tuple[Network, ...]:
-    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming the setting."""
-    networks = []
-    for part in value.replace(";", ",").split(","):
-        if part.strip():
-            try:
-                networks.append(ipaddress.ip_network(part.strip(), strict=False))
-            except ValueError:
-                raise ConfigError(f"'{part.strip()}' is not a network in CIDR notation "
-                                  f"(like 127.0.0.0/8 or ::1/128)",
-                                  field="hub_allowed_networks") from None
-    return tuple(networks)
+    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming hub_allowed_networks."""
+    return addresses.parse_networks(value, "hub_allowed_networks")
 
 
 def subscriptions(runtime: Runtime) -> SubscriptionStore:
@@ -234,13 +212,9 @@ def parse_topic(topic: str, bases: Iterable[str]) -> tuple[str, str, str]:
 def _same_origin(a: Any, b: Any) -> bool:
     try:
         return (a.scheme == b.scheme and (a.hostname or "") == (b.hostname or "")
-                and (a.port or _default_port(a.scheme)) == (b.port or _default_port(b.scheme)))
+                and (a.port or default_port(a.scheme)) == (b.port or default_port(b.scheme)))
     except ValueError:  # a port that is not a number
         return False
-
-
-def _default_port(scheme: str) -> int:
-    return 443 if scheme == "https" else 80
 
 
 def _lease(raw: str | None, policy: HubPolicy) -> int:
@@ -263,37 +237,15 @@ def _quote(value: str) -> str:
 
 
 def check_callback(url: str, policy: HubPolicy) -> Address:
-    """The address to send requests for `url` to; raises CallbackRefused when the URL is not
-    http(s), names credentials, or its host resolves to no address the policy admits."""
+    """The address to send requests for `url` to; raises CallbackRefused when the URL is too
+    long, not http(s), names credentials, or its host resolves to no address the policy admits
+    (syndication/addresses.py)."""
     if len(url) > MAX_CALLBACK_LENGTH:
         raise CallbackRefused(f"longer than {MAX_CALLBACK_LENGTH} characters")
-    if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise CallbackRefused("must not contain spaces or control characters")
     try:
-        parts = urlsplit(url)
-        port = parts.port or _default_port(parts.scheme)  # ValueError when out of range
-    except ValueError:
-        raise CallbackRefused("is not a valid URL") from None
-    if parts.scheme not in ("http", "https"):
-        raise CallbackRefused("must be an http or https URL")
-    if parts.username is not None or parts.password is not None:
-        raise CallbackRefused("must not carry credentials (user:password@)")
-    try:
-        host = httpx.URL(url).raw_host.decode("ascii")  # IDNA-encoded, as DNS knows it
-    except (httpx.InvalidURL, UnicodeError):
-        raise CallbackRefused("is not a valid URL") from None
-    if not host:
-        raise CallbackRefused("must name a host")
-    try:
-        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        raise CallbackRefused(f"its host '{host}' cannot be resolved") from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
-    for address in addresses:
-        if policy.admits(address):
-            return address
-    raise CallbackRefused(f"its host '{host}' resolves to a private, loopback, link-local, "
-                          f"multicast or reserved address, which this hub does not call")
+        return addresses.check_url(url, policy.allowed_networks)
+    except URLRefused as error:
+        raise CallbackRefused(str(error)) from None
 
 
 def origin(url: str) -> str:
@@ -308,17 +260,6 @@ def _http_client(policy: HubPolicy) -> httpx.Client:
     return httpx.Client(timeout=policy.timeout, follow_redirects=False, trust_env=False,
                         headers={"User-Agent": policy.user_agent},
                         limits=httpx.Limits(max_keepalive_connections=0))
-
-
-def _pinned_request(client: httpx.Client, method: str, url: str, address: Address,
-                    **kwargs: Any) -> httpx.Request:
-    """A request for `url` sent to `address`, with the URL's Host and TLS server name."""
-    parsed = httpx.URL(url)
-    headers = {"Host": parsed.netloc.decode("ascii"), **kwargs.pop("headers", {})}
-    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" \
-        else {}
-    return client.build_request(method, parsed.copy_with(host=str(address)), headers=headers,
-                                extensions=extensions, **kwargs)
 
 
 # --- verification of intent --------------------------------------------------------------------
@@ -369,7 +310,7 @@ def _verify(client: httpx.Client, policy: HubPolicy,
     expected = challenge.encode("ascii")
     try:
         address = check_callback(url, policy)
-        sent = _pinned_request(client, "GET", url, address,
+        sent = pinned_request(client, "GET", url, address,
                                headers={"Accept-Encoding": "identity"})
         response = client.send(sent, stream=True)
         try:
@@ -489,7 +430,7 @@ def _post(client: httpx.Client, policy: HubPolicy, sub: Subscription, body: byte
         headers["X-Hub-Signature"] = "sha256=" + signature(sub.secret, body)
     try:
         address = check_callback(sub.callback, policy)
-        response = client.send(_pinned_request(client, "POST", sub.callback, address,
+        response = client.send(pinned_request(client, "POST", sub.callback, address,
                                                headers=headers, content=body), stream=True)
         response.close()  # the spec: the hub ignores the body of the answer
     except CallbackRefused as error:

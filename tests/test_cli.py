@@ -28,12 +28,14 @@ from syndication.cli import main
 from syndication.config import settings_table
 from syndication.store import FeedStore
 
-from .conftest import FEEDS_DIR, ROOT, make_catalogue
+from .conftest import FEEDS_DIR, LOOPBACK, ROOT, make_catalogue
 
 MANIFEST = json.loads((ROOT / "sample_site" / "MANIFEST.json").read_text(encoding="utf-8"))
 PAGES = {page["path"]: page for page in MANIFEST["pages"]}
 COMMANDS = ("serve", "demo", "scheduler", "refresh", "preview", "sources")
 MALTE = "/actualites/ordre-de-malte-partenariat-solidarite"
+# The sample site is on loopback, which the fetcher refuses unless admitted.
+FETCH_LOOPBACK = {"SYNDICATION_FETCH_ALLOWED_NETWORKS": LOOPBACK, "SYNDICATION_HOST_DELAY": "0"}
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -71,6 +73,7 @@ def env(redis_url: str, prefix: str, sample_site: str, tmp_path: Path) -> dict[s
         "SYNDICATION_FEEDS_DIR": str(FEEDS_DIR),
         "SYNDICATION_DATA_DIR": str(tmp_path / "data"),
         "SYNDICATION_LOG_LEVEL": "WARNING",
+        **FETCH_LOOPBACK,
         "SAMPLE_SITE_URL": sample_site,
     }
 
@@ -142,7 +145,7 @@ def test_help_as_a_process_starts_no_redis(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", [MALTE, "/actualites/budget-2026-vote"])
 def test_preview_prints_record_and_item_as_json(sample_site: str, path: str) -> None:
     page = PAGES[path]
-    result = invoke(["preview", sample_site + path])
+    result = invoke(["preview", sample_site + path], FETCH_LOOPBACK)
     assert result.exit_code == 0, result.output
     output = _json(result.stdout)
     assert output["url"] == sample_site + path
@@ -200,7 +203,7 @@ def test_preview_with_an_unknown_source_is_a_usage_error(sample_site: str,
 def test_preview_of_an_unusable_page_names_the_error_and_the_url(sample_site: str, path: str,
                                                                  words: str) -> None:
     url = sample_site + path
-    result = CliRunner().invoke(main, ["preview", url])
+    result = CliRunner().invoke(main, ["preview", url], env=FETCH_LOOPBACK)
     assert result.exit_code == 1
     assert words in result.stderr and url in result.stderr
     assert result.stdout == ""
@@ -382,7 +385,7 @@ def test_items_survive_between_processes_with_the_embedded_redis(sample_site: st
     live under SYNDICATION_DATA_DIR; a restart loses no ingested item."""
     data = tmp_path / "data"
     env = {"SYNDICATION_FEEDS_DIR": str(FEEDS_DIR), "SYNDICATION_DATA_DIR": str(data),
-           "SYNDICATION_LOG_LEVEL": "WARNING", "SAMPLE_SITE_URL": sample_site}
+           "SYNDICATION_LOG_LEVEL": "WARNING", "SAMPLE_SITE_URL": sample_site, **FETCH_LOOPBACK}
     done = run_cli(["refresh", "region-solidaire"], env, tmp_path)
     assert done.returncode == 0, done.stderr
     assert _json(done.stdout)["new"] == 4

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from syndication.addresses import parse_networks
 from syndication.config import load_settings
 from syndication.errors import (
     BodyTooLarge,
@@ -19,6 +20,7 @@ from syndication.errors import (
 )
 from syndication.fetch import Fetcher, Page, Unchanged, Validators
 
+from .conftest import LOOPBACK
 from .faulty_site import FaultySite
 
 USER_AGENT = load_settings({}, environ={}).user_agent
@@ -29,7 +31,8 @@ CP1252_NEWS = "/actualites/budget-2026-vote"
 def make_fetcher(*, timeout: float = 5.0, max_bytes: int = 1_000_000,
                  max_redirects: int = 5) -> Fetcher:
     return Fetcher(user_agent=USER_AGENT, timeout=timeout, max_bytes=max_bytes,
-                   max_redirects=max_redirects)
+                   max_redirects=max_redirects, host_delay=0.0,
+                   allowed_networks=parse_networks(LOOPBACK, "fetch_allowed_networks"))
 
 
 @pytest.fixture

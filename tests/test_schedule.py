@@ -15,7 +15,7 @@ from redis import Redis
 from syndication.runtime import Runtime
 from syndication.schedule import MAX_BACKOFF, backoff_delay, build_scheduler, prepare
 
-from .conftest import FEEDS_DIR, ROOT
+from .conftest import FEEDS_DIR, LOOPBACK, ROOT
 
 
 def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
@@ -58,7 +58,8 @@ def test_a_started_scheduler_refreshes_every_source_at_once(runtime: Runtime) ->
 def test_the_scheduler_process_refreshes_and_stops_cleanly(redis_client: Redis, prefix: str,
                                                            sample_site: str) -> None:
     environ = dict(os.environ, SYNDICATION_REDIS_PREFIX=prefix, SAMPLE_SITE_URL=sample_site,
-                   SYNDICATION_FEEDS_DIR=str(FEEDS_DIR),
+                   SYNDICATION_FEEDS_DIR=str(FEEDS_DIR), SYNDICATION_HOST_DELAY="0",
+                   SYNDICATION_FETCH_ALLOWED_NETWORKS=LOOPBACK,
                    SYNDICATION_REDIS_URL=os.environ.get("SYNDICATION_TEST_REDIS_URL") or
                    "unix://" + redis_client.connection_pool.connection_kwargs["path"])
     process = subprocess.Popen([sys.executable, "-m", "syndication", "scheduler"], env=environ,

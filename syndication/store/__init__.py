@@ -5,6 +5,7 @@ in its docstring; every key starts with the configured prefix.
 - images.py: image facts, originals, derivatives, failure markers.
 - subscriptions.py: WebSub subscriptions and their leases, requests awaiting verification, the
   delivery queue.
+- metrics.py: refresh counters and duration histograms, for /metrics.
 """
 
 from .feeds import FeedState, FeedStore, PageState, member_of

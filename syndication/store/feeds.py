@@ -4,8 +4,13 @@ Key schema (every key starts with the configured prefix, written P below):
 
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
-    P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links"}
-    P:source:{source}:status     string  SourceStatus as JSON
+    P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links",
+                                         "dated"}
+    P:source:{source}:status     string  SourceStatus as JSON (without next_run)
+    P:source:{source}:next-run   string  ISO date-time of the next planned refresh, written by
+                                         the scheduler (its own key: no lost update with status)
+    P:source:{source}:baseline   string  ExtractionCounts of the last committed refresh, as JSON:
+                                         what drift.py compares the next refreshes with
     P:feed:{feed}:index          zset    members "{source}/{id}" of admitted items, by date
     P:feed:{feed}:state          hash    version (int, +1 whenever the feed's content changes),
                                          changed_at (ISO date-time of that change)
@@ -30,7 +35,7 @@ from redis.exceptions import RedisError
 from redis.lock import Lock
 
 from ..fetch import Validators
-from ..model import Feed, Item, Source, SourceStatus
+from ..model import ExtractionCounts, Feed, Item, Source, SourceStatus
 
 # Newest first within [min, max] scores, skipping ARGV[5]; returns the items' JSON (nil where
 # an item was trimmed meanwhile).
@@ -64,6 +69,7 @@ class PageState:
     validators: Validators
     member: str | None = None  # "{source}/{id}" of the item the page held
     links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
+    dated: bool = True  # the item had a publication date (drift.py); unknown before: assumed
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,12 @@ class FeedState:
 
 def member_of(item: Item) -> str:
     return f"{item.source}/{item.id}"
+
+
+def _status_json(status: SourceStatus) -> str:
+    data = status.to_dict()
+    data.pop("next_run")  # kept under its own key, written by the scheduler
+    return json.dumps(data)
 
 
 class FeedStore:
@@ -139,7 +151,8 @@ class FeedStore:
         for url, data in raw.items():
             value = json.loads(data)
             states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
-                                    value.get("member"), tuple(value.get("links", ())))
+                                    value.get("member"), tuple(value.get("links", ())),
+                                    value.get("dated", True))
         return states
 
     def feed_state(self, feed_id: str) -> FeedState:
@@ -149,8 +162,16 @@ class FeedStore:
                          datetime.fromisoformat(changed) if changed else None)
 
     def source_status(self, source_id: str) -> SourceStatus:
-        raw = self.redis.get(self._key("source", source_id, "status"))
-        return SourceStatus.from_dict(json.loads(raw)) if raw else SourceStatus()
+        raw, next_run = self.redis.mget(self._key("source", source_id, "status"),
+                                        self._key("source", source_id, "next-run"))
+        data = json.loads(raw) if raw else {}
+        data["next_run"] = next_run
+        return SourceStatus.from_dict(data)
+
+    def source_baseline(self, source_id: str) -> ExtractionCounts | None:
+        """What the last committed refresh of a source extracted (None before the first)."""
+        raw = self.redis.get(self._key("source", source_id, "baseline"))
+        return ExtractionCounts.from_dict(json.loads(raw)) if raw else None
 
     def item_count(self, source_id: str) -> int:
         return int(self.redis.zcard(self._key("source", source_id, "index")))
@@ -163,8 +184,9 @@ class FeedStore:
 
     def commit_refresh(self, source: Source, feeds: Iterable[Feed], changed: Iterable[Item],
                        pages: dict[str, PageState], status: SourceStatus,
-                       now: datetime) -> set[str]:
-        """Write one refresh atomically; returns the ids of the feeds whose content changed."""
+                       now: datetime, baseline: ExtractionCounts | None = None) -> set[str]:
+        """Write one refresh atomically; returns the ids of the feeds whose content changed.
+        `baseline`, when given, becomes what later refreshes are compared with (drift.py)."""
         changed = list(changed)
         feeds = list(feeds)
         leaving = self._leaving(feeds, changed)
@@ -194,9 +216,12 @@ class FeedStore:
                 tx.hset(self._key("source", source.id, "pages"), mapping={
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,
                                      "last_modified": s.validators.last_modified,
-                                     "links": list(s.links)})
+                                     "links": list(s.links), "dated": s.dated})
                     for url, s in pages.items()})
-            tx.set(self._key("source", source.id, "status"), json.dumps(status.to_dict()))
+            tx.set(self._key("source", source.id, "status"), _status_json(status))
+            if baseline is not None:
+                tx.set(self._key("source", source.id, "baseline"),
+                       json.dumps(baseline.to_dict()))
             tx.execute()
         self._tell_listeners(changed_feeds)
         return changed_feeds
@@ -212,8 +237,23 @@ class FeedStore:
             leaving[feed.id] = [m for m, s in zip(candidates, scores, strict=True) if s is not None]
         return leaving
 
-    def record_status(self, source_id: str, status: SourceStatus) -> None:
-        self.redis.set(self._key("source", source_id, "status"), json.dumps(status.to_dict()))
+    def record_status(self, source_id: str, status: SourceStatus,
+                      baseline: ExtractionCounts | None = None) -> None:
+        """A refresh that changes no item; `baseline` as in commit_refresh."""
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.set(self._key("source", source_id, "status"), _status_json(status))
+            if baseline is not None:
+                tx.set(self._key("source", source_id, "baseline"),
+                       json.dumps(baseline.to_dict()))
+            tx.execute()
+
+    def record_next_run(self, source_id: str, when: datetime | None) -> None:
+        """The scheduler's plan for a source, for operators (a web process cannot ask it)."""
+        key = self._key("source", source_id, "next-run")
+        if when is None:
+            self.redis.delete(key)
+        else:
+            self.redis.set(key, when.isoformat())
 
     def rebuild_feed(self, feed: Feed, now: datetime) -> bool:
         """Recompute a feed's index from its sources (after feeds/*.toml changed); bumps the

@@ -11,7 +11,7 @@ from . import external_url, runtime
 blueprint = Blueprint("index", __name__)
 
 STATE_LABELS = {"never": "jamais actualisée", "ok": "à jour", "not_modified": "inchangée",
-                "failing": "en échec"}
+                "degraded": "mise en page changée ?", "failing": "en échec"}
 
 
 @blueprint.get("/")

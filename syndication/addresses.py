@@ -1,0 +1,110 @@
+"""Untrusted URLs: where a URL may send a request from this service.
+
+Pages link to URLs nobody here chose, and WebSub subscribers name their own callbacks. Such a
+URL must not make the service reach its own machine or network (a metadata service on
+169.254.169.254, an admin port on loopback, a database on 10.x): `check_url` admits http(s) URLs
+whose host resolves to a public address, or to a network the operator admitted, and returns the
+address to send to. `pinned_request` then sends there and nowhere else, so a second DNS lookup
+cannot answer differently (DNS rebinding). Users: syndication/fetch.py (pages, images, every
+redirect hop, robots.txt) and syndication/websub.py (callbacks).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import ConfigError
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class URLRefused(Exception):
+    """A URL this service will not send a request to; the message says why."""
+
+
+class UnresolvableHost(URLRefused):
+    """DNS has no address for the URL's host."""
+
+
+def parse_networks(value: str, setting: str) -> tuple[Network, ...]:
+    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming the setting."""
+    networks = []
+    for part in value.replace(";", ",").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"'{part.strip()}' is not a network in CIDR notation "
+                                  f"(like 127.0.0.0/8 or ::1/128)", field=setting) from None
+    return tuple(networks)
+
+
+def is_admitted(address: Address, allowed_networks: tuple[Network, ...] = ()) -> bool:
+    """Whether a request may go to this address: a public one, or one the operator admitted."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if any(address in network for network in allowed_networks):
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        # 6to4 and Teredo addresses carry an IPv4 address that must pass too.
+        embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if embedded is not None and not is_admitted(embedded, allowed_networks):
+            return False
+    return address.is_global and not (
+        address.is_private or address.is_loopback or address.is_link_local
+        or address.is_multicast or address.is_reserved or address.is_unspecified)
+
+
+def check_url(url: str, allowed_networks: tuple[Network, ...] = ()) -> Address:
+    """The address to send requests for `url` to; raises URLRefused when the URL is not
+    http(s), carries credentials, or its host resolves to no admitted address."""
+    if any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise URLRefused("must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or default_port(parts.scheme)  # ValueError when out of range
+    except ValueError:
+        raise URLRefused("is not a valid URL") from None
+    if parts.scheme not in ("http", "https"):
+        raise URLRefused("must be an http or https URL")
+    if parts.username is not None or parts.password is not None:
+        raise URLRefused("must not carry credentials (user:password@)")
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")  # IDNA-encoded, as DNS knows it
+    except (httpx.InvalidURL, UnicodeError):
+        raise URLRefused("is not a valid URL") from None
+    if not host:
+        raise URLRefused("must name a host")
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise UnresolvableHost(f"its host '{host}' cannot be resolved") from None
+    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    for address in addresses:
+        if is_admitted(address, allowed_networks):
+            return address
+    raise URLRefused(f"its host '{host}' resolves to a private, loopback, link-local, "
+                     f"multicast or reserved address ({addresses[0]}) outside the allowed "
+                     f"networks")
+
+
+def default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def pinned_request(client: httpx.Client, method: str, url: str, address: Address,
+                   **kwargs: Any) -> httpx.Request:
+    """A request for `url` sent to `address`, with the URL's Host and TLS server name (the
+    certificate is still checked against the URL's host)."""
+    parsed = httpx.URL(url)
+    headers = {"Host": parsed.netloc.decode("ascii"), **kwargs.pop("headers", {})}
+    extensions = {"sni_hostname": parsed.raw_host.decode("ascii")} if parsed.scheme == "https" \
+        else {}
+    return client.build_request(method, parsed.copy_with(host=str(address)), headers=headers,
+                                extensions=extensions, **kwargs)

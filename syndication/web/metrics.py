@@ -1,0 +1,174 @@
+"""/metrics: Prometheus metrics (text exposition format).
+
+Two kinds of numbers, kept where they are made:
+
+- HTTP requests served (a counter by endpoint, method and status, a latency histogram by
+  endpoint) are counted in each web process by before/after-request hooks on the whole app.
+  Under gunicorn each worker has its own: set PROMETHEUS_MULTIPROC_DIR (an empty directory,
+  wiped before gunicorn starts, shared by its workers) and prometheus-client's multiprocess mode
+  sums them at scrape time, whichever worker answers. Without it (one process: `syndication
+  serve`, the demo, the tests) the app's own registry is read.
+- Refreshes happen in the scheduler, another process and often another container, which no
+  multiprocess directory reaches: their counters and duration histogram live in Redis
+  (store/metrics.py), and source states and item counts are read from Redis too, all at scrape
+  time by `SourceCollector`. Those are the service's totals, the same from every web process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.blueprints import BlueprintSetupState
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from redis.exceptions import RedisError
+
+from ..model import SOURCE_STATES
+from ..runtime import Runtime
+from ..store.metrics import MetricsStore
+from . import runtime
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("metrics", __name__)
+
+_EXTENSION = "syndication.metrics"
+# Seconds: a cached feed is served in about a millisecond, a first rendering in tens of them.
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class HttpMetrics:
+    """The HTTP metrics of one app, in a registry of its own (read when not in multiprocess
+    mode; in multiprocess mode the values are also written to PROMETHEUS_MULTIPROC_DIR)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("syndication_http_requests", "HTTP requests served.",
+                                ["endpoint", "method", "status"], registry=self.registry)
+        self.latency = Histogram("syndication_http_request_duration_seconds",
+                                 "Time to answer an HTTP request, by endpoint.", ["endpoint"],
+                                 buckets=LATENCY_BUCKETS, registry=self.registry)
+
+
+@blueprint.record_once
+def _install(state: BlueprintSetupState) -> None:
+    state.app.extensions[_EXTENSION] = HttpMetrics()
+
+
+@blueprint.before_app_request
+def _start_timer() -> None:
+    g.metrics_started = time.perf_counter()
+
+
+@blueprint.after_app_request
+def _count_request(response: Response) -> Response:
+    started = g.pop("metrics_started", None)
+    # An unknown URL has no endpoint: one label value for all of them keeps the series bounded.
+    endpoint = request.endpoint or "unmatched"
+    http: HttpMetrics = current_app.extensions[_EXTENSION]
+    http.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+    if started is not None:
+        http.latency.labels(endpoint).observe(time.perf_counter() - started)
+    return response
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)  # every worker's HTTP metrics, summed
+    else:
+        registry.register(_Registered(current_app))
+    registry.register(SourceCollector(runtime()))
+    # The text format Prometheus has always read, or OpenMetrics when the scraper asks for it.
+    encode, content_type = choose_encoder(request.headers.get("Accept"))
+    return Response(encode(registry), content_type=content_type,
+                    headers={"Cache-Control": "no-store"})
+
+
+class _Registered(Collector):
+    """The app's own HTTP metrics, for a one-process server."""
+
+    def __init__(self, app: Flask):
+        self.registry: CollectorRegistry = app.extensions[_EXTENSION].registry
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.registry.collect()
+
+
+class SourceCollector(Collector):
+    """Read from Redis at scrape time: the refresh counters and duration histograms written by
+    whichever process refreshed, each source's state and item count."""
+
+    def __init__(self, service: Runtime):
+        self.service = service
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("syndication_store_up",
+                               "Whether Redis answered while these metrics were read.")
+        try:
+            families = list(self._families())
+        except RedisError as error:
+            log.warning("metrics: Redis is unavailable (%s)", error)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
+
+    def _families(self) -> Iterator[Metric]:
+        store, sources = self.service.store, list(self.service.catalogue.sources)
+        counters = MetricsStore(self.service.redis, self.service.settings.redis_prefix
+                                ).read(sources)
+
+        durations = HistogramMetricFamily("syndication_refresh_duration_seconds",
+                                          "Time a refresh of a source took.", labels=["source"])
+        for source_id, histogram in counters.durations.items():
+            durations.add_metric([source_id], list(histogram.buckets), histogram.sum)
+        yield durations
+        for name, help_text, labels, values in (
+            ("syndication_refreshes", "Refreshes by outcome (ok, not_modified, degraded, "
+             "failed, skipped).", ["source", "outcome"], counters.refreshes),
+            ("syndication_items_ingested", "Items stored by refreshes, new or updated.",
+             ["source", "change"], counters.ingested),
+            ("syndication_refresh_errors", "Refreshes that failed or were degraded, by error "
+             "kind.", ["source", "kind"], counters.errors),
+        ):
+            family = CounterMetricFamily(name, help_text, labels=labels)
+            for label_values, value in sorted(values.items()):
+                family.add_metric(list(label_values), value)
+            yield family
+
+        state = GaugeMetricFamily("syndication_source_state",
+                                  "1 for the source's current state, 0 for the others.",
+                                  labels=["source", "state"])
+        items = GaugeMetricFamily("syndication_source_items", "Items a source holds.",
+                                  labels=["source"])
+        failures = GaugeMetricFamily("syndication_source_consecutive_failures",
+                                     "Failed or degraded refreshes since the last good one.",
+                                     labels=["source"])
+        success = GaugeMetricFamily("syndication_source_last_success_timestamp_seconds",
+                                    "When the source last refreshed well (Unix time).",
+                                    labels=["source"])
+        for source_id in sources:
+            status = store.source_status(source_id)
+            for name in SOURCE_STATES:
+                state.add_metric([source_id, name], 1 if status.state == name else 0)
+            items.add_metric([source_id], store.item_count(source_id))
+            failures.add_metric([source_id], status.consecutive_failures)
+            if status.last_success is not None:
+                success.add_metric([source_id], status.last_success.timestamp())
+        yield from (state, items, failures, success)

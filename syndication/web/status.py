@@ -1,0 +1,62 @@
+"""/status: how every source is doing, in French, for the web team: problems first, each state in
+words (colour only repeats them), the last error with its kind and since when."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from babel.numbers import format_decimal
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+
+from ..render.french import french_datetime
+from . import runtime
+from .index import STATE_LABELS
+
+blueprint = Blueprint("status", __name__)
+
+# Worst first: the rows that need someone come at the top.
+_SEVERITY = {"failing": 0, "degraded": 1, "never": 2, "not_modified": 3, "ok": 3}
+
+# errors.py kinds, and "layout" (drift.py), as the web team would say them.
+KIND_LABELS = {
+    "timeout": "délai dépassé", "http-status": "erreur HTTP",
+    "content-type": "type de contenu inattendu", "too-large": "page trop volumineuse",
+    "undecodable": "contenu illisible", "unreachable": "site injoignable",
+    "fetch": "téléchargement impossible", "extraction": "aucun contenu extrait",
+    "layout": "mise en page changée", "internal": "erreur interne",
+}
+
+
+@blueprint.get("/status")
+def status() -> ResponseReturnValue:
+    service = runtime()
+    now = datetime.now(UTC)
+    rows = []
+    for order, source in enumerate(service.catalogue.sources.values()):
+        state = service.store.source_status(source.id)
+        rows.append({
+            "source": source,
+            "status": state,
+            "state_label": STATE_LABELS.get(state.state, state.state),
+            "kind_label": KIND_LABELS.get(state.last_error_kind or "", state.last_error_kind),
+            "item_count": service.store.item_count(source.id),
+            "duration": _duration(state.last_duration_ms),
+            "late": state.next_run is not None and state.next_run < now,
+            "order": (_SEVERITY.get(state.state, 0), order),
+        })
+    rows.sort(key=lambda row: row["order"])
+    summary = {}
+    for row in rows:
+        summary[row["state_label"]] = summary.get(row["state_label"], 0) + 1
+    return render_template("status.html", rows=rows, summary=summary, now=now,
+                           french_datetime=french_datetime)
+
+
+def _duration(milliseconds: int | None) -> str:
+    """ "350 ms", "2,4 s" """
+    if milliseconds is None:
+        return "—"
+    if milliseconds < 1000:
+        return f"{milliseconds}\u00a0ms"
+    return f"{format_decimal(round(milliseconds / 1000, 1), locale='fr')}\u00a0s"
