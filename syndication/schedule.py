@@ -32,8 +32,7 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     now = datetime.now(UTC)
     for source in runtime.catalogue.sources.values():
         scheduler.add_job(
-            run_refresh, IntervalTrigger(seconds=source.every_seconds,
-                                         jitter=max(1, source.every_seconds // 10)),
+            run_refresh, IntervalTrigger(seconds=source.every_seconds, jitter=_jitter(source)),
             args=(scheduler, runtime, source), id=source.id, name=f"refresh {source.id}",
             next_run_time=now + timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD_SECONDS)),
             misfire_grace_time=source.every_seconds)
@@ -55,25 +54,36 @@ def prepare(runtime: Runtime) -> None:
 
 
 def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source) -> RefreshResult:
+    """One tick of a source's job. Back-off is kept as a date in Redis, before which ticks
+    pass: a job never reschedules itself through the scheduler, whose shutdown waits for running
+    jobs while holding the locks that rescheduling needs."""
+    now = datetime.now(UTC)
+    try:
+        planned = runtime.store.source_status(source.id).next_run
+    except RedisError:
+        planned = None
+    if planned is not None and now < planned - timedelta(seconds=_jitter(source) + 5):
+        return RefreshResult(source.id, "skipped")
     result = refresh(source, runtime)
     if result.changed_feeds:
         websub.announce_changes(runtime, result.changed_feeds)
-    next_run = None
+    delay = timedelta(seconds=source.every_seconds)
     if result.outcome in ("failed", "degraded"):  # a changed layout is not fixed by hammering
         failures = runtime.store.source_status(source.id).consecutive_failures
         delay = backoff_delay(source.every_seconds, failures)
         if result.retry_after is not None:  # the server said when to come back (Retry-After)
             delay = max(delay, timedelta(seconds=result.retry_after))
-        next_run = datetime.now(UTC) + delay
-        scheduler.modify_job(source.id, next_run_time=next_run)
         log.info("source %s: next attempt in %s", source.id, delay)
-    elif (job := scheduler.get_job(source.id)) is not None:
-        next_run = job.next_run_time  # already moved on: the scheduler does it before the run
-    try:  # for the status page, which runs in other processes
-        runtime.store.record_next_run(source.id, next_run)
+    try:  # read above, and by the status page in other processes
+        runtime.store.record_next_run(source.id, datetime.now(UTC) + delay)
     except RedisError:
         log.warning("could not record the next run of source %s", source.id)
     return result
+
+
+def _jitter(source: Source) -> int:
+    """Seconds by which a source's tick may come early or late, so that sources spread out."""
+    return max(1, source.every_seconds // 10)
 
 
 def backoff_delay(every_seconds: int, failures: int) -> timedelta:

@@ -255,18 +255,22 @@ def test_a_degraded_source_backs_off_like_a_failing_one_and_its_next_run_is_reco
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
     scheduler = build_scheduler(site_runtime, blocking=False)  # not started: run by hand
     source = site_runtime.catalogue.sources["region-solidaire"]
+    before = datetime.now(UTC)
     assert run_refresh(scheduler, site_runtime, source).outcome == "ok"
-    planned = scheduler.get_job(source.id).next_run_time
-    assert site_runtime.store.source_status(source.id).next_run == planned
+    planned = site_runtime.store.source_status(source.id).next_run
+    assert planned is not None
+    assert before + timedelta(seconds=source.every_seconds) <= planned
+    assert run_refresh(scheduler, site_runtime, source).outcome == "skipped"  # not due yet
 
     edit(faulty_site, "region-solidaire.html", 'class="latest-news"', 'class="a-la-une"')
+    site_runtime.store.record_next_run(source.id, None)  # due now
     before = datetime.now(UTC)
     assert run_refresh(scheduler, site_runtime, source).outcome == "degraded"
     status = site_runtime.store.source_status(source.id)
     assert status.consecutive_failures == 1
-    assert status.next_run == scheduler.get_job(source.id).next_run_time
     # Backed off: the interval with its ±10 % jitter, not the first-run spread of seconds.
     assert status.next_run >= before + timedelta(seconds=source.every_seconds * 0.9)
+    assert run_refresh(scheduler, site_runtime, source).outcome == "skipped"
 
 
 # --- the decision -------------------------------------------------------------------------------

@@ -134,6 +134,7 @@ def test_the_status_page_shows_a_degraded_source_and_the_next_planned_run(
     source = site_runtime.catalogue.sources["region-solidaire"]
     assert run_refresh(scheduler, site_runtime, source).outcome == "ok"
     faulty_site.edit("region-solidaire.html", 'class="latest-news"', 'class="a-la-une"')
+    site_runtime.store.record_next_run(source.id, None)  # due now, without waiting for the tick
     assert run_refresh(scheduler, site_runtime, source).outcome == "degraded"
 
     row = rows(status_page(web))["region-solidaire"]
