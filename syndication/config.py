@@ -121,7 +121,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
-_SOURCE_TYPES = ("html",)  # feed, sitemap and push sources come next (see the issue tracker)
+_SOURCE_TYPES = ("html", "feed", "sitemap")  # push sources come next (see the issue tracker)
+_HTML_ONLY_KEYS = ("listing", "follow", "paginate", "max_pages")
+_TYPE_KEYS = {"full_page": "feed", "include": "sitemap", "max_urls": "sitemap"}
 _SELECTOR_KEYS = {f.name for f in fields(Selectors)}
 
 
@@ -274,7 +276,7 @@ def _tables(locator: _Locator, data: dict[str, Any], name: str) -> list[dict[str
 
 
 _SOURCE_KEYS = {"id", "type", "url", "kind", "every", "listing", "follow", "paginate",
-                "max_pages", "max_items", "tags", "selectors"}
+                "max_pages", "max_items", "tags", "selectors", "full_page", "include", "max_urls"}
 _FEED_KEYS = {"id", "title", "description", "sources", "kinds", "tags", "limit"}
 
 
@@ -285,6 +287,19 @@ def _parse_source(locator: _Locator, table: dict[str, Any], n: int, publisher: P
     if source_type not in _SOURCE_TYPES:
         raise locator.error(f"type must be one of {', '.join(_SOURCE_TYPES)}, not "
                             f"'{source_type}'", "sources", n, "type")
+    for key in _HTML_ONLY_KEYS:
+        if key in table and source_type != "html":
+            raise locator.error(f"'{key}' applies to html sources only, not to a "
+                                f"{source_type} source", "sources", n, key)
+    for key, applies_to in _TYPE_KEYS.items():
+        if key in table and source_type != applies_to:
+            raise locator.error(f"'{key}' applies to {applies_to} sources only, not to a "
+                                f"{source_type} source", "sources", n, key)
+    include = _strings(locator, table, "include", "sources", n)
+    for pattern in include:
+        if not pattern.startswith("/"):
+            raise locator.error(f"include patterns are URL paths starting with '/' like "
+                                f"'/actualites/*', not {pattern!r}", "sources", n, "include")
     kind = _text(locator, table, "kind", "sources", n) or "page"
     if kind not in ITEM_KINDS:
         raise locator.error(f"kind must be one of {', '.join(ITEM_KINDS)}, not '{kind}'",
@@ -309,6 +324,9 @@ def _parse_source(locator: _Locator, table: dict[str, Any], n: int, publisher: P
         tags=_strings(locator, table, "tags", "sources", n),
         selectors=Selectors(**{**default_selectors,
                                **_selector_table(locator, table, "sources", n)}),
+        full_page=_bool(locator, table, "full_page", "sources", n),
+        include=include,
+        max_urls=_int(locator, table, "max_urls", "sources", n, 50_000, 1, 50_000),
     )
 
 

@@ -118,6 +118,13 @@ class ExtractionFailed(SyndicationError):
         super().__init__(f"{message} ({url})")
 
 
+class MalformedFeed(ExtractionFailed):
+    """A feed or sitemap that cannot be parsed, or that declares XML entities (refused: entity
+    expansion attacks)."""
+
+    kind = "malformed-feed"
+
+
 class NotFound(SyndicationError):
     """An unknown feed, source or item was asked for (HTTP 404)."""
 

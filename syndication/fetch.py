@@ -4,8 +4,10 @@ honoured, untrusted URLs checked, and charset detection that copes with missing 
 declarations.
 
 `Fetcher.fetch(url, validators)` returns a `Page`, or `Unchanged` for a 304: not modified is a
-normal outcome, not an error. `Fetcher.fetch_image(url, max_bytes)` returns an `ImageBody`: the
-same politeness for an item's image (syndication/images.py), only image/* types accepted.
+normal outcome, not an error. `Fetcher.fetch_feed(url, validators)` does the same for a feed or
+a sitemap (XML and JSON types only) and returns its bytes. `Fetcher.fetch_image(url, max_bytes)`
+returns an `ImageBody`: the same politeness for an item's image (syndication/images.py), only
+image/* types accepted.
 
 Every request, each redirect hop included, goes through `_open`:
 
@@ -63,6 +65,11 @@ from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsAnswer, Robots
 log = logging.getLogger(__name__)
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Feeds (RSS, Atom, JSON Feed) and sitemaps: fetch_feed accepts these and nothing else.
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
+              "application/xml", "text/xml", "application/feed+json", "application/json")
+FEED_ACCEPT = ("application/rss+xml,application/atom+xml,application/feed+json,"
+               "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8")
 # The formats syndication/images.py decodes, best first; anything else is a last resort.
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif;q=0.9,image/*;q=0.5"
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -98,6 +105,14 @@ class Page:
 @dataclass(frozen=True, slots=True)
 class Unchanged:
     url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedBody:
+    url: str  # after redirects
+    body: bytes
+    media_type: str
+    validators: Validators
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +178,26 @@ class Fetcher:
                                   last_modified=response.headers.get("Last-Modified"))
         text, encoding = decode_html(url, body, declared_charset)
         return Page(url=exchange.url, text=text, encoding=encoding, validators=received)
+
+    def fetch_feed(self, url: str, validators: Validators | None = None) -> FeedBody | Unchanged:
+        """GET a feed or a sitemap (XML or JSON types only), with the same politeness and limits
+        as a page; the body is kept as bytes, for the parser to decode as its format says."""
+        headers = {"Accept": FEED_ACCEPT, **(validators.request_headers() if validators else {})}
+        with _transport_errors(url), self._open(url, headers) as exchange:
+            response = exchange.response
+            if response.status_code == 304:
+                return Unchanged(url=exchange.url)
+            if response.status_code >= 400:
+                raise _status_error(url, exchange)
+            content_type = response.headers.get("Content-Type", "")
+            media_type = content_type.split(";")[0].strip().lower()
+            if media_type and media_type not in FEED_TYPES:
+                raise WrongContentType(url, f"expected a feed or a sitemap, got '{media_type}'")
+            body = self._read_limited(url, response)
+            received = Validators(etag=response.headers.get("ETag"),
+                                  last_modified=response.headers.get("Last-Modified"))
+        return FeedBody(url=exchange.url, body=body, media_type=media_type,
+                        validators=received)
 
     def fetch_image(self, url: str, max_bytes: int | None = None) -> ImageBody:
         """GET one image (image/* only, at most max_bytes, by default the page limit). Raises a

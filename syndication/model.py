@@ -179,6 +179,9 @@ class Source:
     max_items: int = 50
     tags: tuple[str, ...] = ()  # added to every item of this source (e.g. the dossier's name)
     selectors: Selectors = field(default_factory=Selectors)
+    full_page: bool = False  # feed sources: take each entry's page, not only what the feed says
+    include: tuple[str, ...] = ()  # sitemap sources: URL path globs to keep (empty: every URL)
+    max_urls: int = 50_000  # sitemap sources: URLs read from the sitemap(s) at most
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,13 +14,16 @@ import logging
 import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from urllib.parse import urlsplit
 
 from redis.exceptions import LockError, RedisError
 
 from .drift import layout_drift
 from .errors import ExtractionFailed, FetchError, SyndicationError
 from .extract import extract_page
-from .fetch import Fetcher, Page, Unchanged
+from .extract.feeds import parse_feed, parse_sitemap
+from .fetch import Fetcher, Page, Unchanged, Validators
 from .images import probe_images
 from .model import ExtractionCounts, Item, RawRecord, Source, SourceStatus
 from .normalise import canonical_url, normalise, reconcile
@@ -139,6 +142,14 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
 
 
 def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:
+    if source.type == "feed":
+        return _harvest_feed(source, runtime, known)
+    if source.type == "sitemap":
+        return _harvest_sitemap(source, runtime, known)
+    return _harvest_html(source, runtime, known)
+
+
+def _harvest_html(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:
     """Fetch the entry page, its listing pages and the detail pages it links to, each with the
     validators of the last good refresh: re-polling an unchanged source costs a few 304s."""
     fetcher = runtime.fetcher
@@ -180,6 +191,147 @@ def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _
         harvest.records.append((link, record))
         harvest.pages[link] = PageState(page.validators)
     return harvest
+
+
+def _detail_page(source: Source, fetcher: Fetcher, link: str, state: PageState | None,
+                 harvest: _Harvest, *, lastmod: str | None = None,
+                 fallback: RawRecord | None = None) -> None:
+    """Fetch one detail page (conditionally when it gave an item before) and extract it with the
+    source's selectors; what the page lacks comes from `fallback` (a feed entry)."""
+    try:
+        page = fetcher.fetch(link, state.validators if state and state.member else None)
+    except FetchError as error:
+        harvest.warnings.append(str(error))
+        if state is not None and state.member:  # keep the item it gave; retried next time
+            harvest.kept.append(state.member)
+            harvest.pages[link] = state
+        return
+    if isinstance(page, Unchanged):
+        assert state is not None and state.member is not None
+        harvest.kept.append(state.member)
+        harvest.pages[link] = replace(state, lastmod=lastmod or state.lastmod)
+        return
+    detail_source = replace(source, listing=False, follow=None, paginate=None)
+    record = extract_page(page.text, page.url, detail_source).record
+    assert record is not None
+    if fallback is not None:
+        record = replace(fallback, **{name: getattr(record, name) for name in record.__slots__
+                                      if getattr(record, name) and name != "url"},
+                         url=record.url)
+    harvest.records.append((link, record))
+    harvest.pages[link] = PageState(page.validators, lastmod=lastmod)
+
+
+def _harvest_feed(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:
+    """A feed source: the feed (asked "changed since?"), each entry an item; with full_page, each
+    entry's page read as a detail page, conditionally."""
+    fetcher = runtime.fetcher
+    harvest = _Harvest()
+    feed_state = known.get(source.url)
+    answer = fetcher.fetch_feed(source.url, feed_state.validators if feed_state else None)
+    if isinstance(answer, Unchanged):
+        assert feed_state is not None
+        harvest.pages[source.url] = feed_state
+        for link in feed_state.links:  # same feed, same entries: every item kept
+            state = known.get(link)
+            if state is not None and state.member:
+                harvest.kept.append(state.member)
+                harvest.pages[link] = state
+        return harvest
+    entries: dict[str, RawRecord] = {}
+    for record in parse_feed(answer.body, answer.media_type, answer.url):
+        entries.setdefault(canonical_url(record.canonical_url or record.url), record)
+    links = list(entries)[:source.max_items]
+    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links))
+    harvest.followed = links
+    for link in links:
+        record = entries[link]
+        if source.full_page and record.canonical_url:
+            _detail_page(source, fetcher, link, known.get(link), harvest, fallback=record)
+        else:
+            harvest.records.append((link, record))
+            harvest.pages[link] = PageState(Validators())
+    return harvest
+
+
+def _harvest_sitemap(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:
+    """A sitemap source: the sitemap (or index and its sitemaps), its URLs filtered by `include`;
+    a page is fetched only when its <lastmod> changed since it was last read (or it has none:
+    then conditionally), newest first, at most max_items pages per refresh."""
+    fetcher = runtime.fetcher
+    harvest = _Harvest()
+    host = urlsplit(source.url).netloc.lower()
+    entries: dict[str, str | None] = {}
+    queue, sitemaps_read, budget = [source.url], 0, source.max_urls
+    while queue and sitemaps_read < MAX_SITEMAPS:
+        sitemap_url = queue.pop(0)
+        sitemaps_read += 1
+        state = known.get(sitemap_url)
+        try:
+            answer = fetcher.fetch_feed(sitemap_url, state.validators if state else None)
+        except FetchError as error:
+            if sitemap_url == source.url:
+                raise
+            harvest.warnings.append(f"sitemap: {error}")
+            answer = None
+        if answer is None or isinstance(answer, Unchanged):
+            if state is None:
+                continue
+            # Unchanged (or unreadable this time): the URLs and lastmods it gave last time.
+            harvest.pages[sitemap_url] = state
+            for link in state.links:
+                if link.startswith("sitemap:"):
+                    queue.append(link.removeprefix("sitemap:"))
+                else:
+                    entries.setdefault(link, known[link].lastmod if link in known else None)
+            continue
+        sitemap = parse_sitemap(answer.body, answer.url, budget)
+        if sitemap.truncated:
+            harvest.warnings.append(f"sitemap {sitemap_url}: more than {source.max_urls} URLs, "
+                                    "the rest was not read")
+        children = [c for c in sitemap.children if urlsplit(c).netloc.lower() == host]
+        queue.extend(children)
+        kept_links = []
+        for loc, lastmod in sitemap.urls:
+            budget -= 1
+            if urlsplit(loc).netloc.lower() != host or not _included(source, loc):
+                continue
+            link = canonical_url(loc)
+            entries.setdefault(link, lastmod)
+            kept_links.append(link)
+        harvest.pages[sitemap_url] = PageState(
+            answer.validators, links=tuple([f"sitemap:{c}" for c in children] + kept_links))
+        if budget <= 0:
+            break
+    ordered = sorted(entries.items(), key=lambda entry: entry[1] or "", reverse=True)
+    harvest.followed = [link for link, _ in ordered]
+    fetched = 0
+    for link, lastmod in ordered:
+        state = known.get(link)
+        if state is not None and state.member and lastmod and state.lastmod == lastmod:
+            harvest.kept.append(state.member)  # not changed since it was read: not fetched
+            harvest.pages[link] = state
+            continue
+        if fetched >= source.max_items:  # the rest waits for the next refresh
+            if state is not None and state.member:
+                harvest.kept.append(state.member)
+                harvest.pages[link] = state
+            continue
+        fetched += 1
+        _detail_page(source, fetcher, link, state, harvest, lastmod=lastmod)
+    return harvest
+
+
+MAX_SITEMAPS = 50  # sitemaps read per refresh: the index and up to 49 of the sitemaps it lists
+
+
+def _included(source: Source, url: str) -> bool:
+    """Whether a sitemap URL's path (and query) matches one of the source's include globs."""
+    if not source.include:
+        return True
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return any(fnmatchcase(path, pattern) for pattern in source.include)
 
 
 def _paginate(source: Source, fetcher: Fetcher, next_page: str | None,

@@ -54,15 +54,17 @@ def prepare(runtime: Runtime) -> None:
 
 
 def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source) -> RefreshResult:
-    """One tick of a source's job. Back-off is kept as a date in Redis, before which ticks
-    pass: a job never reschedules itself through the scheduler, whose shutdown waits for running
-    jobs while holding the locks that rescheduling needs."""
+    """One tick of a source's job. A failing source's back-off is kept as a date in Redis,
+    before which ticks pass (a restart keeps backing off): a job never reschedules itself
+    through the scheduler, whose shutdown waits for running jobs while holding the locks that
+    rescheduling needs. A healthy source refreshes at every tick, and at start."""
     now = datetime.now(UTC)
     try:
-        planned = runtime.store.source_status(source.id).next_run
+        status = runtime.store.source_status(source.id)
     except RedisError:
-        planned = None
-    if planned is not None and now < planned - timedelta(seconds=_jitter(source) + 5):
+        status = None
+    backing_off = status is not None and status.consecutive_failures > 0 and status.next_run
+    if backing_off and now < status.next_run - timedelta(seconds=_jitter(source) + 5):
         return RefreshResult(source.id, "skipped")
     result = refresh(source, runtime)
     if result.changed_feeds:

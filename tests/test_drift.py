@@ -260,7 +260,6 @@ def test_a_degraded_source_backs_off_like_a_failing_one_and_its_next_run_is_reco
     planned = site_runtime.store.source_status(source.id).next_run
     assert planned is not None
     assert before + timedelta(seconds=source.every_seconds) <= planned
-    assert run_refresh(scheduler, site_runtime, source).outcome == "skipped"  # not due yet
 
     edit(faulty_site, "region-solidaire.html", 'class="latest-news"', 'class="a-la-une"')
     site_runtime.store.record_next_run(source.id, None)  # due now

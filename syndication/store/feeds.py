@@ -5,7 +5,7 @@ Key schema (every key starts with the configured prefix, written P below):
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
     P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links",
-                                         "dated"}
+                                         "dated", "lastmod"}
     P:source:{source}:status     string  SourceStatus as JSON (without next_run)
     P:source:{source}:next-run   string  ISO date-time of the next planned refresh, written by
                                          the scheduler (its own key: no lost update with status)
@@ -70,6 +70,7 @@ class PageState:
     member: str | None = None  # "{source}/{id}" of the item the page held
     links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
     dated: bool = True  # the item had a publication date (drift.py); unknown before: assumed
+    lastmod: str | None = None  # sitemap sources: the page's <lastmod> when it was last read
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +153,7 @@ class FeedStore:
             value = json.loads(data)
             states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
                                     value.get("member"), tuple(value.get("links", ())),
-                                    value.get("dated", True))
+                                    value.get("dated", True), value.get("lastmod"))
         return states
 
     def feed_state(self, feed_id: str) -> FeedState:
@@ -216,7 +217,8 @@ class FeedStore:
                 tx.hset(self._key("source", source.id, "pages"), mapping={
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,
                                      "last_modified": s.validators.last_modified,
-                                     "links": list(s.links), "dated": s.dated})
+                                     "links": list(s.links), "dated": s.dated,
+                                     "lastmod": s.lastmod})
                     for url, s in pages.items()})
             tx.set(self._key("source", source.id, "status"), _status_json(status))
             if baseline is not None:

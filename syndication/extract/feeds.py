@@ -1,0 +1,188 @@
+"""Extract from feeds and sitemaps: bytes → RawRecords (feed entries) or URLs with their lastmod.
+
+RSS 0.9x/1.0/2.0 and Atom are read by feedparser, JSON Feed (1.0, 1.1) by hand, sitemaps and
+sitemap indexes (sitemaps.org) by lxml. XML that declares entities is refused before any parser
+sees it: entity expansion ("billion laughs") and external entities are attacks, and no feed or
+sitemap needs a DTD. The parsers are configured safely besides (feedparser never fetches external
+entities; lxml runs with resolve_entities=False, no_network=True, huge_tree=False).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+from lxml import etree
+
+from ..errors import MalformedFeed
+from ..model import RawRecord
+
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+JSON_TYPES = ("application/feed+json", "application/json")
+
+
+def refuse_entities(url: str, body: bytes) -> None:
+    """Raise MalformedFeed when an XML document declares entities (in any encoding we read)."""
+    head = body.replace(b"\x00", b"")  # UTF-16 spelled out as bytes
+    if _ENTITY_DECLARATION.search(head):
+        raise MalformedFeed(url, "XML entity declarations are refused (entity expansion attack?)")
+
+
+def parse_feed(body: bytes, media_type: str, url: str) -> list[RawRecord]:
+    """Each entry of an RSS, Atom or JSON Feed as a RawRecord, in feed order."""
+    if media_type in JSON_TYPES or body.lstrip()[:1] == b"{":
+        return _parse_json_feed(body, url)
+    refuse_entities(url, body)
+    parsed = feedparser.parse(body, resolve_relative_uris=False, sanitize_html=False,
+                              response_headers={"content-location": url,
+                                                "content-type": media_type or "application/xml"})
+    if not parsed.get("version") and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS or Atom document found"
+        raise MalformedFeed(url, f"not a readable feed: {reason}")
+    base = urljoin(url, parsed.feed.get("link") or "")
+    return [_feed_entry(entry, base) for entry in parsed.entries]
+
+
+def _feed_entry(entry: Any, base: str) -> RawRecord:
+    link = entry.get("link") or ""
+    link = urljoin(base, link) if link else ""
+    content = entry.get("content") or []
+    html = next((c.get("value") for c in content if "html" in (c.get("type") or "html")), None)
+    summary = entry.get("summary")
+    image_url, image_alt = _entry_image(entry)
+    authors = tuple(a.get("name") for a in entry.get("authors") or [] if a.get("name"))
+    if not authors and entry.get("author"):
+        authors = (entry["author"],)
+    tags = tuple(t.get("term") for t in entry.get("tags") or [] if t.get("term"))
+    return RawRecord(
+        url=link or entry.get("id") or base,
+        canonical_url=link or None,
+        title=entry.get("title"),
+        summary=summary,
+        content_html=html or summary,
+        published=_struct_date(entry.get("published_parsed")) or entry.get("published"),
+        # dict.get: feedparser's own get maps a missing `updated` to `published`, with a warning.
+        updated=(_struct_date(dict.get(entry, "updated_parsed"))
+                 or dict.get(entry, "updated")),
+        image_url=urljoin(base, image_url) if image_url else None,
+        image_alt=image_alt,
+        tags=tags,
+        authors=authors,
+    )
+
+
+def _entry_image(entry: Any) -> tuple[str | None, str | None]:
+    for media in entry.get("media_content") or []:
+        if media.get("url") and (media.get("medium") == "image"
+                                 or (media.get("type") or "image/").startswith("image/")):
+            return media["url"], None
+    for enclosure in entry.get("enclosures") or []:
+        if (enclosure.get("type") or "").startswith("image/") and enclosure.get("href"):
+            return enclosure["href"], None
+    for thumbnail in entry.get("media_thumbnail") or []:
+        if thumbnail.get("url"):
+            return thumbnail["url"], None
+    return None, None
+
+
+def _struct_date(value: Any) -> str | None:
+    """feedparser's dates are time.struct_time in UTC: an aware ISO 8601 string."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), UTC).isoformat()
+    except (OverflowError, ValueError, TypeError):
+        return None
+
+
+def _parse_json_feed(body: bytes, url: str) -> list[RawRecord]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise MalformedFeed(url, f"not a readable JSON Feed: {error}") from None
+    if (not isinstance(data, dict) or not str(data.get("version", "")).startswith(
+            "https://jsonfeed.org/version/") or not isinstance(data.get("items"), list)):
+        raise MalformedFeed(url, "not a JSON Feed (no jsonfeed.org version or no items list)")
+    base = urljoin(url, _string(data.get("home_page_url")) or "")
+    records = []
+    for item in data["items"]:
+        if not isinstance(item, dict):
+            continue
+        link = _string(item.get("url")) or _string(item.get("external_url"))
+        link = urljoin(base, link) if link else None
+        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+        image = _string(item.get("image")) or _string(item.get("banner_image"))
+        text = _string(item.get("content_text"))
+        records.append(RawRecord(
+            url=link or _string(item.get("id")) or url,
+            canonical_url=link,
+            title=_string(item.get("title")),
+            summary=_string(item.get("summary")) or text,
+            content_html=_string(item.get("content_html")) or text,
+            published=_string(item.get("date_published")),
+            updated=_string(item.get("date_modified")),
+            image_url=urljoin(base, image) if image else None,
+            tags=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
+            authors=tuple(a["name"] for a in authors
+                          if isinstance(a, dict) and isinstance(a.get("name"), str)),
+            lang=_string(item.get("language")) or _string(data.get("language")),
+        ))
+    return records
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    urls: tuple[tuple[str, str | None], ...]  # (absolute page URL, lastmod as written)
+    children: tuple[str, ...]  # a sitemap index: the sitemaps it lists
+    truncated: bool = False  # more than max_urls entries: the rest was not read
+
+
+_SITEMAP_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=False,
+                               load_dtd=False, dtd_validation=False, recover=False)
+
+
+def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
+    """A sitemap's <url> entries (at most max_urls) or a sitemap index's <sitemap> entries."""
+    refuse_entities(url, body)
+    try:
+        root = etree.fromstring(body, etree.XMLParser(**_SITEMAP_PARSER_OPTIONS))
+    except etree.XMLSyntaxError as error:
+        raise MalformedFeed(url, f"not a readable sitemap: {error}") from None
+    name = etree.QName(root).localname if isinstance(root.tag, str) else ""
+    if name not in ("urlset", "sitemapindex"):
+        raise MalformedFeed(url, f"not a sitemap: root element <{name}>")
+    entries: list[tuple[str, str | None]] = []
+    truncated = False
+    for element in root:
+        if not isinstance(element.tag, str):
+            continue
+        if etree.QName(element).localname not in ("url", "sitemap"):
+            continue
+        if len(entries) >= max_urls:
+            truncated = True
+            break
+        loc = _child_text(element, "loc")
+        if loc:
+            entries.append((urljoin(url, loc), _child_text(element, "lastmod")))
+    if name == "sitemapindex":
+        return Sitemap(urls=(), children=tuple(loc for loc, _ in entries), truncated=truncated)
+    return Sitemap(urls=tuple(entries), children=(), truncated=truncated)
+
+
+def _child_text(element: Any, name: str) -> str | None:
+    for child in element:
+        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+            text = (child.text or "").strip()
+            return text or None
+    return None
