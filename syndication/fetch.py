@@ -27,7 +27,7 @@ Redirects are followed here, not by httpx, so that each hop passes all four.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -122,6 +122,17 @@ class ImageBody:
     media_type: str  # as the server declared it; the decoder decides what it really is
 
 
+@dataclass(frozen=True, slots=True)
+class _Received:
+    """A 2xx answer of an accepted type, read within the byte limit."""
+
+    url: str  # after redirects
+    body: bytes
+    media_type: str
+    charset: str | None
+    validators: Validators
+
+
 class Fetcher:
     """One HTTP client shared by every refresh of a process, and with it the politeness state:
     robots.txt per origin, pacing and Retry-After holds per host."""
@@ -161,57 +172,54 @@ class Fetcher:
 
     def fetch(self, url: str, validators: Validators | None = None) -> Page | Unchanged:
         """GET one HTML page. Raises a FetchError subclass that names the URL on failure."""
-        headers = validators.request_headers() if validators else {}
-        with _transport_errors(url), self._open(url, headers) as exchange:
-            response = exchange.response
-            if response.status_code == 304:
-                return Unchanged(url=exchange.url)
-            if response.status_code >= 400:
-                raise _status_error(url, exchange)
-            content_type = response.headers.get("Content-Type", "")
-            media_type = content_type.split(";")[0].strip().lower()
-            if media_type and media_type not in HTML_TYPES:
-                raise WrongContentType(url, f"expected HTML, got '{media_type}'")
-            body = self._read_limited(url, response)
-            declared_charset = response.charset_encoding
-            received = Validators(etag=response.headers.get("ETag"),
-                                  last_modified=response.headers.get("Last-Modified"))
-        text, encoding = decode_html(url, body, declared_charset)
-        return Page(url=exchange.url, text=text, encoding=encoding, validators=received)
+        got = self._get(url, {}, validators, lambda media: media in HTML_TYPES, "HTML")
+        if isinstance(got, Unchanged):
+            return got
+        text, encoding = decode_html(url, got.body, got.charset)
+        return Page(url=got.url, text=text, encoding=encoding, validators=got.validators)
 
     def fetch_feed(self, url: str, validators: Validators | None = None) -> FeedBody | Unchanged:
         """GET a feed or a sitemap (XML or JSON types only), with the same politeness and limits
         as a page; the body is kept as bytes, for the parser to decode as its format says."""
-        headers = {"Accept": FEED_ACCEPT, **(validators.request_headers() if validators else {})}
+        got = self._get(url, {"Accept": FEED_ACCEPT}, validators,
+                        lambda media: media in FEED_TYPES, "a feed or a sitemap")
+        if isinstance(got, Unchanged):
+            return got
+        return FeedBody(url=got.url, body=got.body, media_type=got.media_type,
+                        validators=got.validators)
+
+    def fetch_image(self, url: str, max_bytes: int | None = None) -> ImageBody:
+        """GET one image (image/* only, at most max_bytes, by default the page limit). Raises a
+        FetchError subclass that names the URL on failure."""
+        got = self._get(url, {"Accept": IMAGE_ACCEPT}, None,
+                        lambda media: media.startswith("image/"), "an image", max_bytes,
+                        lenient=False)
+        assert not isinstance(got, Unchanged)  # no validators sent
+        return ImageBody(url=got.url, body=got.body, media_type=got.media_type)
+
+    def _get(self, url: str, headers: dict[str, str], validators: Validators | None,
+             accepts: Callable[[str], bool], expected: str, max_bytes: int | None = None,
+             *, lenient: bool = True) -> _Received | Unchanged:
+        """The one GET every kind of fetch shares: conditional when validators are given, the
+        media type checked (a missing one is let through when `lenient`), the body size-limited.
+        """
+        if validators:
+            headers = {**headers, **validators.request_headers()}
         with _transport_errors(url), self._open(url, headers) as exchange:
             response = exchange.response
             if response.status_code == 304:
                 return Unchanged(url=exchange.url)
             if response.status_code >= 400:
                 raise _status_error(url, exchange)
-            content_type = response.headers.get("Content-Type", "")
-            media_type = content_type.split(";")[0].strip().lower()
-            if media_type and media_type not in FEED_TYPES:
-                raise WrongContentType(url, f"expected a feed or a sitemap, got '{media_type}'")
-            body = self._read_limited(url, response)
-            received = Validators(etag=response.headers.get("ETag"),
-                                  last_modified=response.headers.get("Last-Modified"))
-        return FeedBody(url=exchange.url, body=body, media_type=media_type,
-                        validators=received)
-
-    def fetch_image(self, url: str, max_bytes: int | None = None) -> ImageBody:
-        """GET one image (image/* only, at most max_bytes, by default the page limit). Raises a
-        FetchError subclass that names the URL on failure."""
-        with _transport_errors(url), self._open(url, {"Accept": IMAGE_ACCEPT}) as exchange:
-            response = exchange.response
-            if response.status_code >= 400:
-                raise _status_error(url, exchange)
-            content_type = response.headers.get("Content-Type", "")
-            media_type = content_type.split(";")[0].strip().lower()
-            if not media_type.startswith("image/"):
-                raise WrongContentType(url, f"expected an image, got '{media_type}'")
+            media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if (media_type or not lenient) and not accepts(media_type):
+                raise WrongContentType(url, f"expected {expected}, got '{media_type}'")
             body = self._read_limited(url, response, max_bytes)
-        return ImageBody(url=exchange.url, body=body, media_type=media_type)
+            return _Received(url=exchange.url, body=body, media_type=media_type,
+                             charset=response.charset_encoding,
+                             validators=Validators(etag=response.headers.get("ETag"),
+                                                   last_modified=response.headers.get(
+                                                       "Last-Modified")))
 
     @contextmanager
     def _open(self, url: str, headers: dict[str, str], *, name: str | None = None,
