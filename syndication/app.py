@@ -7,14 +7,37 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from .config import load_settings
-from .errors import InvalidParameter, NotFound, SyndicationError
+from .errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidParameter,
+    NotFound,
+    PayloadTooLarge,
+    SyndicationError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from .runtime import Runtime, open_runtime
-from .web import api, digest, feeds, health, hub, images, index, metrics, opml, status
+from .web import (
+    admin,
+    api,
+    digest,
+    feeds,
+    health,
+    hub,
+    images,
+    index,
+    metrics,
+    opml,
+    push,
+    status,
+)
 from .web.caching import RenderCache
 
 log = logging.getLogger(__name__)
@@ -30,8 +53,16 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     service = runtime or open_runtime(load_settings(config))
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)
-    for module in (index, feeds, opml, digest, images, api, hub, health, status, metrics):
+    for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
+                   metrics):
         app.register_blueprint(module.blueprint)
+
+    @app.before_request
+    def follow_api_sources() -> None:
+        """Sources added through the operator API by any process: re-read at most every
+        second (catalogue.CHECK_SECONDS)."""
+        service.sync_catalogue()
+
     app.register_error_handler(SyndicationError, _domain_error)
     app.register_error_handler(HTTPException, _http_error)
     return app
@@ -42,15 +73,30 @@ def _domain_error(error: SyndicationError) -> ResponseReturnValue:
         return _problem(404, "Not found", str(error))
     if isinstance(error, InvalidParameter):
         return _problem(400, "Invalid parameter", str(error), parameter=error.parameter)
+    if isinstance(error, InvalidInput):
+        return _problem(422, "Invalid fields", str(error), errors=[
+            {"field": field, "message": message} for field, message in error.problems])
+    if isinstance(error, Unauthorized):
+        response = _problem(401, "Unauthorized", str(error))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="syndication"'
+        return response
+    for kind, code, title in _STATUSES:
+        if isinstance(error, kind):
+            return _problem(code, title, str(error))
     log.exception("unexpected domain error")
     return _problem(500, "Internal error", "the service could not answer this request")
+
+
+_STATUSES = ((Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"),
+             (PayloadTooLarge, 413, "Payload too large"),
+             (UnsupportedMediaType, 415, "Unsupported media type"))
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     return _problem(error.code or 500, error.name, error.description or error.name)
 
 
-def _problem(status: int, title: str, detail: str, **extra: Any) -> ResponseReturnValue:
+def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
     """An RFC 9457 problem document."""
     response = jsonify({"type": "about:blank", "title": title, "status": status,
                         "detail": detail, **extra})

@@ -6,14 +6,21 @@ import json
 import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from .config import load_catalogue, load_settings, settings_table
 from .errors import ConfigError, SyndicationError
 from .model import Source
+from .sample_site import SITE_DIR
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 log = logging.getLogger("syndication")
 
@@ -83,22 +90,54 @@ def demo(host: str, port: int, site_port: int) -> None:
     # so a short pause between requests is polite enough.
     os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
-    _serve(host, port, scheduler=True)
+    # The operator API, to try on loopback: a known token, and the sample site open to sources
+    # added through it.
+    os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
+    os.environ.setdefault("SYNDICATION_API_SOURCE_DOMAINS", "127.0.0.1,localhost")
+    _serve(host, port, scheduler=True, after_start=_push_sample_agenda)
 
 
-def _serve(host: str, port: int, scheduler: bool) -> None:
+DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - the demo's, on loopback, documented
+SAMPLE_PUSH = SITE_DIR / "push" / "agenda.json"
+
+
+def _push_sample_agenda(runtime: Runtime, base: str) -> None:
+    """What the region's events calendar would do: push its events to POST /api/items, with a
+    token issued for its publisher (revoked once used)."""
+    import httpx
+
+    if not SAMPLE_PUSH.exists():
+        return
+    token, issued = runtime.registry.issue_token("sample-site", datetime.now(UTC), "demo")
+    try:
+        answer = httpx.post(f"{base}/api/items", content=SAMPLE_PUSH.read_bytes(), timeout=30,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": "application/json"})
+        click.echo(f"Pushed items:       {base}/feeds/agenda.rss ({answer.status_code}: "
+                   f"{answer.json().get('created', 0)} created, "
+                   f"{answer.json().get('unchanged', 0)} unchanged)")
+    except (httpx.HTTPError, ValueError) as error:
+        click.echo(f"Pushed items:       not sent ({error})", err=True)
+    finally:
+        runtime.registry.revoke_token(issued.digest)
+
+
+def _serve(host: str, port: int, scheduler: bool,
+           after_start: Callable[[Runtime, str], None] | None = None) -> None:
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .schedule import build_scheduler, prepare
+    from .schedule import CatalogueWatcher, build_scheduler, prepare
 
     runtime = _runtime()
     app = create_app(runtime=runtime)
-    jobs = None
+    jobs = watcher = None
     if scheduler:
         prepare(runtime)
         jobs = build_scheduler(runtime, blocking=False)
         jobs.start()
+        watcher = CatalogueWatcher(jobs, runtime)
+        watcher.start()
     server = make_server(host, port, app, threaded=True)
     base = f"http://{host}:{port}"
     click.echo(f"Service:            {base}/")
@@ -108,6 +147,9 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
     click.echo(f"Items with figures: {base}/api/items?feed=region-solidaire")
     click.echo(f"Sources and status: {base}/api/sources")
     click.echo(f"WebSub hub:         {base}/hub")
+    click.echo(f"API description:    {base}/api/openapi.json")
+    if after_start is not None:  # the socket listens already: requests wait for serve_forever
+        threading.Thread(target=after_start, args=(runtime, base), daemon=True).start()
     click.echo("Press Ctrl+C to stop.")
     try:
         server.serve_forever()
@@ -115,6 +157,8 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
         pass
     finally:
         server.server_close()
+        if watcher is not None:
+            watcher.stop()
         if jobs is not None:
             jobs.shutdown(wait=False)
         runtime.close()
@@ -123,17 +167,20 @@ def _serve(host: str, port: int, scheduler: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the refresh scheduler alone (production, beside the web tier serving wsgi:app)."""
-    from .schedule import build_scheduler, prepare
+    from .schedule import CatalogueWatcher, build_scheduler, prepare
 
     runtime = _runtime()
     prepare(runtime)
     jobs = build_scheduler(runtime, blocking=True)
+    watcher = CatalogueWatcher(jobs, runtime)
     log.info("scheduler started with %d sources", len(runtime.catalogue.sources))
     try:
+        watcher.start()
         jobs.start()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
+        watcher.stop()
         runtime.close()
 
 
@@ -209,15 +256,36 @@ def preview(url: str, source_id: str | None) -> None:
 
 
 @main.command()
-def sources() -> None:
-    """List the sources and how their refreshes are going."""
+@click.argument("publisher_id")
+@click.option("--label", default="", help="What the token is for (shown in the token list).")
+def token(publisher_id: str, label: str) -> None:
+    """Issue a push token for a publisher and print it (shown once: only its digest is kept)."""
     runtime = _runtime()
     try:
-        click.echo(f"{'SOURCE':<28} {'STATE':<13} {'ITEMS':>5}  {'LAST SUCCESS':<20}  LAST ERROR")
+        if publisher_id not in runtime.catalogue.publishers:
+            raise click.BadParameter(f"unknown publisher '{publisher_id}' (known: "
+                                     f"{', '.join(runtime.catalogue.publishers)})")
+        value, issued = runtime.registry.issue_token(publisher_id, datetime.now(UTC), label)
+        click.echo(value)
+        click.echo(f"digest {issued.digest}: revoke it with DELETE "
+                   f"/api/publishers/{publisher_id}/tokens/{issued.digest}", err=True)
+    finally:
+        runtime.close()
+
+
+@main.command()
+def sources() -> None:
+    """List the sources and how their refreshes are going (* after the type: added through
+    the operator API)."""
+    runtime = _runtime()
+    try:
+        click.echo(f"{'SOURCE':<28} {'TYPE':<8} {'STATE':<13} {'ITEMS':>5}  "
+                   f"{'LAST SUCCESS':<20}  LAST ERROR")
         for source in runtime.catalogue.sources.values():
             status = runtime.store.source_status(source.id)
             success = status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "-"
-            click.echo(f"{source.id:<28} {status.state:<13} "
+            kind = source.type if source.id in runtime.live.declared.sources else f"{source.type}*"
+            click.echo(f"{source.id:<28} {kind:<8} {status.state:<13} "
                        f"{runtime.store.item_count(source.id):>5}  {success:<20}  "
                        f"{status.last_error or '-'}")
     finally:

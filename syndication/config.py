@@ -71,6 +71,16 @@ class Settings:
                                           "requests are shortened (seconds: 30 days).")
     hub_timeout: float = _setting(5.0, "Seconds allowed for each request of the WebSub hub to "
                                   "a subscriber's callback (verification, delivery).")
+    admin_token: str = _setting("", "Bearer token of the operator API: adding, changing and "
+                                "removing sources, triggering refreshes, issuing publishers' "
+                                "push tokens. Empty: that API is off. A secret: pass it from a "
+                                "secret store, never from a file under version control.")
+    api_source_domains: str = _setting("", "Domains (comma-separated; each admits its "
+                                       "subdomains) that sources added through the operator API "
+                                       "may fetch from, e.g. iledefrance.fr,crij.fr. Empty: the "
+                                       "API adds push sources only.")
+    push_max_items: int = _setting(100, "Most items accepted in one POST /api/items.")
+    push_max_bytes: int = _setting(1_000_000, "Largest POST /api/items body accepted (bytes).")
 
     @property
     def user_agent(self) -> str:
@@ -121,7 +131,9 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
-_SOURCE_TYPES = ("html", "feed", "sitemap")  # push sources come next (see the issue tracker)
+_SOURCE_TYPES = ("html", "feed", "sitemap", "push")
+# A push source fetches nothing: its publisher sends items to POST /api/items.
+_PUSH_KEYS = {"id", "type", "url", "kind", "tags"}
 _HTML_ONLY_KEYS = ("listing", "follow", "paginate", "max_pages")
 _TYPE_KEYS = {"full_page": "feed", "include": "sitemap", "max_urls": "sitemap"}
 _SELECTOR_KEYS = {f.name for f in fields(Selectors)}
@@ -287,6 +299,11 @@ def _parse_source(locator: _Locator, table: dict[str, Any], n: int, publisher: P
     if source_type not in _SOURCE_TYPES:
         raise locator.error(f"type must be one of {', '.join(_SOURCE_TYPES)}, not "
                             f"'{source_type}'", "sources", n, "type")
+    if source_type == "push":
+        for key in table:
+            if key not in _PUSH_KEYS:
+                raise locator.error(f"'{key}' does not apply to a push source (its publisher "
+                                    f"sends items to POST /api/items)", "sources", n, key)
     for key in _HTML_ONLY_KEYS:
         if key in table and source_type != "html":
             raise locator.error(f"'{key}' applies to html sources only, not to a "
@@ -311,7 +328,9 @@ def _parse_source(locator: _Locator, table: dict[str, Any], n: int, publisher: P
                             f"not '{every}'", "sources", n, "every")
     return Source(
         id=_slug(locator, table, "sources", n),
-        url=_url(locator, table, "url", "sources", n),
+        # A push source's URL only says where its items come from: the publisher's site.
+        url=(publisher.url if source_type == "push" and "url" not in table
+             else _url(locator, table, "url", "sources", n)),
         publisher=publisher.id,
         type=source_type,
         kind=kind,
@@ -328,6 +347,45 @@ def _parse_source(locator: _Locator, table: dict[str, Any], n: int, publisher: P
         include=include,
         max_urls=_int(locator, table, "max_urls", "sources", n, 50_000, 1, 50_000),
     )
+
+
+_API_SOURCE_KEYS = _SOURCE_KEYS | {"publisher", "feeds"}
+
+
+class _FieldLocator(_Locator):
+    """For a source defined through the operator API (JSON): errors name the field, there is no
+    file or line."""
+
+    def __init__(self) -> None:
+        super().__init__(Path("<api>"), "")
+
+    def error(self, message: str, table: str | None, index: int | None, key: str | None,
+              subtable: str | None = None) -> ConfigError:
+        field = ".".join(part for part in (subtable, key) if part)
+        return ConfigError(message, field=field or None)
+
+
+def parse_api_source(data: Any, catalogue: Catalogue) -> tuple[Source, tuple[str, ...]]:
+    """A source defined through the operator API: the fields of a [[sources]] table in
+    feeds/*.toml, checked by the same rules, plus `publisher` (a declared publisher's id) and
+    `feeds` (ids of declared feeds that it joins). Returns the source and its feeds; raises
+    ConfigError naming the field."""
+    locator = _FieldLocator()
+    if not isinstance(data, dict):
+        raise ConfigError("a source is a JSON object")
+    _reject_unknown(locator, data, _API_SOURCE_KEYS, None, None)
+    publisher_id = _text(locator, data, "publisher", "sources", 0, required=True)
+    publisher = catalogue.publishers.get(publisher_id or "")
+    if publisher is None:
+        raise locator.error(f"unknown publisher '{publisher_id}' (declared: "
+                            f"{', '.join(sorted(catalogue.publishers))})", None, None, "publisher")
+    feeds = _strings(locator, data, "feeds", "sources", 0)
+    for feed_id in feeds:
+        if feed_id not in catalogue.feeds:
+            raise locator.error(f"unknown feed '{feed_id}' (declared: "
+                                f"{', '.join(sorted(catalogue.feeds))})", None, None, "feeds")
+    table = {key: value for key, value in data.items() if key not in ("publisher", "feeds")}
+    return _parse_source(locator, table, 0, publisher, {}), feeds
 
 
 def _parse_feed(locator: _Locator, table: dict[str, Any], n: int, publisher: Publisher) -> Feed:
@@ -367,7 +425,7 @@ def _text(locator: _Locator, table: dict[str, Any], key: str, name: str, index: 
     value = table.get(key)
     if value is None:
         if required:
-            raise locator.error(f"'{key}' is required", name, index, None)
+            raise locator.error(f"'{key}' is required", name, index, key)
         return None
     if not isinstance(value, str) or not value.strip():
         raise locator.error(f"'{key}' must be a non-empty string", name, index, key)

@@ -13,6 +13,7 @@ class ConfigError(SyndicationError):
     def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
                  field: str | None = None):
         self.file, self.line, self.field = file, line, field
+        self.message = message  # without the location, for answers that name the field apart
         where = ":".join(str(part) for part in (file, line) if part is not None)
         prefix = f"{where}: " if where else ""
         suffix = f" (field '{field}')" if field else ""
@@ -131,6 +132,36 @@ class NotFound(SyndicationError):
     def __init__(self, what: str, name: str):
         self.what, self.name = what, name
         super().__init__(f"unknown {what} '{name}'")
+
+
+class InvalidInput(SyndicationError):
+    """A request body with invalid fields (HTTP 422): every problem found, each naming its
+    field as a path ("items[3].published")."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {message}" for field, message in problems))
+
+
+class Unauthorized(SyndicationError):
+    """No bearer token, or not one we know (HTTP 401)."""
+
+
+class Forbidden(SyndicationError):
+    """A known token that does not give the right asked for (HTTP 403)."""
+
+
+class Conflict(SyndicationError):
+    """The request contradicts the current state: an id taken, a source declared in a file
+    (HTTP 409)."""
+
+
+class PayloadTooLarge(SyndicationError):
+    """A request body over the configured limit (HTTP 413)."""
+
+
+class UnsupportedMediaType(SyndicationError):
+    """A request body that is not in the format the endpoint takes (HTTP 415)."""
 
 
 class InvalidParameter(SyndicationError):

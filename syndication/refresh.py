@@ -103,6 +103,8 @@ def _counted(runtime: Runtime, result: RefreshResult, *, ran: bool) -> RefreshRe
 
 def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
              started: float) -> RefreshResult:
+    if source.type == "push":
+        return _complete_pushed_images(source, runtime, now)
     harvest = _harvest(source, runtime, runtime.store.page_states(source.id))
     items = _normalise_all(source, harvest, now)
     counts = _count(harvest)
@@ -139,6 +141,27 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
     log.info("source %s refreshed: %d new, %d updated, %d unchanged, %d warnings", source.id,
              result.new, result.updated, result.unchanged, len(result.warnings))
     return result
+
+
+def _complete_pushed_images(source: Source, runtime: Runtime, now: datetime) -> RefreshResult:
+    """A push source's refresh: nothing to fetch but the images of its items that are not
+    measured yet (push.ingest fetches none while the publisher waits)."""
+    stored = runtime.store.source_items(source.id, limit=runtime.settings.retention)
+    lacking = [item for item in stored if item.image and not item.image.derivatives]
+    if not lacking:
+        return RefreshResult(source.id, "not_modified", unchanged=len(stored))
+    by_member = {member_of(item): item for item in lacking}
+    changed = [kept for kept in (reconcile(by_member[member_of(item)], item)
+                                 for item in probe_images(runtime, lacking)) if kept]
+    if not changed:
+        return RefreshResult(source.id, "not_modified", unchanged=len(stored))
+    changed_feeds = runtime.store.commit_refresh(
+        source, runtime.catalogue.feeds_of(source.id), changed, {},
+        runtime.store.source_status(source.id), now)
+    log.info("push source %s: images of %d items completed", source.id, len(changed))
+    return RefreshResult(source.id, "ok", updated=len(changed),
+                         unchanged=len(stored) - len(changed),
+                         changed_feeds=frozenset(changed_feeds))
 
 
 def _harvest(source: Source, runtime: Runtime, known: dict[str, PageState]) -> _Harvest:

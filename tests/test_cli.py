@@ -97,8 +97,9 @@ def _json(text: str) -> Any:
 
 def _source_lines(output: str) -> dict[str, list[str]]:
     lines = output.strip().splitlines()
-    assert lines[0].split()[:3] == ["SOURCE", "STATE", "ITEMS"], lines[0]
-    return {line.split()[0]: line.split() for line in lines[1:]}
+    assert lines[0].split()[:4] == ["SOURCE", "TYPE", "STATE", "ITEMS"], lines[0]
+    # the type column dropped: [id, state, items, …]
+    return {line.split()[0]: line.split()[:1] + line.split()[2:] for line in lines[1:]}
 
 
 def _closed_port() -> int:
@@ -310,6 +311,32 @@ def test_sources_lists_each_source_with_its_state(env: dict[str, str], sample_si
                        if line.startswith("plan-climat "))
     assert "cannot reach the server" in plan_climat
     assert rows["actualites"][1] == "never"
+    assert after.stdout.splitlines()[1].split()[1] == "html"
+
+
+def test_token_issues_a_push_token_that_pushes(env: dict[str, str], prefix: str,
+                                               redis_client: Redis, sample_site: str) -> None:
+    from syndication.app import create_app
+    from syndication.config import load_settings
+    from syndication.runtime import open_runtime
+
+    result = invoke(["token", "sample-site", "--label", "agenda CMS"], env)
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert len(token) >= 40 and "digest" in result.stderr and token not in result.stderr
+    runtime = open_runtime(load_settings({"redis_prefix": prefix}, environ={}),
+                           catalogue=make_catalogue(sample_site), redis=redis_client)
+    app = create_app(runtime=runtime)
+    answer = app.test_client().post(
+        "/api/items", headers={"Authorization": f"Bearer {token}"},
+        json={"items": [{"id": "1", "url": "https://example.org/e", "title": "Un événement",
+                         "published": "2026-11-26T10:00:00+01:00"}]})
+    app.extensions["syndication.cache"].close()
+    runtime.fetcher.close()
+    assert answer.status_code == 200 and answer.json["created"] == 1
+
+    unknown = invoke(["token", "nobody"], env)
+    assert unknown.exit_code == 2 and "sample-site" in unknown.output
 
 
 # --- configuration errors: exit status 2, file, line and field -----------------------------

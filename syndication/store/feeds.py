@@ -257,6 +257,43 @@ class FeedStore:
         else:
             self.redis.set(key, when.isoformat())
 
+    def remove_items(self, source_id: str, feeds: Iterable[Feed], members: Iterable[str],
+                     now: datetime) -> set[str]:
+        """Withdraw items (a publisher unpublished them); returns the ids of the feeds that
+        changed. Members the source does not hold are ignored."""
+        members = list(members)
+        index = self._key("source", source_id, "index")
+        scores = self.redis.zmscore(index, members) if members else []
+        held = [m for m, score in zip(members, scores, strict=True) if score is not None]
+        changed_feeds: set[str] = set()
+        if not held:
+            return changed_feeds
+        feeds = [feed for feed in feeds if any(
+            score is not None for score in self.redis.zmscore(
+                self._key("feed", feed.id, "index"), held))]
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.zrem(index, *held)
+            tx.delete(*(self._key("item", member) for member in held))
+            for feed in feeds:
+                tx.zrem(self._key("feed", feed.id, "index"), *held)
+                self._bump(tx, feed.id, now)
+                changed_feeds.add(feed.id)
+            tx.execute()
+        self._tell_listeners(changed_feeds)
+        return changed_feeds
+
+    def forget_source(self, source_id: str) -> None:
+        """Delete everything stored for a source (removed through the API). Its feeds are
+        rebuilt by the caller, from the catalogue without it."""
+        index = self._key("source", source_id, "index")
+        members = self.redis.zrange(index, 0, -1)
+        with self.redis.pipeline(transaction=True) as tx:
+            if members:
+                tx.delete(*(self._key("item", member) for member in members))
+            tx.delete(index, *(self._key("source", source_id, name) for name in
+                               ("pages", "status", "next-run", "baseline")))
+            tx.execute()
+
     def rebuild_feed(self, feed: Feed, now: datetime) -> bool:
         """Recompute a feed's index from its sources (after feeds/*.toml changed); bumps the
         version only when membership changed. Returns whether it did."""

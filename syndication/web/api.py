@@ -74,7 +74,8 @@ def feeds() -> ResponseReturnValue:
 
 @blueprint.get("/sources")
 def sources() -> ResponseReturnValue:
-    return jsonify({"sources": [_source(s) for s in runtime().catalogue.sources.values()]})
+    return jsonify({"sources": [source_document(s)
+                                for s in runtime().catalogue.sources.values()]})
 
 
 @blueprint.get("/sources/<source_id>")
@@ -82,7 +83,7 @@ def source(source_id: str) -> ResponseReturnValue:
     found = runtime().catalogue.sources.get(source_id)
     if found is None:
         raise NotFound("source", source_id)
-    return jsonify(_source(found))
+    return jsonify(source_document(found))
 
 
 def _item(item: Item) -> dict[str, Any]:
@@ -103,11 +104,15 @@ def _feed(feed: Feed) -> dict[str, Any]:
     }
 
 
-def _source(source: Source) -> dict[str, Any]:
-    store = runtime().store
+def source_document(source: Source) -> dict[str, Any]:
+    service = runtime()
+    store = service.store
+    pushed = source.type == "push"
     return {
         "id": source.id, "url": source.url, "type": source.type, "publisher": source.publisher,
-        "kind": source.kind, "every_seconds": source.every_seconds,
+        "origin": "file" if source.id in service.live.declared.sources else "api",
+        "feeds": [feed.id for feed in service.catalogue.feeds_of(source.id)],
+        "kind": source.kind, "every_seconds": None if pushed else source.every_seconds,
         "item_count": store.item_count(source.id),
         "status": store.source_status(source.id).to_dict(),
     }

@@ -1,0 +1,226 @@
+"""Push: items a publisher sends to POST /api/items, checked against the schema published in the
+OpenAPI document (static/openapi.json, the one place it is written), then normalised and stored
+like scraped ones: same content model, same sanitising, same feeds.
+
+An item's id is derived from its source and the publisher's own id, so that sending it again
+updates it (idempotent upserts); an identical item changes nothing and bumps no feed version. A
+batch is checked whole before anything is stored: one invalid item rejects it, with every
+problem named by its path ("items[3].published").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+from redis.exceptions import RedisError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from . import websub
+from .errors import Conflict, InvalidInput
+from .images import LIMITS, probe_images
+from .model import Item, RawRecord, Source, SourceStatus
+from .normalise import content_hash, normalise, reconcile
+from .runtime import Runtime
+from .store import member_of
+from .store.metrics import MetricsStore
+
+log = logging.getLogger(__name__)
+
+PUSH_NAMESPACE = uuid.UUID("8d7f5a52-3c1e-4f0e-9d55-6c0f1f0b2a71")  # ids of pushed items
+LEASE_WAIT_SECONDS = 10  # a push waits this long for another push to the same source
+KNOWN_IMAGES_ONLY = replace(LIMITS, budget_seconds=0)  # no fetching while a publisher waits
+
+
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    source: str
+    results: tuple[tuple[str, str, str], ...]  # (publisher's id, our item id, result)
+    changed_feeds: frozenset[str]
+
+    def count(self, result: str) -> int:
+        return sum(1 for _, _, outcome in self.results if outcome == result)
+
+
+def openapi_document() -> dict[str, Any]:
+    return json.loads(_openapi_text())
+
+
+@cache
+def _openapi_text() -> str:
+    return files("syndication").joinpath("static/openapi.json").read_text(encoding="utf-8")
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    """The PushBatch schema, its $refs resolved within the OpenAPI document."""
+    document = openapi_document()
+    resource = Resource.from_contents(document, default_specification=DRAFT202012)
+    registry = Registry().with_resource("urn:syndication:openapi", resource)
+    schema = {"$ref": "urn:syndication:openapi#/components/schemas/PushBatch"}
+    return Draft202012Validator(schema, registry=registry)
+
+
+def pushed_item_id(source_id: str, publisher_item_id: str) -> str:
+    return str(uuid.uuid5(PUSH_NAMESPACE, f"{source_id}\n{publisher_item_id}"))
+
+
+def check_batch(payload: Any, max_items: int) -> list[dict[str, Any]]:
+    """The batch's items if it is valid; raises InvalidInput naming every problem."""
+    problems = [problem for error in _validator().iter_errors(payload)
+                for problem in _problems(error)]
+    if isinstance(payload, dict) and isinstance(payload.get("items"), list):
+        items = payload["items"]
+        if len(items) > max_items:
+            problems.append(("items", f"at most {max_items} items per request, not {len(items)}"
+                                      "; send the rest in further requests"))
+        seen: dict[str, int] = {}
+        for n, item in enumerate(items):
+            if not isinstance(item, dict):
+                continue
+            for name in ("published", "updated"):
+                if isinstance(item.get(name), str) and _date(item[name]) is None:
+                    problems.append((f"items[{n}].{name}", f"{item[name]!r} is not an RFC 3339 "
+                                     "date-time with its offset, e.g. 2026-11-26T09:30:00+01:00"))
+            if isinstance(item.get("id"), str):
+                if item["id"] in seen:
+                    problems.append((f"items[{n}].id", f"id {item['id']!r} is also "
+                                     f"items[{seen[item['id']]}].id"))
+                seen.setdefault(item["id"], n)
+    if problems:
+        raise InvalidInput(sorted(set(problems), key=_problem_order))
+    return payload["items"]
+
+
+def _problem_order(problem: tuple[str, str]) -> tuple[Any, ...]:
+    # items[10] after items[9]: compare the numbers in a path as numbers
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.split(r"(\d+)", problem[0])), problem[1]
+
+
+def _problems(error: ValidationError) -> list[tuple[str, str]]:
+    """jsonschema's error as (field, message), the field being the one to fix: the missing or
+    unexpected one rather than the object that lacks or holds it."""
+    path = _path(error.absolute_path)
+    within = "" if path == "(body)" else path + "."
+    if error.validator == "required":
+        return [(within + name, "is required") for name in error.validator_value
+                if isinstance(error.instance, dict) and name not in error.instance]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        return [(within + name, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+                for name in error.instance if name not in allowed]
+    if error.validator == "pattern" and str(error.validator_value).startswith("^https?://"):
+        return [(path, f"{error.instance!r} is not an absolute http(s) URL")]
+    return [(path, error.message)]
+
+
+def _path(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(body)"
+
+
+def _date(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
+           now: datetime) -> PushOutcome:
+    """Store checked items (check_batch) in a push source. Images already known get their facts
+    and resized copies at once; new ones are fetched by the refresh this asks for
+    (complete_images), never while the publisher waits."""
+    started = time.monotonic()
+    normalised = [(entry["id"], _item(source, entry, now)) for entry in items]
+    probed = probe_images(runtime, [item for _, item in normalised], KNOWN_IMAGES_ONLY)
+    normalised = [(publisher_id, item) for (publisher_id, _), item in zip(normalised, probed,
+                                                                          strict=True)]
+    lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
+    if not lease.acquire(blocking=True, blocking_timeout=LEASE_WAIT_SECONDS):
+        raise Conflict(f"source '{source.id}' is busy with another push; try again")
+    try:
+        stored = runtime.store.stored_items(member_of(item) for _, item in normalised)
+        changed, results = [], []
+        for publisher_id, item in normalised:
+            old = stored.get(member_of(item))
+            kept = reconcile(old, item)
+            if kept is not None:
+                changed.append(kept)
+            results.append((publisher_id, item.id, "created" if old is None else
+                            "updated" if kept is not None else "unchanged"))
+        previous = runtime.store.source_status(source.id)
+        status = SourceStatus(state="ok" if changed else "not_modified", last_attempt=now,
+                              last_success=now, last_error=previous.last_error,
+                              last_error_kind=previous.last_error_kind,
+                              last_error_at=previous.last_error_at,
+                              last_duration_ms=int((time.monotonic() - started) * 1000))
+        if changed:
+            changed_feeds = runtime.store.commit_refresh(
+                source, runtime.catalogue.feeds_of(source.id), changed, {}, status, now)
+        else:
+            runtime.store.record_status(source.id, status)
+            changed_feeds = set()
+    finally:
+        try:
+            lease.release()
+        except Exception:  # noqa: BLE001 - expired: nothing of ours to free
+            log.warning("lease of push source %s expired during a push", source.id)
+    outcome = PushOutcome(source.id, tuple(results), frozenset(changed_feeds))
+    _count(runtime, outcome, status)
+    if any(item.image and not item.image.derivatives for item in changed):
+        runtime.registry.request_refresh(source.id, now)
+    if changed_feeds:
+        websub.announce_changes(runtime, changed_feeds, now)
+    log.info("push to %s: %d created, %d updated, %d unchanged", source.id,
+             outcome.count("created"), outcome.count("updated"), outcome.count("unchanged"))
+    return outcome
+
+
+def withdraw(runtime: Runtime, source: Source, publisher_item_id: str, now: datetime) -> bool:
+    """Remove one pushed item from its source and feeds; whether it was there."""
+    member = f"{source.id}/{pushed_item_id(source.id, publisher_item_id)}"
+    existed = bool(runtime.store.stored_items([member]))
+    changed_feeds = runtime.store.remove_items(source.id, runtime.catalogue.feeds_of(source.id),
+                                               [member], now)
+    if changed_feeds:
+        websub.announce_changes(runtime, changed_feeds, now)
+    return existed
+
+
+def _item(source: Source, entry: dict[str, Any], now: datetime) -> Item:
+    image = entry.get("image") or {}
+    record = RawRecord(
+        url=entry["url"], canonical_url=entry["url"], title=entry["title"],
+        summary=entry.get("summary"), content_html=entry.get("content_html"),
+        published=entry["published"], updated=entry.get("updated"),
+        image_url=image.get("url"), image_alt=image.get("alt"), image_credit=image.get("credit"),
+        figures=tuple((figure["value"], figure["label"]) for figure in entry.get("figures", ())),
+        tags=tuple(entry.get("tags", ())), authors=tuple(entry.get("authors", ())))
+    item = normalise(record, source, now)
+    item = replace(item, id=pushed_item_id(source.id, entry["id"]),
+                   kind=entry.get("kind") or source.kind)
+    return replace(item, content_hash=content_hash(item))
+
+
+def _count(runtime: Runtime, outcome: PushOutcome, status: SourceStatus) -> None:
+    try:
+        MetricsStore(runtime.redis, runtime.settings.redis_prefix).record_refresh(
+            outcome.source, status.state, seconds=(status.last_duration_ms or 0) / 1000,
+            new=outcome.count("created"), updated=outcome.count("updated"), error_kind=None)
+    except RedisError as error:
+        log.warning("push to %s not counted: %s", outcome.source, error)

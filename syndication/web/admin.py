@@ -1,0 +1,197 @@
+"""The operator API: sources added, changed and removed at run time (kept in Redis, beside those
+of feeds/*.toml), refreshes asked for, publishers' push tokens. Every route needs the admin token;
+GET /api/openapi.json describes the whole API."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from .. import push, websub
+from ..addresses import URLRefused, check_url, parse_networks
+from ..config import parse_api_source
+from ..errors import ConfigError, Conflict, InvalidInput, NotFound
+from ..model import Source
+from . import runtime
+from .api import source_document
+from .auth import json_body, require_admin
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("admin", __name__, url_prefix="/api")
+
+
+@blueprint.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(push.openapi_document())
+
+
+@blueprint.post("/sources")
+def add_source() -> ResponseReturnValue:
+    require_admin()
+    definition = json_body()
+    source, _ = _checked(definition)
+    if source.id in runtime().catalogue.sources:
+        origin = "feeds/*.toml" if source.id in runtime().live.declared.sources else "the API"
+        raise Conflict(f"source '{source.id}' exists already (added through {origin})")
+    _apply(source.id, definition)
+    response = jsonify(source_document(runtime().catalogue.sources[source.id]))
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.source", source_id=source.id)
+    return response
+
+
+@blueprint.put("/sources/<source_id>")
+def replace_source(source_id: str) -> ResponseReturnValue:
+    require_admin()
+    _api_source(source_id)
+    definition = json_body()
+    if isinstance(definition, dict):
+        if definition.setdefault("id", source_id) != source_id:
+            raise InvalidInput([("id", f"must be '{source_id}', the source's id in the URL")])
+    _checked(definition)
+    _apply(source_id, definition)
+    return jsonify(source_document(runtime().catalogue.sources[source_id]))
+
+
+@blueprint.delete("/sources/<source_id>")
+def remove_source(source_id: str) -> ResponseReturnValue:
+    require_admin()
+    _api_source(source_id)
+    _apply(source_id, None)
+    return "", 204
+
+
+@blueprint.post("/sources/<source_id>/refresh")
+def refresh_source(source_id: str) -> ResponseReturnValue:
+    require_admin()
+    source = runtime().catalogue.sources.get(source_id)
+    if source is None:
+        raise NotFound("source", source_id)
+    if source.type == "push":
+        raise Conflict(f"source '{source_id}' is a push source: its publisher sends its items")
+    now = datetime.now(UTC)
+    runtime().registry.request_refresh(source_id, now)
+    response = jsonify({"source": source_id, "requested_at": now.isoformat(),
+                        "detail": "the scheduler refreshes it within seconds; its status "
+                                  "says how it went"})
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.source", source_id=source_id)
+    return response
+
+
+@blueprint.get("/publishers/<publisher_id>/tokens")
+def list_tokens(publisher_id: str) -> ResponseReturnValue:
+    require_admin()
+    _publisher(publisher_id)
+    return jsonify({"publisher": publisher_id, "tokens": [
+        {"digest": t.digest, "created": t.created, "label": t.label}
+        for t in runtime().registry.tokens(publisher_id)]})
+
+
+@blueprint.post("/publishers/<publisher_id>/tokens")
+def issue_token(publisher_id: str) -> ResponseReturnValue:
+    require_admin()
+    _publisher(publisher_id)
+    body: Any = json_body() if _has_body() else {}
+    if not isinstance(body, dict) or set(body) - {"label"} or not isinstance(
+            body.get("label", ""), str) or len(body.get("label", "")) > 200:
+        raise InvalidInput([("label", "the body may only hold a 'label' of at most 200 "
+                                      "characters")])
+    token, issued = runtime().registry.issue_token(publisher_id, datetime.now(UTC),
+                                                   body.get("label", ""))
+    log.info("push token %s… issued for publisher %s", issued.digest[:8], publisher_id)
+    response = jsonify({"token": token, "digest": issued.digest, "publisher": publisher_id,
+                        "created": issued.created, "label": issued.label,
+                        "detail": "shown once: only its digest is kept"})
+    response.status_code = 201
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.delete("/publishers/<publisher_id>/tokens/<digest>")
+def revoke_token(publisher_id: str, digest: str) -> ResponseReturnValue:
+    require_admin()
+    _publisher(publisher_id)
+    if not any(t.digest == digest for t in runtime().registry.tokens(publisher_id)):
+        raise NotFound("token", digest)
+    runtime().registry.revoke_token(digest)
+    log.info("push token %s… of publisher %s revoked", digest[:8], publisher_id)
+    return "", 204
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or request.is_json
+
+
+def _publisher(publisher_id: str) -> None:
+    if publisher_id not in runtime().catalogue.publishers:
+        raise NotFound("publisher", publisher_id)
+
+
+def _api_source(source_id: str) -> None:
+    """A source added through the API: a declared one is changed in its file."""
+    if source_id in runtime().live.declared.sources:
+        raise Conflict(f"source '{source_id}' is declared in feeds/*.toml: change it there")
+    if source_id not in runtime().catalogue.sources:
+        raise NotFound("source", source_id)
+
+
+def _checked(definition: Any) -> tuple[Source, tuple[str, ...]]:
+    """The source a definition describes, checked like a feeds/*.toml one, and its URL like
+    any URL that comes from outside."""
+    try:
+        source, feeds = parse_api_source(definition, runtime().live.declared)
+    except ConfigError as error:
+        raise InvalidInput([(error.field or "(body)", error.message)]) from None
+    if source.type != "push":
+        _check_fetch_url(source.url)
+    return source, feeds
+
+
+def _check_fetch_url(url: str) -> None:
+    settings = runtime().settings
+    domains = [d.strip().lower().strip(".") for d in settings.api_source_domains.split(",")
+               if d.strip()]
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    if not domains:
+        raise InvalidInput([("url", "no domain is open to sources added through the API: the "
+                                    "operator sets SYNDICATION_API_SOURCE_DOMAINS")])
+    if not any(host == domain or host.endswith("." + domain) for domain in domains):
+        raise InvalidInput([("url", f"host '{host}' is not on a domain open to sources added "
+                                    f"through the API ({', '.join(domains)})")])
+    try:
+        check_url(url, parse_networks(settings.fetch_allowed_networks, "fetch_allowed_networks"))
+    except URLRefused as error:
+        raise InvalidInput([("url", f"{url} {error}")]) from None
+
+
+def _apply(source_id: str, definition: dict[str, Any] | None) -> None:
+    """Save (or, with None, remove) a source's definition, then bring this process's catalogue
+    and the feeds it joined or left up to date at once; other processes follow within
+    seconds (catalogue.CHECK_SECONDS), and the scheduler asks for a first refresh."""
+    service = runtime()
+    before = service.catalogue
+    if definition is None:
+        service.registry.remove(source_id)
+    else:
+        service.registry.save(source_id, definition)
+    service.sync_catalogue(force=True)
+    after = service.catalogue
+    now = datetime.now(UTC)
+    if definition is None:
+        service.store.forget_source(source_id)
+    elif after.sources[source_id].type != "push":
+        service.registry.request_refresh(source_id, now)
+    touched = {f.id for f in before.feeds_of(source_id)} | {f.id for f in after.feeds_of(source_id)}
+    changed = [feed_id for feed_id in sorted(touched)
+               if service.store.rebuild_feed(after.feeds[feed_id], now)]
+    if changed:
+        websub.announce_changes(service, changed, now)
+    log.info("source %s %s through the API", source_id,
+             "removed" if definition is None else "saved")
