@@ -130,9 +130,16 @@ def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
     assert sorted(f["amount"] for f in dossier["figures"]) == [1100000000, 3200000000,
                                                                7700000000]
     assert dossier["image"]["credit"] == "Andrea Piacquadio"
+    # Every kind of source lands: a partner's feed, the sitemap, and the pushed agenda.
+    wait_for(lambda: len(demo.feed("agenda.rss").entries) == 4, READY_WITHIN)
+    wait_for(lambda: len(demo.feed("partenaires.rss").entries) > 0, READY_WITHIN)
+    wait_for(lambda: len(demo.feed("plan-du-site.rss").entries) >= 20, READY_WITHIN)
+    assert "Forum régional de l’emploi des jeunes" in [
+        entry.title for entry in demo.feed("agenda.rss").entries]
     before = {entry.id for entry in demo.feed("actualites.rss").entries}
     output = demo.stop()
     assert f"{demo.base}/feeds/region-solidaire.rss" in output  # it said which URLs to open
+    assert "4 created" in output  # the agenda it pushed
 
     offline = Demo(data_dir, site=False)
     demos.append(offline)
