@@ -28,12 +28,14 @@ from .web import (
     admin,
     api,
     digest,
+    embed,
     feeds,
     health,
     hub,
     images,
     index,
     metrics,
+    oembed,
     opml,
     push,
     status,
@@ -54,8 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)
     for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
-                   metrics):
+                   metrics, oembed):
         app.register_blueprint(module.blueprint)
+    embed.register(app)  # its blueprint, and the frame-ancestors policy of every other page
 
     @app.before_request
     def follow_api_sources() -> None:

@@ -54,8 +54,15 @@ class Settings:
                                            "Empty: public addresses only. The demo allows "
                                            "loopback.")
     retention: int = _setting(500, "Items kept per source and per feed; older ones are dropped.")
-    lease_seconds: int = _setting(300, "Lifetime of a refresh lease: no two processes refresh "
-                                  "one source at once, and a crashed one blocks it no longer.")
+    lease_seconds: int = _setting(60, "Lifetime of a refresh lease, renewed every third of it "
+                                  "while the refresh runs: no two processes refresh one source "
+                                  "at once, and one that died blocks it no longer than this.")
+    refresh_mode: str = _setting("in-process", "in-process: the scheduler runs refreshes "
+                                 "itself. rq: it enqueues them into RQ, run by any number of "
+                                 "`syndication worker` processes.")
+    leader_lease_seconds: int = _setting(15, "Lease of the leading scheduler, renewed every "
+                                         "third of it: when it dies, another scheduler leads "
+                                         "within this delay.")
     log_level: str = _setting("INFO", "Logging level: DEBUG, INFO, WARNING or ERROR.")
     drift_min_ratio: float = _setting(0.5, "A refresh finding fewer items than this share of "
                                       "the last good one (if that had at least 4) marks its "
@@ -81,6 +88,11 @@ class Settings:
                                        "API adds push sources only.")
     push_max_items: int = _setting(100, "Most items accepted in one POST /api/items.")
     push_max_bytes: int = _setting(1_000_000, "Largest POST /api/items body accepted (bytes).")
+    embed_frame_ancestors: str = _setting("*", "Sites allowed to show the widgets in a frame "
+                                          "(CSP frame-ancestors): * for any, or origins "
+                                          "separated by spaces or commas, e.g. "
+                                          "https://www.mairie.example https://*.agglo.example. "
+                                          "Other pages: this service only.")
 
     @property
     def user_agent(self) -> str:
@@ -111,7 +123,14 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         if name not in _SETTING_NAMES:
             raise ConfigError(f"unknown setting '{name}'", field=name)
         values[name] = value
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.refresh_mode not in REFRESH_MODES:
+        raise ConfigError(f"{ENV_PREFIX}REFRESH_MODE must be one of {', '.join(REFRESH_MODES)}, "
+                          f"not {settings.refresh_mode!r}", field="refresh_mode")
+    return settings
+
+
+REFRESH_MODES = ("in-process", "rq")
 
 
 _SETTING_NAMES = {spec.name for spec in fields(Settings)}

@@ -753,7 +753,8 @@ def test_index_page_has_discovery_links_for_every_feed_and_format(web: FlaskClie
     soup = BeautifulSoup(response.data, "html.parser")
     assert soup.html["lang"] == "fr"
     alternates = [link for link in soup.head.find_all("link", rel="alternate")
-                  if link["type"] != "text/x-opml"]
+                  if link["type"] not in ("text/x-opml", "application/json+oembed",
+                                          "text/xml+oembed")]
     [opml] = soup.head.find_all("link", rel="alternate", type="text/x-opml")
     assert opml["href"] == "http://localhost/feeds.opml"
     found = {(link["type"], link["href"]) for link in alternates}
@@ -822,7 +823,8 @@ def test_base_url_setting_makes_every_self_link(redis_client: Redis, prefix: str
             "https://flux.example.org/feeds/region-solidaire.json"
         soup = BeautifulSoup(_get_ok(client, "/").data, "html.parser")
         hrefs = [link["href"] for link in soup.head.find_all("link", rel="alternate")]
-        assert hrefs and all(h.startswith("https://flux.example.org/feeds") for h in hrefs)
+        assert hrefs and all(h.startswith(("https://flux.example.org/feeds",
+                                           "https://flux.example.org/oembed?")) for h in hrefs)
         feeds = _get_ok(client, "/api/feeds").get_json()["feeds"]
         assert all(feed["links"]["rss"].startswith("https://flux.example.org/feeds/")
                    for feed in feeds)

@@ -15,6 +15,7 @@ from ..render.feeds import FeedContext, render_atom, render_json_feed, render_rs
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
 from .caching import respond
+from .oembed import discovery_links as oembed_discovery_links
 from .selection import Filters, parse_filters, select_items
 
 blueprint = Blueprint("feeds", __name__)
@@ -43,7 +44,9 @@ def feed_document(feed_id: str, fmt: str) -> Response:
     representation = render_cache().get(
         feed.id, variant, FORMATS[fmt][1],
         lambda state: _render(service, feed, fmt, filters, base_url, state.changed_at))
-    link = f'<{base_url}/hub>; rel="hub", <{_feed_url(base_url, feed.id, fmt)}>; rel="self"'
+    self_url = _feed_url(base_url, feed.id, fmt)
+    link = (f'<{base_url}/hub>; rel="hub", <{self_url}>; rel="self", '
+            f'{oembed_discovery_links(base_url, self_url)}')
     return respond(representation, request, content_type=_content_type(fmt),
                    vary="Accept-Encoding, Accept", extra=(("Link", link),))
 

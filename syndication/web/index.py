@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from ..render.french import french_datetime
-from . import external_url, runtime
+from . import external_url, public_base_url, runtime
+from .oembed import discovery_links
 
 blueprint = Blueprint("index", __name__)
 
@@ -28,6 +29,10 @@ def index() -> ResponseReturnValue:
         "state_label": STATE_LABELS.get(status.state, status.state),
         "item_count": service.store.item_count(source.id),
     } for source in service.catalogue.sources.values()]
-    return render_template("index.html", feeds=feeds, sources=sources,
-                           french_datetime=french_datetime)
+    response = make_response(render_template("index.html", feeds=feeds, sources=sources,
+                                             french_datetime=french_datetime))
+    # oEmbed discovery in HTTP too, for consumers that do not parse the page.
+    response.headers["Link"] = ", ".join(
+        discovery_links(public_base_url(), entry["links"]["rss"]) for entry in feeds)
+    return response
 

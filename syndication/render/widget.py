@@ -1,0 +1,414 @@
+"""The embeddable widget: options → items → one HTML fragment, and the iframe page around it.
+
+One renderer serves the three outputs of web/embed.py: the bare fragment (`.html`, for
+server-side includes and for the script, which puts it in a Shadow DOM) and the iframe page
+(`/frame`), which wraps the same fragment. The fragment carries its own `<style>`
+(static/embed/widget.css), every selector under `.syndication-widget`, so that it styles nothing
+of the page it is included in.
+
+Option values never reach the output as text they chose: numbers and keywords are checked
+against fixed sets, colours are parsed and written back as `#rrggbb`, fonts are keywords for
+fixed font stacks, and the free texts (`title`, `tag`) are escaped by Jinja like every item
+field. Only plain-text item fields are shown (title, summary, figures), and only http(s) links.
+
+Headings: the widget's title is `<h{heading}>` (2 by default), items are one level below it
+(`heading + 1`), or at `heading` itself when the title is hidden (`title=` empty), so that the
+outline has no gap either way.
+
+Pure: no Flask, no Redis; web/embed.py parses the request and chooses the items.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from importlib.resources import files
+from urllib.parse import urlencode, urlsplit
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from ..errors import InvalidParameter
+from ..images import derivative_of
+from ..model import Item
+from ..normalise import PARIS
+from .digest import truncate_summary
+from .feeds import shown_image
+from .french import french_date, french_figure
+
+LAYOUTS = ("list", "cards", "headlines", "figures", "ticker")
+THEMES = ("light", "dark", "auto")
+# Font keywords → fixed stacks: a widget never receives CSS from a query string.
+FONTS = {
+    "system": 'system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif',
+    "sans": "Arial, Helvetica, sans-serif",
+    "serif": 'Georgia, "Times New Roman", serif',
+    "marianne": "Marianne, Arial, sans-serif",
+}
+MIN_CONTRAST = 4.5  # WCAG 2.1 AA for text (RGAA 4.1, criterion 3.2)
+MAX_COUNT = 20
+MAX_COLUMNS = 4
+SUMMARY_LENGTHS = (40, 500)
+HEADINGS = (2, 4)
+MAX_TITLE = 200
+MAX_TAG = 100
+THUMBNAIL_WIDTH = 300  # list and headlines: a thumbnail at most 7.5em wide
+CARD_WIDTH = 600  # cards: up to a column of a wide page
+
+# The colours of each theme; the options `color`, `background`, `accent` replace them.
+PALETTES = {
+    "light": {"color": "#1e1e1e", "background": "#ffffff", "accent": "#000091"},
+    "dark": {"color": "#f2f2f2", "background": "#161616", "accent": "#a7b8ff"},
+}
+THEME_SCHEMES = {"light": ("light",), "dark": ("dark",), "auto": ("light", "dark")}
+
+_HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+_environment = Environment(loader=PackageLoader("syndication", "templates"),
+                           autoescape=select_autoescape(default=True, default_for_string=True),
+                           trim_blocks=True, lstrip_blocks=True)
+_STATIC = files("syndication") / "static" / "embed"
+# Our own stylesheet, without its comments and indentation: it is repeated in every fragment.
+WIDGET_CSS = " ".join(re.sub(r"/\*.*?\*/", "", _STATIC.joinpath("widget.css").read_text(
+    encoding="utf-8"), flags=re.DOTALL).split())
+
+
+def _script(name: str) -> str:
+    """One of our scripts without its comment lines: it is sent to every visitor of a host."""
+    text = _STATIC.joinpath(name).read_text(encoding="utf-8")
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.lstrip().startswith("//"))
+
+
+ENHANCE_JS = _script("enhance.js")
+FRAME_JS = _script("frame.js")
+LOADER_JS = _script("loader.js")
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetOptions:
+    """What a host asked of the widget, checked. Same names in query strings and in the
+    `data-*` attributes of the script tag."""
+
+    layout: str = "list"
+    count: int = 5
+    columns: int = 3
+    image: bool = True
+    date: bool = True
+    summary: bool = True
+    summary_length: int = 160
+    title: str | None = None  # None: the feed's title; "": no header
+    heading: int = 2
+    new_tab: bool = False
+    theme: str = "light"
+    color: str | None = None  # "#rrggbb"
+    background: str | None = None
+    accent: str | None = None
+    font: str = "system"
+    more: int = 0  # 0: every item shown; n: n items, then a "Voir plus" button
+    tag: str | None = None
+
+    def query(self) -> dict[str, str]:
+        """These options as query parameters, only those that differ from the defaults (of
+        this layout): for the URLs of the frame and of the code snippets, and as cache key."""
+        defaults = _defaults(self.layout)
+        query: dict[str, str] = {}
+        for option in fields(self):
+            value = getattr(self, option.name)
+            if value == defaults.get(option.name, option.default):
+                continue
+            if isinstance(value, bool):
+                query[option.name] = "1" if value else "0"
+            elif value is not None:
+                query[option.name] = str(value)
+        return query
+
+    def cache_key(self) -> str:
+        return urlencode(sorted(self.query().items()))
+
+    def palette(self, scheme: str) -> dict[str, str]:
+        """The colours in force under one colour scheme: the theme's, replaced by the options."""
+        chosen = {"color": self.color, "background": self.background, "accent": self.accent}
+        return {name: chosen[name] or default for name, default in PALETTES[scheme].items()}
+
+
+def _defaults(layout: str) -> dict[str, object]:
+    """Headlines and tickers are titles only, unless asked otherwise."""
+    if layout in ("headlines", "ticker"):
+        return {"image": False, "summary": False}
+    return {}
+
+
+def parse_widget_options(args: Mapping[str, str]) -> WidgetOptions:
+    """The options of a request; InvalidParameter (HTTP 400) names the first bad one. Error
+    messages say what is allowed and never repeat the value given. Unknown names are ignored
+    (hosts add cache-busting parameters)."""
+    layout = _keyword(args, "layout", LAYOUTS, "list")
+    defaults = _defaults(layout)
+    count = _integer(args, "count", 1, MAX_COUNT, 5)
+    options = WidgetOptions(
+        layout=layout, count=count,
+        columns=_integer(args, "columns", 1, MAX_COLUMNS, 3),
+        image=_flag(args, "image", bool(defaults.get("image", True))),
+        date=_flag(args, "date", True),
+        summary=_flag(args, "summary", bool(defaults.get("summary", True))),
+        summary_length=_integer(args, "summary_length", *SUMMARY_LENGTHS, 160),
+        title=_text(args, "title", MAX_TITLE),
+        heading=_integer(args, "heading", *HEADINGS, 2),
+        new_tab=_flag(args, "new_tab", False),
+        theme=_keyword(args, "theme", THEMES, "light"),
+        color=_colour(args, "color"), background=_colour(args, "background"),
+        accent=_colour(args, "accent"),
+        font=_keyword(args, "font", tuple(FONTS), "system"),
+        more=_integer(args, "more", 0, count, 0),
+        tag=_text(args, "tag", MAX_TAG) or None,
+    )
+    _check_contrast(options)
+    return options
+
+
+def _raw(args: Mapping[str, str], name: str) -> str | None:
+    raw = args.get(name)
+    return None if raw is None or raw.strip() == "" else raw.strip()
+
+
+def _keyword(args: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = _raw(args, name)
+    if raw is None:
+        return default
+    if raw not in allowed:
+        raise InvalidParameter(name, f"must be one of {', '.join(allowed)}")
+    return raw
+
+
+def _integer(args: Mapping[str, str], name: str, low: int, high: int, default: int) -> int:
+    raw = _raw(args, name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and low <= int(raw) <= high):
+        raise InvalidParameter(name, f"must be an integer from {low} to {high}")
+    return int(raw)
+
+
+def _flag(args: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _raw(args, name)
+    if raw is None:
+        return default
+    if raw not in ("0", "1"):
+        raise InvalidParameter(name, "must be 1 or 0")
+    return raw == "1"
+
+
+def _text(args: Mapping[str, str], name: str, max_length: int) -> str | None:
+    raw = args.get(name)
+    if raw is None:
+        return None
+    if len(raw) > max_length:
+        raise InvalidParameter(name, f"must be at most {max_length} characters")
+    return " ".join(_CONTROL.sub(" ", raw).split())
+
+
+def _colour(args: Mapping[str, str], name: str) -> str | None:
+    raw = _raw(args, name)
+    if raw is None:
+        return None
+    match = _HEX.fullmatch(raw)
+    if match is None:
+        raise InvalidParameter(name, "must be a colour written #rgb or #rrggbb")
+    digits = match[1].lower()
+    return "#" + (digits if len(digits) == 6 else "".join(d * 2 for d in digits))
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of a "#rrggbb" colour."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG 2.1 contrast ratio, from 1 to 21."""
+    lighter, darker = sorted((relative_luminance(first), relative_luminance(second)),
+                             reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def _check_contrast(options: WidgetOptions) -> None:
+    """Text and links (the accent, also the buttons' background) against the background, under
+    every colour scheme the theme may show: both for `auto`."""
+    for scheme in THEME_SCHEMES[options.theme]:
+        palette = options.palette(scheme)
+        for name in ("color", "accent"):
+            ratio = contrast_ratio(palette[name], palette["background"])
+            if ratio < MIN_CONTRAST:
+                culprit = name if getattr(options, name) else "background"
+                raise InvalidParameter(
+                    culprit, f"{name} on background has a contrast of {ratio:.2f}:1 in the "
+                             f"{scheme} theme; at least {MIN_CONTRAST}:1 is required")
+
+
+# --- what the template shows -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetSource:
+    """What the widget says about the feed, besides its items."""
+
+    feed_id: str
+    feed_title: str
+    all_items_url: str  # "Toutes les actualités": the page the feed is about, or its RSS
+    base_url: str  # this service's root, for the images it serves
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetImage:
+    src: str
+    srcset: str  # "" when only one size exists
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetEntry:
+    url: str | None  # None if not an absolute http(s) URL: the title is then not a link
+    title: str
+    date_iso: str
+    date_text: str  # "1er décembre 2026"
+    summary: str
+    image: WidgetImage | None
+    more: bool  # beyond the first `more` items: hidden until "Voir plus"
+
+
+@dataclass(frozen=True, slots=True)
+class WidgetFigure:
+    value: str  # "1,1 Md €"
+    label: str
+
+
+def widget_entries(items: list[Item], options: WidgetOptions, base_url: str) -> list[WidgetEntry]:
+    width = CARD_WIDTH if options.layout == "cards" else THUMBNAIL_WIDTH
+    return [WidgetEntry(
+        url=http_url(item.url), title=item.title,
+        date_iso=item.date.astimezone(PARIS).isoformat(timespec="seconds"),
+        date_text=french_date(item.date),
+        summary=truncate_summary(item.summary, options.summary_length) if options.summary else "",
+        image=widget_image(item, base_url, width) if options.image else None,
+        more=0 < options.more <= position,
+    ) for position, item in enumerate(items)]
+
+
+def widget_image(item: Item, base_url: str, width: int) -> WidgetImage | None:
+    """Our resized copy (300 or 600 px, with the 300 px one in srcset for cards) when we have
+    one, else the original; decorative (alt=""), the title beside it says what it is."""
+    if item.image is None:
+        return None
+    shown = shown_image(item.image, base_url, width)
+    if http_url(shown.url) is None:
+        return None
+    srcset = ""
+    small = derivative_of(item.image, THUMBNAIL_WIDTH)
+    if width != THUMBNAIL_WIDTH and small is not None and base_url and shown.width:
+        srcset = f"{base_url}/{small.path} {small.width}w, {shown.url} {shown.width}w"
+    return WidgetImage(src=shown.url, srcset=srcset, width=shown.width, height=shown.height)
+
+
+def widget_figures(item: Item | None, options: WidgetOptions) -> list[WidgetFigure]:
+    if item is None:
+        return []
+    return [WidgetFigure(value=french_figure(figure), label=figure.label)
+            for figure in item.figures[:options.count]]
+
+
+def http_url(url: str | None) -> str | None:
+    """The URL if a browser may follow it from a widget (absolute http or https), else None."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render_widget_fragment(source: WidgetSource, options: WidgetOptions, items: list[Item], *,
+                           link_target: str | None = None) -> str:
+    """The fragment: `<div class="syndication-widget …" lang="fr">` with its `<style>` first.
+    `link_target` is "_top" inside the iframe page; new_tab makes it "_blank" everywhere. For
+    the figures layout, `items` is the dossier (one item with figures) or nothing."""
+    if options.new_tab:
+        link_target = "_blank"
+    title = source.feed_title if options.title is None else options.title
+    figures_item = items[0] if options.layout == "figures" and items else None
+    return _environment.get_template("embed/widget.html").render(
+        source=source, options=options, title=title, css=Markup(WIDGET_CSS),
+        style=_root_style(options), link_target=link_target,
+        item_heading=min(options.heading + 1 if title else options.heading, 6),
+        entries=[] if options.layout == "figures" else widget_entries(
+            items, options, source.base_url),
+        dossier=widget_entries([figures_item], options, source.base_url)[0]
+        if figures_item else None,
+        figures=widget_figures(figures_item, options),
+    )
+
+
+def render_widget_frame(source: WidgetSource, options: WidgetOptions, items: list[Item], *,
+                        oembed_url: str) -> str:
+    """The iframe page: the fragment, and the script that reports its height to the parent
+    page (WordPress embed protocol, or /embed/resize.js) and enhances the widget."""
+    fragment = render_widget_fragment(source, options, items, link_target="_top")
+    title = options.title or source.feed_title
+    return _environment.get_template("embed/frame.html").render(
+        fragment=Markup(fragment), title=title, oembed_url=oembed_url,
+        script=Markup(_inline_script(ENHANCE_JS + FRAME_JS)))
+
+
+def _root_style(options: WidgetOptions) -> str:
+    """Custom properties on the widget's root, from checked values only (hex colours, font
+    stacks of FONTS, integers)."""
+    declarations = [f"--syndication-{name}: {value}" for name, value in (
+        ("color", options.color), ("background", options.background),
+        ("accent", options.accent)) if value]
+    if options.font != "system":
+        declarations.append(f"--syndication-font: {FONTS[options.font]}")
+    if options.layout == "cards":
+        declarations.append(f"--sw-columns: {options.columns}")
+    if options.layout == "ticker":
+        declarations.append(f"--sw-ticker-duration: {6 * options.count}s")
+    return "; ".join(declarations)
+
+
+def _inline_script(source: str) -> str:
+    """A script safe inside `<script>`: our own files, which must not close the element."""
+    if "</" in source:
+        raise ValueError("an inline script must not contain '</'")
+    return f"(function () {{\n{source}\n}})();"
+
+
+def widget_script() -> str:
+    """The `.js` output: the enhancer and the loader, in one scope of their own."""
+    return f"(function () {{\n{ENHANCE_JS}{LOADER_JS}\n}})();\n"
+
+
+def estimated_height(options: WidgetOptions) -> int:
+    """A first height for an iframe (oEmbed, snippets) before it reports its own: px."""
+    header = 56 if options.title != "" else 0
+    footer = 48
+    if options.layout == "figures":
+        return header + 64 + 72 * min(options.count, 3) + footer
+    if options.layout == "ticker":
+        return header + 64 + footer
+    per_item = {"list": 96, "cards": 320, "headlines": 56}[options.layout]
+    if options.layout == "list" and not (options.image or options.summary):
+        per_item = 64
+    shown = options.more or options.count
+    rows = -(-shown // options.columns) if options.layout == "cards" else shown
+    return header + rows * per_item + footer + (48 if options.more else 0)
+

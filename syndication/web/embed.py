@@ -1,0 +1,218 @@
+"""/embed: a feed as a widget for other sites, in three outputs of one renderer
+(render/widget.py), and the page that writes their code.
+
+- `/embed/{feed}.html`: the bare fragment, for server-side includes (PHP, Drupal, SPIP), for
+  pages without JavaScript, and for the script, which fetches it (CORS, no credentials).
+- `/embed/{feed}.js`: the script; it shows the fragment in a Shadow DOM (static/embed/loader.js).
+- `/embed/{feed}/frame`: the same fragment as an iframe page that reports its height (WordPress's
+  embed protocol, or `/embed/resize.js` on other sites); `/embed/{feed}/go` sends the clicks of a
+  sandboxed WordPress frame to the items of the feed, and nowhere else.
+- `/embed/builder`: the configurator, in French.
+
+Widget responses are cached, compressed and revalidated like the feeds (web/caching.py). They may
+be framed by any site (`frame-ancestors`, from the `embed_frame_ancestors` setting); every other
+page of the service only by itself (`frame_ancestors_self`, registered by app.py). No cookie is
+ever set, nothing is counted per visitor.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+from functools import partial
+from importlib.resources import files
+from urllib.parse import urlencode
+
+import brotli
+from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
+from flask.blueprints import BlueprintSetupState
+
+from ..errors import ConfigError, NotFound
+from ..model import Feed, Item
+from ..render.widget import (
+    FONTS,
+    LAYOUTS,
+    MIN_CONTRAST,
+    PALETTES,
+    THEMES,
+    WidgetOptions,
+    WidgetSource,
+    http_url,
+    parse_widget_options,
+    render_widget_fragment,
+    render_widget_frame,
+    widget_script,
+)
+from ..runtime import Runtime
+from ..store import FeedState
+from . import public_base_url, render_cache, runtime
+from .caching import CACHE_CONTROL, Representation, respond
+from .selection import Filters, select_items
+
+blueprint = Blueprint("embed", __name__)
+
+HTML = "text/html; charset=utf-8"
+JAVASCRIPT = "text/javascript; charset=utf-8"
+OWN_PAGES_POLICY = "frame-ancestors 'self'"
+_ANCESTOR = re.compile(r"\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
+
+
+@blueprint.record_once
+def _read_settings(state: BlueprintSetupState) -> None:
+    """The frame-ancestors policy of the widgets, checked once when the app is built."""
+    service: Runtime = state.app.extensions["syndication"]
+    allowed = getattr(service.settings, "embed_frame_ancestors", "*")
+    state.app.extensions["syndication.embed_policy"] = frame_ancestors_policy(allowed)
+
+
+def frame_ancestors_policy(allowed: str) -> str:
+    """`embed_frame_ancestors` ("*", or origins separated by spaces or commas) as a CSP
+    directive; ConfigError names a source that is not an origin."""
+    sources = allowed.replace(",", " ").split() or ["*"]
+    for source in sources:
+        if not _ANCESTOR.fullmatch(source):
+            raise ConfigError(f"'{source}' is not '*', 'self' or an http(s) origin",
+                              field="embed_frame_ancestors")
+    return "frame-ancestors " + " ".join(sources)
+
+
+def frame_ancestors_self(response: Response) -> Response:
+    """After every request: pages that did not choose may be framed by this service only."""
+    response.headers.setdefault("Content-Security-Policy", OWN_PAGES_POLICY)
+    return response
+
+
+def register(app: Flask) -> None:
+    """Everything app.py needs: the blueprint, and the framing policy of the other pages."""
+    app.register_blueprint(blueprint)
+    app.after_request(frame_ancestors_self)
+
+
+# --- the three outputs -----------------------------------------------------------------------
+
+
+@blueprint.get("/embed/<feed_id>.html")
+def fragment(feed_id: str) -> Response:
+    service, feed = runtime(), feed_or_404(feed_id)
+    options = parse_widget_options(request.args)
+    base_url = public_base_url()
+    representation = render_cache().get(
+        feed.id, f"widget html {base_url} {options.cache_key()}", HTML,
+        lambda _state: render_widget_fragment(
+            widget_source(service, feed, base_url), options,
+            widget_items(service, feed, options)).encode("utf-8"))
+    return respond(representation, request, extra=_embed_headers())
+
+
+@blueprint.get("/embed/<feed_id>/frame")
+def frame(feed_id: str) -> Response:
+    service, feed = runtime(), feed_or_404(feed_id)
+    options = parse_widget_options(request.args)
+    base_url = public_base_url()
+    oembed_json = _oembed_url(base_url, frame_url(base_url, feed.id, options))
+    representation = render_cache().get(
+        feed.id, f"widget frame {base_url} {options.cache_key()}", HTML,
+        lambda _state: render_widget_frame(
+            widget_source(service, feed, base_url), options,
+            widget_items(service, feed, options), oembed_url=oembed_json).encode("utf-8"))
+    link = f'<{oembed_json}>; rel="alternate"; type="application/json+oembed"'
+    return respond(representation, request, extra=(*_embed_headers(), ("Link", link)))
+
+
+@blueprint.get("/embed/<feed_id>.js")
+def script(feed_id: str) -> Response:
+    feed_or_404(feed_id)  # one script for every feed: it reads the feed from its own URL
+    return respond(_SCRIPT, request, extra=_embed_headers())
+
+
+@blueprint.get("/embed/resize.js")
+def resize_script() -> Response:
+    return respond(_RESIZE, request, extra=_embed_headers())
+
+
+@blueprint.get("/embed/<feed_id>/go")
+def go(feed_id: str) -> Response:
+    """A redirect to an item of the feed (or its page): for WordPress, which follows the links
+    of a frame only to the frame's own host. Never to any other URL: not an open redirect."""
+    service, feed = runtime(), feed_or_404(feed_id)
+    url = request.args.get("url", "")
+    known = {item.url for item in service.store.feed_items(
+        feed.id, limit=service.settings.retention)}
+    known.add(widget_source(service, feed, public_base_url()).all_items_url)
+    if http_url(url) is None or url not in known:
+        raise NotFound("link of feed", feed.id)
+    response = redirect(url, code=302)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+@blueprint.get("/embed/builder")
+def builder() -> str:
+    service = runtime()
+    return render_template(
+        "embed/builder.html", base_url=public_base_url(),
+        feeds=list(service.catalogue.feeds.values()), layouts=LAYOUTS, themes=THEMES,
+        fonts=FONTS, palettes=PALETTES, min_contrast=MIN_CONTRAST, defaults=WidgetOptions())
+
+
+# --- shared with web/oembed.py ---------------------------------------------------------------
+
+
+def widget_source(service: Runtime, feed: Feed, base_url: str) -> WidgetSource:
+    """The feed as the widget names it; its "all items" link goes to the page the feed is
+    about, else to the feed itself."""
+    first_source = service.catalogue.sources.get(feed.sources[0])
+    page = first_source.url if first_source else service.catalogue.publishers[feed.publisher].url
+    return WidgetSource(feed_id=feed.id, feed_title=feed.title,
+                        all_items_url=http_url(page) or f"{base_url}/feeds/{feed.id}.rss",
+                        base_url=base_url)
+
+
+def widget_items(service: Runtime, feed: Feed, options: WidgetOptions) -> list[Item]:
+    """The newest `count` items (of `tag`); for key figures, the newest item that has some."""
+    store = service.store
+    figures = options.layout == "figures"
+    filters = Filters(limit=1 if figures else options.count, tag=options.tag,
+                      default_limit=feed.limit)
+    return select_items(
+        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                      offset=offset),
+        partial(store.feed_count, feed.id), filters, service.settings.retention,
+        also=(lambda item: bool(item.figures)) if figures else None).items
+
+
+def frame_url(base_url: str, feed_id: str, options: WidgetOptions) -> str:
+    query = options.query()
+    return f"{base_url}/embed/{feed_id}/frame" + (f"?{urlencode(query)}" if query else "")
+
+
+def feed_or_404(feed_id: str) -> Feed:
+    feed = runtime().catalogue.feeds.get(feed_id)
+    if feed is None:
+        raise NotFound("feed", feed_id)
+    return feed
+
+
+def _oembed_url(base_url: str, resource_url: str) -> str:
+    return f"{base_url}/oembed?{urlencode({'url': resource_url, 'format': 'json'})}"
+
+
+def _embed_headers() -> tuple[tuple[str, str], ...]:
+    return (("Content-Security-Policy", current_app.extensions["syndication.embed_policy"]),
+            ("X-Content-Type-Options", "nosniff"))
+
+
+def _static(body: bytes, media_type: str) -> Representation:
+    """A script that is the same for every feed and request, cached and compressed once."""
+    etag = "embed-" + hashlib.sha256(body).hexdigest()[:16]
+    return Representation(
+        body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
+        brotli=brotli.compress(body, quality=11), media_type=media_type, etag=etag,
+        state=FeedState(version=0, changed_at=None),
+        headers=(("ETag", f'W/"{etag}"'), ("Cache-Control", CACHE_CONTROL)))
+
+
+_SCRIPT = _static(widget_script().encode("utf-8"), JAVASCRIPT)
+_RESIZE = _static((files("syndication") / "static" / "embed" / "resize.js").read_bytes(),
+                  JAVASCRIPT)
