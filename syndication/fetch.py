@@ -21,21 +21,29 @@ Every request, each redirect hop included, goes through `_open`:
 4. one request at a time per host, at least host_delay seconds (or the robots.txt Crawl-delay
    when longer) after the previous one ended.
 
-Redirects are followed here, not by httpx, so that each hop passes all four.
+Redirects are followed here, not by httpx, so that each hop passes all four. Each request (each
+hop) has `timeout` seconds in all, from connecting to its body's last byte (`_Budget`): httpx's
+own timeouts bound each read, not the whole, and a server that sends a byte a second would
+otherwise hold a fetch for ever.
 """
 
 from __future__ import annotations
 
+import codecs
 import logging
+import socket
+import threading
+import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from types import TracebackType
 from typing import Any
 
 import httpx
-from bs4.dammit import UnicodeDammit
+from bs4.dammit import EncodingDetector, UnicodeDammit
 
 from .addresses import (
     Address,
@@ -72,6 +80,10 @@ FEED_ACCEPT = ("application/rss+xml,application/atom+xml,application/feed+json,"
                "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8")
 # The formats syndication/images.py decodes, best first; anything else is a last resort.
 IMAGE_ACCEPT = "image/jpeg,image/png,image/webp,image/gif;q=0.9,image/*;q=0.5"
+# Compressed bodies are inflated here (_decoded), a step at a time, not by httpx, which inflates
+# each network read whole: 64 KB of a gzip bomb are 64 MB, of a brotli one gigabytes.
+ACCEPT_ENCODING = "gzip, deflate"
+INFLATE_STEP = 65_536  # bytes of decompressed body at a time
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_AFTER_STATUSES = (429, 503)
 MAX_RETRY_AFTER = 86_400.0  # a longer Retry-After is read as a day
@@ -140,14 +152,14 @@ class Fetcher:
     def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int,
                  allowed_networks: tuple[Network, ...] = (),
                  host_delay: float = DEFAULT_HOST_DELAY, pacing: HostPacing | None = None):
-        self.max_bytes, self.max_redirects = max_bytes, max_redirects
+        self.timeout, self.max_bytes, self.max_redirects = timeout, max_bytes, max_redirects
         self.allowed_networks, self.host_delay = allowed_networks, host_delay
         self.pacing = pacing or LocalPacing()
         # The product token robots.txt groups name: "SyndicationBot" of "SyndicationBot/0.1 (…)".
         self.robots = RobotsCache(user_agent.split("/")[0].split()[0], self._download_robots)
         self.client = httpx.Client(
             headers={"User-Agent": user_agent, "Accept": "text/html,application/xhtml+xml;q=0.9",
-                     "Accept-Language": "fr-FR,fr;q=0.9"},
+                     "Accept-Language": "fr-FR,fr;q=0.9", "Accept-Encoding": ACCEPT_ENCODING},
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,  # followed in _open, each hop checked
             trust_env=False,  # an environment proxy would bypass the address check
@@ -241,11 +253,12 @@ class Fetcher:
                     raise RobotsDisallowed(name, rules.rule_against(current),
                                            hop=current if hop else None)
                 interval = max(interval, rules.crawl_delay or 0.0)
-            with self.pacing.turn(host, interval):
+            # The budget starts with our turn: waiting for it is no fault of the server's.
+            with self.pacing.turn(host, interval), _Budget(name, self.timeout) as budget:
                 self._check_hold(name, host)  # set by another thread while this one waited
-                response = self.client.send(
-                    pinned_request(self.client, "GET", current, address, headers=headers),
-                    stream=True)
+                request = pinned_request(self.client, "GET", current, address, headers=headers)
+                request.extensions["trace"] = budget.trace
+                response = self.client.send(request, stream=True)
                 try:
                     location = response.headers.get("Location")
                     if response.status_code not in REDIRECTS or not location:
@@ -280,7 +293,7 @@ class Fetcher:
             with self._open(robots_url, {"Accept": "text/plain,*/*;q=0.5"}, name=name,
                             robots=False, max_redirects=ROBOTS_MAX_REDIRECTS) as exchange:
                 status = exchange.response.status_code
-                body = (_read_at_most(exchange.response, ROBOTS_MAX_BYTES)
+                body = (_read_at_most(name, exchange.response, ROBOTS_MAX_BYTES)
                         if 200 <= status < 300 else b"")
                 return RobotsAnswer(status, body, exchange.retry_after)
         except TooManyRedirects:
@@ -293,13 +306,61 @@ class Fetcher:
         if declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge(url, f"body of {declared} bytes exceeds {limit}")
         chunks, size = [], 0
-        # iter_bytes decompresses, so the limit also holds against compression bombs.
-        for chunk in response.iter_bytes():
+        # Counted decompressed, a step at a time: the limit also holds against compression bombs.
+        for chunk in _decoded(url, response):
             size += len(chunk)
             if size > limit:
                 raise BodyTooLarge(url, f"body exceeds {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+class _Budget:
+    """The time one request may take in all, from connecting to the last byte of its body.
+
+    httpx's timeouts bound each step (connecting, each read), not the whole: a server that
+    trickles its headers or its body a byte at a time never trips them. When the budget runs out
+    the connection's socket is shut down, so that the read waiting on it returns at once and the
+    request ends; leaving the block then raises FetchTimeout, whether the request failed for it
+    or its body merely looked complete (a body delimited by the connection's end)."""
+
+    def __init__(self, name: str, seconds: float):
+        self.name, self.seconds = name, seconds
+        self.expired = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's `trace` request extension: learns the socket as soon as it is connected."""
+        if event == "connection.connect_tcp.complete":
+            with self._lock:
+                self._socket = info["return_value"].get_extra_info("socket")
+                if self.expired:
+                    self._shut_down()
+
+    def __enter__(self) -> _Budget:
+        self._timer.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self._timer.cancel()
+        if self.expired and (error is None or isinstance(error, httpx.HTTPError)):
+            raise FetchTimeout(self.name,
+                               f"no complete answer within {self.seconds:g} s") from None
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            if self._socket is not None:
+                self._shut_down()
+
+    def _shut_down(self) -> None:
+        assert self._socket is not None
+        with suppress(OSError):  # already closed: the request ended in the meantime
+            self._socket.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,14 +395,34 @@ def _redirect_target(name: str, current: str, location: str) -> str:
         raise TransportFailure(name, f"redirect to an invalid URL '{location[:200]}'") from None
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def _read_at_most(url: str, response: httpx.Response, limit: int) -> bytes:
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
+    for chunk in _decoded(url, response):
         chunks.append(chunk)
         size += len(chunk)
         if size >= limit:
             break
     return b"".join(chunks)[:limit]
+
+
+def _decoded(url: str, response: httpx.Response) -> Iterator[bytes]:
+    """The body as its Content-Encoding (gzip or deflate, as we accept) says, decompressed at most
+    INFLATE_STEP bytes at a time, so that whoever reads it can stop at its limit."""
+    coding = response.headers.get("Content-Encoding", "").strip().lower()
+    if coding in ("", "identity"):
+        yield from response.iter_raw()
+        return
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise UndecodableBody(url, f"body in an encoding we did not ask for: '{coding[:50]}'")
+    inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)  # 32: a gzip or a zlib header, either
+    try:
+        for raw in response.iter_raw():
+            while raw:
+                yield inflater.decompress(raw, INFLATE_STEP)
+                raw = inflater.unconsumed_tail
+        yield inflater.flush()
+    except zlib.error as error:
+        raise UndecodableBody(url, f"{coding} body cannot be decompressed: {error}") from None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -363,15 +444,41 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def decode_html(url: str, body: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Bytes → text. The HTTP charset comes first, then the BOM and <meta> declarations, then
-    detection (BeautifulSoup's UnicodeDammit does the sniffing)."""
-    if b"\x00" in body[:4096] and not body.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Bytes → text, for pages whose declarations are often wrong or missing.
+
+    In order: a byte-order mark; UTF-8, when the bytes are valid UTF-8 (whatever the page says:
+    text in another encoding is practically never valid UTF-8 by chance, and servers that label
+    every page ISO-8859-1 are common); the HTTP charset, then the page's own <meta> declaration,
+    each read as browsers read it (ISO-8859-1 and ASCII as windows-1252, WHATWG Encoding);
+    windows-1252, the browsers' default for French pages; last, detection. BeautifulSoup's
+    UnicodeDammit does the decoding and the sniffing."""
+    utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))  # a BOM: UnicodeDammit sniffs it
+    if b"\x00" in body[:4096] and not utf16:
         raise UndecodableBody(url, "binary content where HTML was expected")
-    dammit = UnicodeDammit(body, known_definite_encodings=[declared] if declared else [],
-                           is_html=True)
+    candidates = []
+    if not utf16:
+        try:
+            return body.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            pass
+        candidates = [_as_browsers_read(label) for label in (
+            declared, EncodingDetector.find_declared_encoding(body, is_html=True), "windows-1252")
+            if label]
+    dammit = UnicodeDammit(body, is_html=True,
+                           known_definite_encodings=list(dict.fromkeys(candidates)))
     if dammit.unicode_markup is None or dammit.original_encoding is None:
         raise UndecodableBody(url, "cannot decode the page in any known character set")
     text = dammit.unicode_markup
     if text.count("\ufffd") > max(10, len(text) // 100):
         raise UndecodableBody(url, f"page does not decode as {dammit.original_encoding}")
     return text, dammit.original_encoding
+
+
+def _as_browsers_read(label: str) -> str:
+    """Browsers read a page declared ISO-8859-1 or ASCII as windows-1252 (WHATWG Encoding), and
+    such pages do use its curly quotes, œ and €."""
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return label
+    return "windows-1252" if name in ("iso8859-1", "ascii") else label

@@ -5,6 +5,7 @@ Each field comes from the first place that has it, in this order:
 2. page metadata: schema.org JSON-LD, OpenGraph, <meta>, <link rel=canonical> (`metadata.py`);
 3. page conventions: credit lines ("Crédit photo : © …"), <time> elements (`metadata.py`);
 4. a general article extractor, trafilatura, for body and date only (`article.py`).
+The page is parsed once, and every layer reads that one tree (`tree.py`).
 Extractors know HTML, not HTTP and not Redis.
 """
 
@@ -14,10 +15,9 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup
-
 from ..model import RawRecord, Source
 from . import article, metadata, selectors
+from .tree import Node, first, parse, select
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,19 +29,19 @@ class Extraction:
 
 def extract_page(html: str, url: str, source: Source) -> Extraction:
     """Find the item a page holds (unless the source says it is a listing) and its links."""
-    soup = BeautifulSoup(html, "lxml")
-    links = _links(soup, url, source.follow) if source.follow else ()
-    next_links = _links(soup, url, source.paginate) if source.paginate else ()
-    record = None if source.listing else _record(soup, html, url, source)
+    page = parse(html)
+    links = _links(page, url, source.follow) if source.follow else ()
+    next_links = _links(page, url, source.paginate) if source.paginate else ()
+    record = None if source.listing else _record(page, url, source)
     return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None)
 
 
-def _record(soup: BeautifulSoup, html: str, url: str, source: Source) -> RawRecord:
+def _record(page: Node, url: str, source: Source) -> RawRecord:
     found: dict[str, Any] = {}
-    for layer in (selectors.extract(soup, source.selectors), metadata.extract(soup)):
+    for layer in (selectors.extract(page, source.selectors), metadata.extract(page)):
         _fill(found, layer)
     if not found.get("content_html") or not found.get("published"):
-        guessed = article.extract(html, url, content=not found.get("content_html"),
+        guessed = article.extract(page, url, content=not found.get("content_html"),
                                   date=not found.get("published"))
         # With no publication date on a page, htmldate offers its modification date instead:
         # that is not when the page was published (the item then falls back to first_seen).
@@ -59,19 +59,19 @@ def _fill(found: dict[str, Any], layer: dict[str, Any]) -> None:
             found[key] = value
 
 
-def _links(soup: BeautifulSoup, url: str, selector: str) -> tuple[str, ...]:
-    base = _base_url(soup, url)
+def _links(page: Node, url: str, selector: str) -> tuple[str, ...]:
+    base = _base_url(page, url)
     seen: dict[str, None] = {}
-    for element in soup.select(selector):
-        anchor = element if element.name == "a" else element.find("a")
-        href = anchor.get("href") if anchor else None
+    for element in select(page, selector):
+        anchor = element if element.tag == "a" else first(element, "descendant::a")
+        href = anchor.get("href") if anchor is not None else None
         if isinstance(href, str) and href.strip() and not href.startswith(("#", "javascript:",
                                                                            "mailto:")):
             seen.setdefault(urljoin(base, href.strip()), None)
     return tuple(seen)
 
 
-def _base_url(soup: BeautifulSoup, url: str) -> str:
-    base = soup.find("base", href=True)
-    href = base.get("href") if base else None
+def _base_url(page: Node, url: str) -> str:
+    base = first(page, "descendant::base[@href]")
+    href = base.get("href") if base is not None else None
     return urljoin(url, href) if isinstance(href, str) else url

@@ -1,15 +1,16 @@
 """Extract from feeds and sitemaps: bytes → RawRecords (feed entries) or URLs with their lastmod.
 
 RSS 0.9x/1.0/2.0 and Atom are read by feedparser, JSON Feed (1.0, 1.1) by hand, sitemaps and
-sitemap indexes (sitemaps.org) by lxml. XML that declares entities is refused before any parser
-sees it: entity expansion ("billion laughs") and external entities are attacks, and no feed or
-sitemap needs a DTD. The parsers are configured safely besides (feedparser never fetches external
-entities; lxml runs with resolve_entities=False, no_network=True, huge_tree=False).
+sitemap indexes (sitemaps.org) by lxml, as a stream. XML that declares entities is refused before
+any parser sees it: entity expansion ("billion laughs") and external entities are attacks, and no
+feed or sitemap needs a DTD. The parsers are configured safely besides (feedparser never fetches
+external entities; lxml runs with resolve_entities=False, no_network=True, huge_tree=False).
 """
 
 from __future__ import annotations
 
 import calendar
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -153,29 +154,43 @@ _SITEMAP_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tre
 
 
 def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
-    """A sitemap's <url> entries (at most max_urls) or a sitemap index's <sitemap> entries."""
+    """A sitemap's <url> entries (at most max_urls) or a sitemap index's <sitemap> entries.
+
+    Read as a stream, each entry dropped once read, and no further than max_urls entries: a
+    sitemap of a hundred thousand URLs costs the entries kept, not a tree of them all."""
     refuse_entities(url, body)
+    entries: list[tuple[str, str | None]] = []
+    truncated, root_name, depth = False, "", 0
     try:
-        root = etree.fromstring(body, etree.XMLParser(**_SITEMAP_PARSER_OPTIONS))
+        for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"),
+                                              **_SITEMAP_PARSER_OPTIONS):
+            if not isinstance(element.tag, str):  # a comment or a processing instruction
+                continue
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    root_name = etree.QName(element).localname
+                    if root_name not in ("urlset", "sitemapindex"):
+                        raise MalformedFeed(url, f"not a sitemap: root element <{root_name}>")
+                continue
+            depth -= 1
+            if depth != 1 or etree.QName(element).localname not in ("url", "sitemap"):
+                continue
+            if len(entries) >= max_urls:
+                truncated = True
+                break
+            loc = _child_text(element, "loc")
+            if loc:
+                entries.append((urljoin(url, loc), _child_text(element, "lastmod")))
+            element.clear()  # this entry, and the ones before it, are read: let them go
+            parent = element.getparent()
+            while parent is not None and len(parent) > 1:
+                del parent[0]
     except etree.XMLSyntaxError as error:
         raise MalformedFeed(url, f"not a readable sitemap: {error}") from None
-    name = etree.QName(root).localname if isinstance(root.tag, str) else ""
-    if name not in ("urlset", "sitemapindex"):
-        raise MalformedFeed(url, f"not a sitemap: root element <{name}>")
-    entries: list[tuple[str, str | None]] = []
-    truncated = False
-    for element in root:
-        if not isinstance(element.tag, str):
-            continue
-        if etree.QName(element).localname not in ("url", "sitemap"):
-            continue
-        if len(entries) >= max_urls:
-            truncated = True
-            break
-        loc = _child_text(element, "loc")
-        if loc:
-            entries.append((urljoin(url, loc), _child_text(element, "lastmod")))
-    if name == "sitemapindex":
+    if not root_name:
+        raise MalformedFeed(url, "not a readable sitemap: no root element")
+    if root_name == "sitemapindex":
         return Sitemap(urls=(), children=tuple(loc for loc, _ in entries), truncated=truncated)
     return Sitemap(urls=tuple(entries), children=(), truncated=truncated)
 

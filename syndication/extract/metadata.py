@@ -8,17 +8,19 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from bs4 import BeautifulSoup, Tag
+from lxml import etree
+
+from .tree import Node, first, text
 
 ARTICLE_TYPES = {"NewsArticle", "Article", "BlogPosting", "Report", "WebPage", "Event",
                  "CollectionPage", "AnalysisNewsArticle", "ReportageNewsArticle"}
 CREDIT_LINE = re.compile(r"Cr[ée]dits?\s*(?:photos?|images?)?\s*:\s*©?\s*[^\n]+", re.IGNORECASE)
 
 
-def extract(soup: BeautifulSoup) -> dict[str, Any]:
+def extract(page: Node) -> dict[str, Any]:
     """JSON-LD first (the most structured), then OpenGraph, then plain <meta>, then conventions."""
     found: dict[str, Any] = {}
-    for layer in (_json_ld(soup), _opengraph(soup), _meta(soup), _conventions(soup)):
+    for layer in (_json_ld(page), _opengraph(page), _meta(page), _conventions(page)):
         for key, value in layer.items():
             if value and not found.get(key):
                 found[key] = value
@@ -28,8 +30,8 @@ def extract(soup: BeautifulSoup) -> dict[str, Any]:
 # --- JSON-LD -------------------------------------------------------------------------------
 
 
-def _json_ld(soup: BeautifulSoup) -> dict[str, Any]:
-    for node in _json_ld_nodes(soup):
+def _json_ld(page: Node) -> dict[str, Any]:
+    for node in _json_ld_nodes(page):
         types = node.get("@type")
         types = set(types) if isinstance(types, list) else {types}
         if not types & ARTICLE_TYPES:
@@ -61,10 +63,13 @@ def _json_ld(soup: BeautifulSoup) -> dict[str, Any]:
     return {}
 
 
-def _json_ld_nodes(soup: BeautifulSoup) -> Iterator[dict[str, Any]]:
-    for script in soup.find_all("script", type="application/ld+json"):
+_JSON_LD_SCRIPTS = etree.XPath("//script[@type='application/ld+json']")
+
+
+def _json_ld_nodes(page: Node) -> Iterator[dict[str, Any]]:
+    for script in _JSON_LD_SCRIPTS(page):
         try:
-            data = json.loads(script.string or "")
+            data = json.loads(script.text or "")
         except ValueError:
             continue  # broken JSON-LD is common; the other layers still apply
         stack = data if isinstance(data, list) else [data]
@@ -77,73 +82,78 @@ def _json_ld_nodes(soup: BeautifulSoup) -> Iterator[dict[str, Any]]:
 # --- OpenGraph and <meta> --------------------------------------------------------------------
 
 
-def _opengraph(soup: BeautifulSoup) -> dict[str, Any]:
+def _opengraph(page: Node) -> dict[str, Any]:
     return {
-        "title": _property(soup, "og:title"),
-        "summary": _property(soup, "og:description"),
-        "image_url": _property(soup, "og:image") or _property(soup, "og:image:url"),
-        "image_alt": _property(soup, "og:image:alt"),
-        "image_width": _property(soup, "og:image:width"),
-        "image_height": _property(soup, "og:image:height"),
-        "canonical_url": _canonical(soup) or _property(soup, "og:url"),
-        "published": _property(soup, "article:published_time"),
-        "updated": _property(soup, "article:modified_time"),
+        "title": _property(page, "og:title"),
+        "summary": _property(page, "og:description"),
+        "image_url": _property(page, "og:image") or _property(page, "og:image:url"),
+        "image_alt": _property(page, "og:image:alt"),
+        "image_width": _property(page, "og:image:width"),
+        "image_height": _property(page, "og:image:height"),
+        "canonical_url": _canonical(page) or _property(page, "og:url"),
+        "published": _property(page, "article:published_time"),
+        "updated": _property(page, "article:modified_time"),
         "tags": tuple(dict.fromkeys(
-            [*_properties(soup, "article:section"), *_properties(soup, "article:tag")])),
-        "authors": tuple(_properties(soup, "article:author")),
+            [*_properties(page, "article:section"), *_properties(page, "article:tag")])),
+        "authors": tuple(_properties(page, "article:author")),
     }
 
 
-def _meta(soup: BeautifulSoup) -> dict[str, Any]:
-    html = soup.find("html")
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
-    site = _property(soup, "og:site_name")
+def _meta(page: Node) -> dict[str, Any]:
+    title_element = first(page, "//title")
+    title = text(title_element) or None if title_element is not None else None
+    site = _property(page, "og:site_name")
     if title and site:  # "Plan vélo | Région Île-de-France" → "Plan vélo"
         title = re.sub(rf"\s*[|\-–—]\s*{re.escape(site)}\s*$", "", title)
     return {
         "title": title,
-        "summary": _name_meta(soup, "description"),
-        "authors": tuple(a for a in [_name_meta(soup, "author")] if a),
-        "lang": html.get("lang") if isinstance(html, Tag) else None,
+        "summary": _name_meta(page, "description"),
+        "authors": tuple(a for a in [_name_meta(page, "author")] if a),
+        "lang": page.get("lang") if page.tag == "html" else None,
     }
 
 
-def _conventions(soup: BeautifulSoup) -> dict[str, Any]:
+_CONVENTION_ELEMENTS = ("figcaption", "p", "span", "div", "small")
+
+
+def _conventions(page: Node) -> dict[str, Any]:
     found: dict[str, Any] = {}
-    for element in soup.find_all(["figcaption", "p", "span", "div", "small"]):
-        text = element.get_text(" ", strip=True)
-        if len(text) < 200 and CREDIT_LINE.fullmatch(text):
-            found["image_credit"] = text
+    for element in page.iter(*_CONVENTION_ELEMENTS):
+        line = text(element)
+        if len(line) < 200 and CREDIT_LINE.fullmatch(line):
+            found["image_credit"] = line
             break
-    time = soup.find("time", datetime=True)
-    if isinstance(time, Tag):
-        found["published"] = str(time["datetime"])
+    time = first(page, "//time[@datetime]")
+    if time is not None:
+        found["published"] = str(time.get("datetime"))
     return found
 
 
-def _canonical(soup: BeautifulSoup) -> str | None:
-    for link in soup.find_all("link", href=True):
-        rel = link.get("rel") or []
-        if "canonical" in rel:
-            return _string(link["href"])
+def _canonical(page: Node) -> str | None:
+    for link in page.xpath("//link[@href]"):
+        if "canonical" in (link.get("rel") or "").split():
+            return _string(link.get("href"))
     return None
 
 
-def _property(soup: BeautifulSoup, name: str) -> str | None:
-    values = _properties(soup, name)
+def _property(page: Node, name: str) -> str | None:
+    values = _properties(page, name)
     return values[0] if values else None
 
 
-def _properties(soup: BeautifulSoup, name: str) -> list[str]:
-    # OpenGraph says property=, but many sites write name=.
-    elements = soup.find_all("meta", attrs={"property": name}) or soup.find_all(
-        "meta", attrs={"name": name})
+# OpenGraph says property=, but many sites write name=.
+_BY_PROPERTY = etree.XPath("//meta[@property=$name]")
+_BY_NAME = etree.XPath("//meta[@name=$name]")
+
+
+def _properties(page: Node, name: str) -> list[str]:
+    elements = _BY_PROPERTY(page, name=name) or _BY_NAME(page, name=name)
     return [v for v in (_string(e.get("content")) for e in elements) if v]
 
 
-def _name_meta(soup: BeautifulSoup, name: str) -> str | None:
-    element = soup.find("meta", attrs={"name": name})
-    return _string(element.get("content")) if isinstance(element, Tag) else None
+def _name_meta(page: Node, name: str) -> str | None:
+    elements = _BY_NAME(page, name=name)
+    return _string(elements[0].get("content")) if elements else None
 
 
 # --- small JSON-LD value helpers -------------------------------------------------------------

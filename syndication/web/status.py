@@ -25,6 +25,9 @@ KIND_LABELS = {
     "undecodable": "contenu illisible", "unreachable": "site injoignable",
     "fetch": "téléchargement impossible", "extraction": "aucun contenu extrait",
     "layout": "mise en page changée", "internal": "erreur interne",
+    "rate-limited": "trop de requêtes (429/503)", "refused-address": "adresse refusée",
+    "malformed-feed": "flux illisible", "robots": "interdit par robots.txt",
+    "robots-unreachable": "robots.txt injoignable", "redis": "Redis injoignable",
 }
 
 

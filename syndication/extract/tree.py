@@ -1,0 +1,77 @@
+"""The page's one parsed tree, shared by every layer of extraction, and what they ask of it.
+
+A page is parsed once, by lxml (about twenty times faster than BeautifulSoup over the same lxml
+parser), and every layer reads that tree: the configured selectors, the metadata, and
+trafilatura, which takes lxml trees as they are. CSS selectors are compiled to XPath once each
+(cssselect, lxml's own CSS engine) and run in C.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+
+import lxml.html
+from cssselect import HTMLTranslator, SelectorError
+from lxml import etree
+
+from ..errors import ConfigError
+
+# As trafilatura parses (it reads this tree too): comments and processing instructions dropped,
+# so no layer ever takes them for text.
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False,
+                               default_doctype=False, encoding="utf-8")
+_EMPTY_PAGE = b"<html><head></head><body></body></html>"
+_TRANSLATOR = HTMLTranslator()
+# The text a reader sees: as BeautifulSoup's get_text, scripts, styles and templates left out.
+_TEXT = etree.XPath("descendant-or-self::text()"
+                    "[not(ancestor::script or ancestor::style or ancestor::template)]")
+
+Node = lxml.html.HtmlElement
+
+
+def parse(page: str) -> Node:
+    """The page's <html> element. The text is handed to lxml as UTF-8 bytes, so that an XML
+    declaration naming another encoding (XHTML pages) or a <meta charset> cannot mislead it:
+    the text is already decoded (fetch.decode_html)."""
+    try:
+        return lxml.html.document_fromstring(page.encode("utf-8"), parser=_PARSER)
+    except etree.ParserError:  # nothing but blanks: an empty page, as BeautifulSoup would give
+        return lxml.html.document_fromstring(_EMPTY_PAGE, parser=_PARSER)
+
+
+def select(node: Node, css: str) -> list[Node]:
+    """The elements under `node` (the node itself excepted) that match `css`, in page order."""
+    return _compiled(css)(node)
+
+
+def select_one(node: Node, css: str) -> Node | None:
+    found = select(node, css)
+    return found[0] if found else None
+
+
+def first(node: Node, xpath: str) -> Node | None:
+    found = node.xpath(xpath)
+    return found[0] if found else None
+
+
+def text(node: Node | None) -> str:
+    """The node's text, its pieces stripped and joined by single spaces."""
+    if node is None:
+        return ""
+    return " ".join(piece.strip() for piece in _TEXT(node) if piece.strip())
+
+
+def inner_html(node: Node) -> str:
+    """What the node holds, as HTML (its own tag left out)."""
+    return html.escape(node.text or "", quote=False) + "".join(
+        etree.tostring(child, encoding="unicode", method="html") for child in node)
+
+
+@lru_cache(maxsize=1024)
+def _compiled(css: str) -> etree.XPath:
+    try:
+        return etree.XPath(_TRANSLATOR.css_to_xpath(css, prefix="descendant::"))
+    except SelectorError as error:
+        raise ConfigError(f"CSS selector '{css}' is not supported: {error}",
+                          field="selectors") from None
