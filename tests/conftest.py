@@ -14,6 +14,7 @@ from redis import Redis
 from syndication.app import create_app
 from syndication.config import load_catalogue, load_settings
 from syndication.model import Catalogue
+from syndication.redis_url import connect as connect_redis_url
 from syndication.runtime import Runtime, open_runtime, stop_embedded
 from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
@@ -26,8 +27,8 @@ FEEDS_DIR = ROOT / "feeds"
 @pytest.fixture(scope="session")
 def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
     url = os.environ.get("SYNDICATION_TEST_REDIS_URL")
-    if url:
-        client = Redis.from_url(url, decode_responses=True)
+    if url:  # any URL the service takes: a server, Sentinel, a cluster
+        client = connect_redis_url(url)
         yield client
         client.close()
         return
@@ -42,8 +43,9 @@ def redis_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Redis]:
 
 @pytest.fixture
 def prefix(redis_client: Redis) -> Iterator[str]:
-    """A key prefix of this test's own; only its keys are deleted afterwards."""
-    value = f"test-{uuid.uuid4().hex[:12]}"
+    """A key prefix of this test's own; only its keys are deleted afterwards. It is a hash tag
+    already, so the store uses it as it is (store/keys.py) and tests may build keys by hand."""
+    value = f"{{test-{uuid.uuid4().hex[:12]}}}"
     yield value
     keys = list(redis_client.scan_iter(match=f"{value}:*", count=1000))
     if keys:

@@ -74,7 +74,7 @@ class Filled:
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for this module's read-only tests, filled by the real pipeline, now."""
-    prefix = f"test-digest-{uuid.uuid4().hex[:12]}"
+    prefix = f"{{test-digest-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
     service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     before = datetime.now(UTC)
     results = {source_id: refresh(service.catalogue.sources[source_id], service)

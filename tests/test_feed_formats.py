@@ -102,7 +102,7 @@ class Filled:
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for the read-only tests of this module, filled by real refreshes."""
-    prefix = f"test-formats-{uuid.uuid4().hex[:12]}"
+    prefix = f"{{test-formats-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
     service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     for source_id in FEEDS:
         assert refresh(service.catalogue.sources[source_id], service).outcome == "ok"

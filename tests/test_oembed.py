@@ -51,7 +51,7 @@ WORDPRESS_PATTERN = re.compile(r"(<blockquote>.*?</blockquote>)?.*(<iframe.*?></
 
 @pytest.fixture(scope="module")
 def service(redis_client: Redis, sample_site: str) -> Iterator[Runtime]:
-    prefix = f"test-oembed-{uuid.uuid4().hex[:12]}"
+    prefix = f"{{test-oembed-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
     runtime = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     for source_id in ("region-solidaire", "actualites"):
         refresh(runtime.catalogue.sources[source_id], runtime)

@@ -81,7 +81,7 @@ def _delete_prefix(redis_client: Redis, prefix: str) -> None:
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for the read-only tests of this module, filled by the real pipeline."""
-    prefix = f"test-web-{uuid.uuid4().hex[:12]}"
+    prefix = f"{{test-web-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
     service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     results = {source_id: refresh(service.catalogue.sources[source_id], service)
                for source_id in ("region-solidaire", "actualites")}

@@ -71,7 +71,7 @@ class Filled:
 
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
-    prefix = f"test-widgets-{uuid.uuid4().hex[:12]}"
+    prefix = f"{{test-widgets-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
     service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     for source_id in ("region-solidaire", "actualites"):
         refresh(service.catalogue.sources[source_id], service)

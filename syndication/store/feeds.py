@@ -1,6 +1,7 @@
 """Items, feed indexes, page validators, source status, feed versions and leases.
 
-Key schema (every key starts with the configured prefix, written P below):
+Key schema (every key starts with the configured prefix as a hash tag, written P below: keys.py
+tells why):
 
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
@@ -15,16 +16,20 @@ Key schema (every key starts with the configured prefix, written P below):
     P:feed:{feed}:state          hash    version (int, +1 whenever the feed's content changes),
                                          changed_at (ISO date-time of that change)
     P:lease:{source}             string  refresh lease (redis-py Lock: token + expiry)
-    P:feed-versions              channel a feed id, published in the transaction that changes it
+    P:feed-versions              channel a feed id, published right after the transaction that
+                                         changes it
 
 A refresh is written in one MULTI/EXEC transaction (items, indexes, retention trims, page
 validators, status, feed versions), and feeds are read by one Lua script (index range + items), so
-a reader sees the state before or after a refresh, never a mix.
+a reader sees the state before or after a refresh, never a mix. Announcing a change is no part of
+the transaction (Redis Cluster takes no PUBLISH there): a process that dies in between leaves
+listeners to catch up by themselves, as they do after any message they missed.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +41,9 @@ from redis.lock import Lock
 
 from ..fetch import Validators
 from ..model import ExtractionCounts, Feed, Item, Source, SourceStatus
+from .keys import key_prefix
+
+log = logging.getLogger(__name__)
 
 # Newest first within [min, max] scores, skipping ARGV[5]; returns the items' JSON (nil where
 # an item was trimmed meanwhile).
@@ -49,6 +57,7 @@ return redis.call('MGET', unpack(keys))
 """
 
 # Keep the newest ARGV[1] members of an index; with ARGV[2] set, delete the trimmed items too.
+# Run inside transactions only: see _queue_script.
 _TRIM_INDEX = """
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[1])
 if excess <= 0 then return 0 end
@@ -83,6 +92,13 @@ def member_of(item: Item) -> str:
     return f"{item.source}/{item.id}"
 
 
+def _queue_script(tx: Redis, script: str, keys: list[str], args: list[object]) -> None:
+    """Queue a Lua script into a transaction by its text (EVAL) rather than by its digest, as
+    redis-py's Script objects do: a Redis Cluster transaction refuses EVALSHA, and a script missing
+    from the server's cache would fail only at EXEC, once the other commands had run."""
+    tx.execute_command("EVAL", script, len(keys), *keys, *args)
+
+
 def _status_json(status: SourceStatus) -> str:
     data = status.to_dict()
     data.pop("next_run")  # kept under its own key, written by the scheduler
@@ -92,11 +108,10 @@ def _status_json(status: SourceStatus) -> str:
 class FeedStore:
     def __init__(self, redis: Redis, prefix: str, retention: int):
         self.redis = redis
-        self.prefix = prefix
+        self.prefix = key_prefix(prefix)
         self.retention = retention
         self._listeners: list[Callable[[str | None], None]] = []
         self._read_index = redis.register_script(_READ_INDEX)
-        self._trim_index = redis.register_script(_TRIM_INDEX)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -181,7 +196,9 @@ class FeedStore:
 
     def lease(self, source_id: str, seconds: int) -> Lock:
         """A lock with expiry, held while a source refreshes: a crashed holder frees it in time."""
-        return self.redis.lock(self._key("lease", source_id), timeout=seconds, blocking=False)
+        # Not thread-local: leases.KeptLease renews it from a thread of its own.
+        return self.redis.lock(self._key("lease", source_id), timeout=seconds, blocking=False,
+                               thread_local=False)
 
     def commit_refresh(self, source: Source, feeds: Iterable[Feed], changed: Iterable[Item],
                        pages: dict[str, PageState], status: SourceStatus,
@@ -198,8 +215,8 @@ class FeedStore:
                 tx.set(self._key("item", member_of(item)), json.dumps(item.to_dict()))
                 tx.zadd(source_index, {member_of(item): item.date.timestamp()})
             if changed:
-                self._trim_index(keys=[source_index],
-                                 args=[self.retention, self._key("item", "")], client=tx)
+                _queue_script(tx, _TRIM_INDEX, [source_index],
+                              [self.retention, self._key("item", "")])
             for feed in feeds:
                 admitted = {member_of(i): i.date.timestamp() for i in changed if feed.admits(i)}
                 if admitted:
@@ -207,8 +224,8 @@ class FeedStore:
                 if leaving[feed.id]:
                     tx.zrem(self._key("feed", feed.id, "index"), *leaving[feed.id])
                 if admitted or leaving[feed.id]:
-                    self._trim_index(keys=[self._key("feed", feed.id, "index")],
-                                     args=[self.retention, ""], client=tx)
+                    _queue_script(tx, _TRIM_INDEX, [self._key("feed", feed.id, "index")],
+                                  [self.retention, ""])
                     self._bump(tx, feed.id, now)
                     changed_feeds.add(feed.id)
             # Replaced whole: pages no longer linked (or failing) leave with their validators.
@@ -310,7 +327,7 @@ class FeedStore:
             tx.delete(index)
             if wanted:
                 tx.zadd(index, wanted)
-                self._trim_index(keys=[index], args=[self.retention, ""], client=tx)
+                _queue_script(tx, _TRIM_INDEX, [index], [self.retention, ""])
             self._bump(tx, feed.id, now)
             tx.execute()
         self._tell_listeners([feed.id])
@@ -320,7 +337,6 @@ class FeedStore:
         state = self._key("feed", feed_id, "state")
         tx.hincrby(state, "version", 1)
         tx.hset(state, "changed_at", now.isoformat())
-        tx.publish(self._key("feed-versions"), feed_id)
 
     def add_listener(self, on_change: Callable[[str | None], None]) -> None:
         """Call on_change(feed_id) in this process right after a commit changes a feed; other
@@ -332,6 +348,14 @@ class FeedStore:
             self._listeners.remove(on_change)
 
     def _tell_listeners(self, feed_ids: Iterable[str]) -> None:
+        """Announce committed changes: to other processes (watch_feed_versions), then to this
+        one's listeners."""
+        feed_ids = list(feed_ids)
+        try:
+            for feed_id in feed_ids:
+                self.redis.publish(self._key("feed-versions"), feed_id)
+        except RedisError as error:  # the change is committed: listeners catch up by themselves
+            log.warning("feed changes not announced: %s", error)
         for feed_id in feed_ids:
             for listener in list(self._listeners):
                 listener(feed_id)

@@ -1,7 +1,7 @@
 """What we know of items' images: their facts, their original bytes, their resized derivatives,
 and the images that could not be fetched (so that they are not fetched again at every refresh).
 
-Key schema (every key starts with the configured prefix, written P below; {key} is
+Key schema (every key starts with the configured prefix as a hash tag, written P below; {key} is
 images.image_key(url), a digest of the image's absolute URL; {version} a digest of its bytes):
 
     P:image:{key}                          hash    url, type, length, width, height, version,
@@ -29,6 +29,7 @@ from redis import Redis
 from redis.client import NEVER_DECODE
 
 from ..model import Derivative
+from .keys import key_prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ class ImageRecord:
 class ImageStore:
     def __init__(self, redis: Redis, prefix: str):
         self.redis = redis
-        self.prefix = prefix
+        self.prefix = key_prefix(prefix)
 
     def _key(self, key: str, *parts: str) -> str:
         return ":".join((self.prefix, "image", key, *parts))

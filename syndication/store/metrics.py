@@ -8,7 +8,7 @@ adds to these counters (one pipelined round trip per refresh) and /metrics reads
 time (web/metrics.py). They are the service's totals: every web process reports the same values,
 so aggregate them across instances with max(), not sum().
 
-Key schema (every key starts with the configured prefix, written P below):
+Key schema (every key starts with the configured prefix as a hash tag, written P below):
 
     P:metrics:refreshes          hash  "{source}|{outcome}" → refreshes
     P:metrics:ingested           hash  "{source}|{change}" → items (change: new | updated)
@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from redis import Redis
+
+from .keys import key_prefix
 
 # Seconds: a re-poll answered by 304s takes tens of milliseconds, a listing with its detail pages
 # several seconds, a slow site up to the fetch timeout for each page.
@@ -51,7 +53,7 @@ class RefreshMetrics:
 class MetricsStore:
     def __init__(self, redis: Redis, prefix: str):
         self.redis = redis
-        self.prefix = prefix
+        self.prefix = key_prefix(prefix)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, "metrics", *parts))

@@ -1,7 +1,7 @@
 """What operators change at run time: sources added through the API, publishers' push tokens,
 and refreshes asked for.
 
-Key schema (every key starts with the configured prefix, written P below):
+Key schema (every key starts with the configured prefix as a hash tag, written P below):
 
     P:api-sources                hash    source id → its definition as sent to the API (JSON):
                                          the fields of a [[sources]] table, publisher, feeds
@@ -28,6 +28,8 @@ from typing import Any
 
 from redis import Redis
 
+from .keys import key_prefix
+
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -44,7 +46,7 @@ class PushToken:
 class SourceRegistry:
     def __init__(self, redis: Redis, prefix: str):
         self.redis = redis
-        self.prefix = prefix
+        self.prefix = key_prefix(prefix)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))

@@ -1,7 +1,7 @@
 """WebSub hub state: subscriptions with their leases, intents waiting for verification, and
 content deliveries waiting to be sent (or retried).
 
-Key schema (every key starts with the configured prefix, written P below):
+Key schema (every key starts with the configured prefix as a hash tag, written P below):
 
     P:websub:subscription:{id}   hash    topic, callback, feed, format, base_url (the service's
                                          root as the topic spells it), secret (may be empty),
@@ -38,6 +38,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from redis import Redis
+
+from .keys import key_prefix
 
 CLAIM_SECONDS = 300  # longer than one batch of verifications or deliveries can take
 
@@ -100,7 +102,7 @@ def subscription_id(topic: str, callback: str) -> str:
 class SubscriptionStore:
     def __init__(self, redis: Redis, prefix: str):
         self.redis = redis
-        self.prefix = prefix
+        self.prefix = key_prefix(prefix)
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._finish_delivery = redis.register_script(_FINISH_DELIVERY)
 
