@@ -127,17 +127,16 @@ def _serve(host: str, port: int, scheduler: bool,
     from werkzeug.serving import make_server
 
     from .app import create_app
-    from .schedule import CatalogueWatcher, build_scheduler, prepare
+    from .schedule import run_scheduler
 
     runtime = _runtime()
     app = create_app(runtime=runtime)
-    jobs = watcher = None
+    stopping = threading.Event()
+    scheduling = None
     if scheduler:
-        prepare(runtime)
-        jobs = build_scheduler(runtime, blocking=False)
-        jobs.start()
-        watcher = CatalogueWatcher(jobs, runtime)
-        watcher.start()
+        scheduling = threading.Thread(target=run_scheduler, args=(runtime, stopping),
+                                      name="scheduler", daemon=True)
+        scheduling.start()
     server = make_server(host, port, app, threaded=True)
     base = f"http://{host}:{port}"
     click.echo(f"Service:            {base}/")
@@ -157,31 +156,54 @@ def _serve(host: str, port: int, scheduler: bool,
         pass
     finally:
         server.server_close()
-        if watcher is not None:
-            watcher.stop()
-        if jobs is not None:
-            jobs.shutdown(wait=False)
+        stopping.set()
+        if scheduling is not None:
+            scheduling.join(timeout=15)
         runtime.close()
 
 
 @main.command()
 def scheduler() -> None:
-    """Run the refresh scheduler alone (production, beside the web tier serving wsgi:app)."""
-    from .schedule import CatalogueWatcher, build_scheduler, prepare
+    """Run the refresh scheduler alone (production, beside the web tier serving wsgi:app). Any
+    number may run: one leads, the others take over within SYNDICATION_LEADER_LEASE_SECONDS."""
+    from .schedule import run_scheduler
 
     runtime = _runtime()
-    prepare(runtime)
-    jobs = build_scheduler(runtime, blocking=True)
-    watcher = CatalogueWatcher(jobs, runtime)
-    log.info("scheduler started with %d sources", len(runtime.catalogue.sources))
+    stopping = _stop_on_signals()
+    log.info("scheduler started with %d sources (refresh mode: %s)",
+             len(runtime.catalogue.sources), runtime.settings.refresh_mode)
     try:
-        watcher.start()
-        jobs.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        run_scheduler(runtime, stopping)
     finally:
-        watcher.stop()
         runtime.close()
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty (tests, benchmarks).")
+@click.option("--name", help="The worker's name in RQ (default: a random one).")
+def worker(burst: bool, name: str | None) -> None:
+    """Run refresh jobs from the queue (SYNDICATION_REFRESH_MODE=rq); start as many as needed,
+    on any machine sharing the Redis server. SIGTERM or SIGINT: the current job finishes first."""
+    from .jobs import work
+
+    runtime = _runtime()
+    if runtime.settings.refresh_mode != "rq":
+        log.warning("SYNDICATION_REFRESH_MODE is %r: schedulers run refreshes themselves and "
+                    "this worker will get no job", runtime.settings.refresh_mode)
+    try:
+        work(runtime, burst=burst, name=name)
+    finally:
+        runtime.close()
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: a clean stop (the lead is handed over at once)."""
+    import signal
+
+    stopping = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stopping.set())
+    return stopping
 
 
 @main.command()

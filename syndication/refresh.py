@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from redis.exceptions import LockError, RedisError
+from redis.exceptions import RedisError
 
 from .drift import layout_drift
 from .errors import ExtractionFailed, FetchError, SyndicationError
@@ -25,6 +25,7 @@ from .extract import extract_page
 from .extract.feeds import parse_feed, parse_sitemap
 from .fetch import Fetcher, Page, Unchanged, Validators
 from .images import probe_images
+from .leases import KeptLease
 from .model import ExtractionCounts, Item, RawRecord, Source, SourceStatus
 from .normalise import canonical_url, normalise, reconcile
 from .runtime import Runtime
@@ -62,9 +63,10 @@ class _Harvest:
 
 
 def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> RefreshResult:
-    lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
+    lease = KeptLease(runtime.store.lease(source.id, runtime.settings.lease_seconds),
+                      f"source {source.id}")
     try:
-        if not lease.acquire(blocking=False):
+        if not lease.acquire():
             return _counted(runtime, RefreshResult(source.id, "skipped"), ran=False)
     except RedisError as error:  # without Redis nothing can be stored: wait for the next run
         log.warning("source %s not refreshed: Redis is unavailable (%s)", source.id, error)
@@ -81,12 +83,7 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
     except Exception as error:  # noqa: BLE001 - one bad source must never stop a run
         result = _record_failure(source, runtime, now, previous, started, error)
     finally:
-        try:
-            lease.release()
-        except LockError:  # expired while we worked; the next holder is not ours to free
-            log.warning("lease of source %s expired during its refresh", source.id)
-        except RedisError:  # it will expire by itself
-            log.warning("could not release the lease of source %s", source.id)
+        lease.release()
     return _counted(runtime, result, ran=True)
 
 

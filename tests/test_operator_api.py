@@ -40,7 +40,7 @@ def web(service: Runtime):  # noqa: ANN201 - a Flask test client
 @pytest.fixture
 def scheduler(service: Runtime) -> Iterator[BackgroundScheduler]:
     """The scheduler, started paused: tests run sync_jobs and look at what it planned."""
-    jobs = build_scheduler(service, blocking=False)
+    jobs = build_scheduler(service)
     jobs.start(paused=True)
     yield jobs
     jobs.shutdown(wait=False)
@@ -133,7 +133,7 @@ def test_a_refresh_asked_for_runs_even_while_the_source_backs_off(
     assert again.status_code == 202
     sync_jobs(scheduler, service)
     job = scheduler.get_job("actualites:asked")
-    assert job is not None and job.kwargs == {"asked": True}
+    assert job is not None and job.kwargs["asked"] is True
     assert service.registry.take_refresh_requests() == []  # asking twice was once, and taken
 
 

@@ -12,14 +12,15 @@ from datetime import timedelta
 
 from redis import Redis
 
+from syndication.jobs import MAX_BACKOFF, backoff_delay
 from syndication.runtime import Runtime
-from syndication.schedule import MAX_BACKOFF, backoff_delay, build_scheduler, prepare
+from syndication.schedule import build_scheduler, prepare
 
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT
 
 
 def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
-    scheduler = build_scheduler(runtime, blocking=False)
+    scheduler = build_scheduler(runtime)
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == set(runtime.catalogue.sources) | {"websub:tick"}
     actualites = jobs["actualites"]
@@ -36,7 +37,7 @@ def test_backoff_grows_with_failures_up_to_a_ceiling() -> None:
 
 def test_a_started_scheduler_refreshes_every_source_at_once(runtime: Runtime) -> None:
     prepare(runtime)
-    scheduler = build_scheduler(runtime, blocking=False)
+    scheduler = build_scheduler(runtime)
     scheduler.start()
     try:
         deadline = time.monotonic() + 20

@@ -20,7 +20,7 @@ from syndication.app import create_app
 from syndication.refresh import refresh
 from syndication.render.french import french_datetime
 from syndication.runtime import Runtime
-from syndication.schedule import build_scheduler, run_refresh
+from syndication.schedule import tick
 from syndication.web.index import STATE_LABELS
 
 from .conftest import FEEDS_DIR, ROOT, make_catalogue, make_runtime
@@ -130,12 +130,11 @@ def test_the_status_page_shows_every_source_with_its_state_in_words(
 
 def test_the_status_page_shows_a_degraded_source_and_the_next_planned_run(
         site_runtime: Runtime, faulty_site: FaultySite, web: FlaskClient) -> None:
-    scheduler = build_scheduler(site_runtime, blocking=False)  # not started: run by hand
     source = site_runtime.catalogue.sources["region-solidaire"]
-    assert run_refresh(scheduler, site_runtime, source).outcome == "ok"
+    assert tick(site_runtime, source).outcome == "ok"
     faulty_site.edit("region-solidaire.html", 'class="latest-news"', 'class="a-la-une"')
     site_runtime.store.record_next_run(source.id, None)  # due now, without waiting for the tick
-    assert run_refresh(scheduler, site_runtime, source).outcome == "degraded"
+    assert tick(site_runtime, source).outcome == "degraded"
 
     row = rows(status_page(web))["region-solidaire"]
     assert "mise en page changée ?" in row["État"] and "depuis le" in row["État"]

@@ -1,0 +1,60 @@
+"""Which scheduler leads. Any number of `syndication scheduler` processes may run; the one
+holding the leader lease (a KeptLease: renewed every third of SYNDICATION_LEADER_LEASE_SECONDS)
+plans and dispatches refreshes, the others wait to take over. A leader that dies (SIGKILL, a
+machine lost) stops renewing, and another leads within one lease period.
+
+Redis keys (P is the configured prefix):
+
+    P:scheduler:leader    string  redis-py Lock of the leader; its token names the process
+                                  ("host:pid:random"), for operators
+    P:scheduler:plan      string  present while a leader is at work (3 lease periods TTL,
+                                  refreshed as it works), deleted when it stops cleanly: a new
+                                  leader that finds it takes over a plan (each source's next-run
+                                  date is kept), one that does not starts cold (every source
+                                  refreshes at once)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from .leases import KeptLease
+from .runtime import Runtime
+from .store.keys import key_prefix
+
+
+class Leadership:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.seconds = runtime.settings.leader_lease_seconds
+        prefix = key_prefix(runtime.settings.redis_prefix)
+        self.key, self.plan_key = f"{prefix}:scheduler:leader", f"{prefix}:scheduler:plan"
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        lock = runtime.redis.lock(self.key, timeout=self.seconds, thread_local=False)
+        self.lease = KeptLease(lock, "scheduler leader", token=self.token)
+        self.lost = self.lease.lost
+        self.takes_over = False  # whether the last try_lead found a plan to continue
+
+    def try_lead(self) -> bool:
+        """Lead if nobody does (never waits). Raises RedisError."""
+        if not self.lease.acquire():
+            return False
+        self.takes_over = bool(self.runtime.redis.exists(self.plan_key))
+        self.beat()
+        return True
+
+    def beat(self) -> None:
+        """Say that a leader is at work (called as it works)."""
+        self.runtime.redis.set(self.plan_key, self.token, ex=3 * self.seconds)
+
+    def resign(self, *, clean: bool) -> None:
+        """Stop leading; `clean`: the service is stopping, the next leader starts cold."""
+        if clean:
+            self.runtime.redis.delete(self.plan_key)
+        self.lease.release()
+
+    def current(self) -> str | None:
+        """The token of the process that leads now, if any."""
+        return self.runtime.redis.get(self.key)
