@@ -98,6 +98,15 @@ def runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterator[
 
 
 @pytest.fixture
+def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
+    """A runtime on the faulty site's copy of the sample site, with a short fetch timeout."""
+    service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
+                           fetch_timeout=2.0)
+    yield service
+    service.fetcher.close()
+
+
+@pytest.fixture
 def app(runtime: Runtime):  # noqa: ANN201 - a Flask app
     application = create_app(runtime=runtime)
     yield application

@@ -22,19 +22,10 @@ from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 from syndication.schedule import tick
 
-from .conftest import make_catalogue, make_runtime
 from .faulty_site import FaultySite
 
 LISTING_PAGES = ["toutes-les-actualites/index.html", "toutes-les-actualites/page-2.html",
                  "toutes-les-actualites/page-3.html"]
-
-
-@pytest.fixture
-def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
-    service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
-                           fetch_timeout=2.0)
-    yield service
-    service.fetcher.close()
 
 
 @pytest.fixture

@@ -35,29 +35,12 @@ from syndication.runtime import Runtime
 from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
 from .conftest import make_catalogue, make_runtime
-from .faulty_site import FaultySite
+from .faulty_site import BILLION_LAUGHS, FaultySite
 
 FEED = "partenaires/restos-solidaires/feed.xml"
 FEED_TEXT = (SITE_DIR / FEED).read_text(encoding="utf-8")
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 NEWS_PAGE = "actualites/ordre-de-malte-partenariat-solidarite.html"  # linked from the dossier
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE rss [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<rss version="2.0"><channel><title>&lol9;</title><link>/</link><description>x</description>
-<item><title>&lol9;</title><link>/a</link><description>&lol9;</description></item>
-</channel></rss>
-"""
 
 FETCH_TIMEOUT = 2.0  # seconds per request in all (connect to last byte): the faults' time bound
 PEAK_BYTES = 10_000_000  # Python memory one refresh may hold at once, whatever the site sends

@@ -15,7 +15,6 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from redis import Redis
 
 from syndication.addresses import parse_networks
 from syndication.config import load_settings
@@ -34,7 +33,7 @@ from syndication.refresh import refresh
 from syndication.robots import ROBOTS_RETRY
 from syndication.sample_site import SITE_DIR
 
-from .conftest import LOOPBACK, make_catalogue, make_runtime
+from .conftest import LOOPBACK
 from .faulty_site import FaultySite
 
 USER_AGENT = load_settings({}, environ={}).user_agent
@@ -376,13 +375,6 @@ def test_retry_after_values(value: str | None, seconds: float | None) -> None:
 
 
 # --- through a refresh -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite):  # noqa: ANN201
-    service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url))
-    yield service
-    service.fetcher.close()
 
 
 def test_a_rate_limited_source_keeps_its_items_and_says_so(site_runtime,  # noqa: ANN001

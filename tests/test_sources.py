@@ -23,7 +23,7 @@ from syndication.refresh import refresh
 from syndication.runtime import Runtime
 
 from .conftest import make_catalogue, make_runtime
-from .faulty_site import FaultySite
+from .faulty_site import BILLION_LAUGHS, FaultySite
 
 SITE = Path(__file__).resolve().parent.parent / "sample_site"
 MANIFEST = json.loads((SITE / "MANIFEST.json").read_text(encoding="utf-8"))
@@ -31,23 +31,6 @@ NEWS_PATHS = {p["path"] for p in MANIFEST["pages"] if p["kind"] == "actualite"}
 PARTNER = "/partenaires/restos-solidaires"
 PARTNER_FEED = (SITE / "partenaires" / "restos-solidaires" / "feed.xml").read_text("utf-8")
 
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE rss [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<rss version="2.0"><channel><title>&lol9;</title><link>/</link><description>x</description>
-<item><title>&lol9;</title><link>/a</link><description>&lol9;</description></item>
-</channel></rss>
-"""
 
 
 @pytest.fixture

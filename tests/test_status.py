@@ -23,18 +23,10 @@ from syndication.runtime import Runtime
 from syndication.schedule import tick
 from syndication.web.index import STATE_LABELS
 
-from .conftest import FEEDS_DIR, ROOT, make_catalogue, make_runtime
+from .conftest import FEEDS_DIR, ROOT, make_runtime
 from .faulty_site import FaultySite
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-@pytest.fixture
-def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
-    service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
-                           fetch_timeout=2.0)
-    yield service
-    service.fetcher.close()
 
 
 @pytest.fixture
