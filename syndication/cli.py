@@ -302,16 +302,25 @@ def sources() -> None:
     runtime = _runtime()
     try:
         click.echo(f"{'SOURCE':<28} {'TYPE':<8} {'STATE':<13} {'ITEMS':>5}  "
-                   f"{'LAST SUCCESS':<20}  LAST ERROR")
+                   f"{'LAST SUCCESS':<16}  {'NEXT RUN':<16}  {'FAILS':>5}  {'TOOK':>7}  "
+                   "LAST ERROR")
         for source in runtime.catalogue.sources.values():
             status = runtime.store.source_status(source.id)
-            success = status.last_success.strftime("%Y-%m-%d %H:%M") if status.last_success else "-"
             kind = source.type if source.id in runtime.live.declared.sources else f"{source.type}*"
+            took = (f"{status.last_duration_ms / 1000:.1f}s"
+                    if status.last_duration_ms is not None else "-")
+            error = (f"[{status.last_error_kind}] {status.last_error}"
+                     if status.last_error else "-")
             click.echo(f"{source.id:<28} {kind:<8} {status.state:<13} "
-                       f"{runtime.store.item_count(source.id):>5}  {success:<20}  "
-                       f"{status.last_error or '-'}")
+                       f"{runtime.store.item_count(source.id):>5}  "
+                       f"{_when(status.last_success):<16}  {_when(status.next_run):<16}  "
+                       f"{status.consecutive_failures:>5}  {took:>7}  {error}")
     finally:
         runtime.close()
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
 def run() -> None:

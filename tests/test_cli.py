@@ -306,10 +306,12 @@ def test_sources_lists_each_source_with_its_state(env: dict[str, str], sample_si
     rows = _source_lines(after.stdout)
     assert rows["region-solidaire"][1:3] == ["ok", "4"]
     assert rows["region-solidaire"][-1] == "-"  # no error
+    assert rows["region-solidaire"][-3] == "0"  # consecutive failures
+    assert rows["region-solidaire"][-2].endswith("s")  # how long its refresh took
     assert rows["plan-climat"][1:3] == ["failing", "0"]
     plan_climat = next(line for line in after.stdout.splitlines()
                        if line.startswith("plan-climat "))
-    assert "cannot reach the server" in plan_climat
+    assert "cannot reach the server" in plan_climat and "[unreachable]" in plan_climat
     assert rows["actualites"][1] == "never"
     assert after.stdout.splitlines()[1].split()[1] == "html"
 
