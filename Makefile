@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 PORT   ?= 8000
+AXE    := tests/browser/node_modules/.installed-$(shell cksum < tests/browser/package-lock.json | cut -d' ' -f1)
 
 .PHONY: demo test lint serve scheduler clean
 
@@ -13,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# axe-core for the browser tests' accessibility audit; without npm those tests skip and say why.
+$(AXE): tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the browser tests' accessibility audit will skip."; fi
+
 demo: $(STAMP)          ## the service on the bundled sample site, embedded Redis, http://127.0.0.1:$(PORT)
 	PORT=$(PORT) $(BIN)/syndication demo
 
-test: $(STAMP)          ## the whole test suite (embedded Redis; SYNDICATION_TEST_REDIS_URL for another)
+test: $(STAMP) $(AXE)   ## the whole test suite (embedded Redis; SYNDICATION_TEST_REDIS_URL for another)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

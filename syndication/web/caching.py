@@ -8,25 +8,38 @@ that feed, so the next request renders anew (a commit made by this same process 
 through the store's in-process listeners). A process that missed notifications (Redis restarted,
 a network cut) catches up by itself: the listener forgets every version when it reconnects, and a
 known version is trusted for at most CATCH_UP_SECONDS anyway.
+
+Without Redis, a representation already rendered is still served, with an `Age` header saying
+how long ago its version was last known to be current: subscribers keep their feeds through an
+outage, and see the fresh content once Redis answers again. Redis is then asked again at most
+every RETRY_SECONDS (not at every request: each attempt costs the client's retries), and the
+outage is logged once when it starts and once when it ends (`Outage`). What was never rendered
+here cannot be served: the RedisError goes up, to the 503 of web/health.py.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import brotli
 from flask import Request, Response
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from werkzeug.http import http_date, parse_date, parse_etags
 
 from ..store import FeedState, FeedStore
 
+log = logging.getLogger(__name__)
+
 CATCH_UP_SECONDS = 30.0
+RETRY_SECONDS = 1.0  # while Redis is unreachable, how often this process asks it again
 MAX_ENTRIES = 256  # representations per process; the least recently used go first
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
 STALE_WHILE_REVALIDATE = 3600
@@ -42,6 +55,54 @@ class Representation:
     etag: str
     state: FeedState
     headers: tuple[tuple[str, str], ...] = ()  # validators and caching, the same for every request
+    rendered_at: float = 0.0  # time.monotonic() when rendered: the Age of a stale answer
+
+
+@dataclass(slots=True)
+class _Knowledge:
+    """What this process knows of one feed's version."""
+
+    state: FeedState
+    confirmed_at: float  # time.monotonic() when Redis last said this version is the current one
+    trusted: bool = True  # False once a notification or a reconnection says it may have moved
+
+
+class Outage:
+    """Whether Redis is unreachable, as this process last found it: one warning when an outage
+    starts and one line when it ends, however many requests fail in between, and the moment
+    before which Redis is not worth asking again."""
+
+    def __init__(self, retry_seconds: float = RETRY_SECONDS):
+        self.retry_seconds = retry_seconds
+        self._since: float | None = None
+        self._retry_at = float("-inf")
+        self._lock = threading.Lock()
+
+    @property
+    def ongoing(self) -> bool:
+        return self._since is not None
+
+    def waiting(self) -> bool:
+        """Whether Redis failed less than retry_seconds ago: asking again would only wait."""
+        return time.monotonic() < self._retry_at
+
+    def failed(self, error: Exception) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._retry_at = now + self.retry_seconds
+            if self._since is not None:
+                return
+            self._since = now
+        log.warning("Redis is unreachable (%s): feeds and widgets already rendered are served "
+                    "from memory, everything else answers 503 until it returns", error)
+
+    def recovered(self) -> None:
+        with self._lock:
+            if self._since is None:
+                return
+            lasted, self._since = time.monotonic() - self._since, None
+            self._retry_at = float("-inf")
+        log.warning("Redis is reachable again after %.0f s: fresh content is served", lasted)
 
 
 class RenderCache:
@@ -50,40 +111,66 @@ class RenderCache:
         self.store = store
         self.max_entries = max_entries
         self.catch_up_seconds = catch_up_seconds
-        self._states: dict[str, tuple[FeedState, float]] = {}  # feed → (state, when learnt)
+        self._known: dict[str, _Knowledge] = {}
         self._entries: OrderedDict[tuple[str, str], Representation] = OrderedDict()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
+        self.outage = Outage()
         store.add_listener(self.forget)  # changes committed by this very process
 
     def state(self, feed_id: str) -> FeedState:
-        """The feed's current version: from memory when fresh, else one Redis round trip."""
+        """The feed's current version: from memory when fresh, else one Redis round trip.
+        Raises RedisError when Redis cannot say (see get for what is served then)."""
         self._ensure_listening()
-        known = self._states.get(feed_id)
-        if known is not None and time.monotonic() - known[1] < self.catch_up_seconds:
-            return known[0]
-        state = self.store.feed_state(feed_id)
-        self._states[feed_id] = (state, time.monotonic())
+        known = self._known.get(feed_id)
+        if known is not None and known.trusted and (
+                time.monotonic() - known.confirmed_at < self.catch_up_seconds):
+            return known.state
+        if self.outage.waiting():
+            raise RedisConnectionError("Redis was unreachable a moment ago")
+        try:
+            state = self.store.feed_state(feed_id)
+        except RedisError as error:
+            self.outage.failed(error)
+            raise
+        self.outage.recovered()
+        self._known[feed_id] = _Knowledge(state, time.monotonic())
         return state
 
     def get(self, feed_id: str, variant: str, media_type: str,
             render: Callable[[FeedState], bytes]) -> Representation:
-        """The representation of `variant` at the feed's current version, rendered if needed."""
-        state = self.state(feed_id)
+        """The representation of `variant` at the feed's current version, rendered if needed.
+        Without Redis, the last one rendered of `variant` (whatever its version), with an Age
+        header; if there is none, the RedisError goes up."""
         key = (feed_id, variant)
+        try:
+            state = self.state(feed_id)
+        except RedisError:
+            with self._lock:
+                cached = self._entries.get(key)
+            if cached is None:
+                raise
+            return self._stale(feed_id, cached)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None and cached.state.version == state.version:
                 self._entries.move_to_end(key)
                 return cached
-        body = render(state)  # outside the lock: other feeds keep being served meanwhile
+        try:
+            body = render(state)  # outside the lock: other feeds keep being served meanwhile
+        except RedisError as error:  # Redis went away between the version and the items
+            self.outage.failed(error)
+            if cached is None:
+                raise
+            return self._stale(feed_id, cached)
         digest = hashlib.sha256(variant.encode()).hexdigest()[:10]
         representation = Representation(
             body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
             brotli=brotli.compress(body, quality=11), media_type=media_type,
             etag=f"{feed_id}-{state.version}-{digest}", state=state,
-            headers=_headers(f"{feed_id}-{state.version}-{digest}", state))
+            headers=_headers(f"{feed_id}-{state.version}-{digest}", state),
+            rendered_at=time.monotonic())
         with self._lock:
             self._entries[key] = representation
             self._entries.move_to_end(key)
@@ -91,12 +178,24 @@ class RenderCache:
                 self._entries.popitem(last=False)
         return representation
 
+    def _stale(self, feed_id: str, cached: Representation) -> Representation:
+        """`cached`, with an Age header (RFC 9111 §5.1): the seconds since its version was last
+        known to be current, when it was rendered or confirmed later by Redis."""
+        current_since = cached.rendered_at
+        known = self._known.get(feed_id)
+        if known is not None and known.state.version == cached.state.version:
+            current_since = max(current_since, known.confirmed_at)
+        age = max(0, int(time.monotonic() - current_since))
+        return replace(cached, headers=(*cached.headers, ("Age", str(age))))
+
     def forget(self, feed_id: str | None) -> None:
-        """Forget what we know of a feed's version (of every feed for None)."""
+        """Stop trusting what we know of a feed's version (of every feed for None): the next
+        request asks Redis. The version is kept, to date the bytes served if Redis is away."""
         if feed_id is None:
-            self._states.clear()
-        else:
-            self._states.pop(feed_id, None)
+            for known in list(self._known.values()):  # a copy: requests add feeds meanwhile
+                known.trusted = False
+        elif (known := self._known.get(feed_id)) is not None:
+            known.trusted = False
 
     def close(self) -> None:
         self._stop.set()
