@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from syndication.app import create_app
 from syndication.config import load_catalogue, load_settings
 from syndication.model import Catalogue
 from syndication.redis_url import connect as connect_redis_url
+from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime, open_runtime, stop_embedded
 from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
@@ -47,9 +49,7 @@ def prefix(redis_client: Redis) -> Iterator[str]:
     already, so the store uses it as it is (store/keys.py) and tests may build keys by hand."""
     value = f"{{test-{uuid.uuid4().hex[:12]}}}"
     yield value
-    keys = list(redis_client.scan_iter(match=f"{value}:*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
+    delete_prefix(redis_client, value)
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +81,29 @@ def catalogue(sample_site: str) -> Catalogue:
 # admitted; they are ours, so they need no pause between requests either.
 LOOPBACK = "127.0.0.0/8,::1/128"
 TEST_FETCH_SETTINGS = {"fetch_allowed_networks": LOOPBACK, "host_delay": 0.0}
+
+
+def delete_prefix(redis_client: Redis, prefix: str) -> None:
+    """Delete a test's keys, and only those."""
+    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        redis_client.delete(*keys)
+
+
+@contextmanager
+def filled_runtime(redis_client: Redis, site: str,
+                   sources: tuple[str, ...] = ("region-solidaire", "actualites"),
+                   **settings: object) -> Iterator[tuple[Runtime, dict[str, RefreshResult]]]:
+    """A runtime under a key prefix of its own (deleted afterwards), its store filled by the
+    real pipeline from `site`: for a module whose tests only read."""
+    service = make_runtime(redis_client, f"{{test-{uuid.uuid4().hex[:12]}}}",
+                           make_catalogue(site), **settings)
+    try:
+        yield service, {source_id: refresh(service.catalogue.sources[source_id], service)
+                        for source_id in sources}
+    finally:
+        service.fetcher.close()
+        delete_prefix(redis_client, service.settings.redis_prefix)
 
 
 def make_runtime(redis_client: Redis, prefix: str, catalogue: Catalogue,

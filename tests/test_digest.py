@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from syndication.app import create_app
 from syndication.errors import InvalidParameter
 from syndication.model import Figure, Image, Item
 from syndication.normalise import PARIS
-from syndication.refresh import RefreshResult, refresh
+from syndication.refresh import RefreshResult
 from syndication.render.digest import (
     DIGEST_WIDTH,
     DigestContext,
@@ -42,10 +41,9 @@ from syndication.render.digest import (
 )
 from syndication.render.french import french_date, french_figure
 from syndication.runtime import Runtime
-from syndication.web import digest as digest_web
 from syndication.web.digest import parse_digest_query, window_start
 
-from .conftest import make_catalogue, make_runtime
+from .conftest import filled_runtime
 
 MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "sample_site" / "MANIFEST.json")
                       .read_text(encoding="utf-8"))
@@ -74,26 +72,14 @@ class Filled:
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for this module's read-only tests, filled by the real pipeline, now."""
-    prefix = f"{{test-digest-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
-    service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
     before = datetime.now(UTC)
-    results = {source_id: refresh(service.catalogue.sources[source_id], service)
-               for source_id in ("region-solidaire", "actualites")}
-    after = datetime.now(UTC)
-    try:
-        yield Filled(service, results, before, after)
-    finally:
-        service.fetcher.close()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
+    with filled_runtime(redis_client, sample_site) as (service, results):
+        yield Filled(service, results, before, datetime.now(UTC))
 
 
 @pytest.fixture(scope="module")
 def web(filled: Filled) -> Iterator[FlaskClient]:
     app = create_app(runtime=filled.runtime)
-    if "digest" not in app.blueprints:  # until app.py registers it
-        app.register_blueprint(digest_web.blueprint)
     yield app.test_client()
     cache = app.extensions.get("syndication.cache")
     if cache is not None:

@@ -47,11 +47,10 @@ from werkzeug.serving import make_server
 from syndication.app import create_app
 from syndication.model import Catalogue, Derivative, Figure, Image, Item, SourceStatus
 from syndication.normalise import content_hash, fold
-from syndication.refresh import refresh
 from syndication.runtime import Runtime
 from syndication.web import opml
 
-from .conftest import make_catalogue, make_runtime
+from .conftest import filled_runtime, make_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -102,17 +101,9 @@ class Filled:
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for the read-only tests of this module, filled by real refreshes."""
-    prefix = f"{{test-formats-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
-    service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
-    for source_id in FEEDS:
-        assert refresh(service.catalogue.sources[source_id], service).outcome == "ok"
-    try:
+    with filled_runtime(redis_client, sample_site, tuple(FEEDS)) as (service, results):
+        assert {result.outcome for result in results.values()} == {"ok"}
         yield Filled(service, sample_site)
-    finally:
-        service.fetcher.close()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
 
 
 def with_opml(app: Flask) -> Flask:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -27,10 +26,9 @@ from redis import Redis
 from werkzeug.serving import make_server
 
 from syndication.app import create_app
-from syndication.refresh import refresh
 from syndication.runtime import Runtime
 
-from .conftest import make_catalogue, make_runtime
+from .conftest import filled_runtime
 
 PROBLEM = "application/problem+json"
 BASE = "http://localhost"
@@ -51,17 +49,8 @@ WORDPRESS_PATTERN = re.compile(r"(<blockquote>.*?</blockquote>)?.*(<iframe.*?></
 
 @pytest.fixture(scope="module")
 def service(redis_client: Redis, sample_site: str) -> Iterator[Runtime]:
-    prefix = f"{{test-oembed-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
-    runtime = make_runtime(redis_client, prefix, make_catalogue(sample_site))
-    for source_id in ("region-solidaire", "actualites"):
-        refresh(runtime.catalogue.sources[source_id], runtime)
-    try:
+    with filled_runtime(redis_client, sample_site) as (runtime, _):
         yield runtime
-    finally:
-        runtime.fetcher.close()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
 
 
 @pytest.fixture(scope="module")

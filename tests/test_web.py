@@ -40,7 +40,7 @@ from syndication.model import Catalogue, Item, SourceStatus
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 
-from .conftest import FEEDS_DIR, make_catalogue, make_runtime
+from .conftest import FEEDS_DIR, filled_runtime, make_catalogue, make_runtime
 from .faulty_site import FaultySite
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "jsonfeed-1.1.json"
@@ -72,24 +72,11 @@ class Filled:
     results: dict[str, RefreshResult]
 
 
-def _delete_prefix(redis_client: Redis, prefix: str) -> None:
-    keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-    if keys:
-        redis_client.delete(*keys)
-
-
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
     """One store for the read-only tests of this module, filled by the real pipeline."""
-    prefix = f"{{test-web-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
-    service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
-    results = {source_id: refresh(service.catalogue.sources[source_id], service)
-               for source_id in ("region-solidaire", "actualites")}
-    try:
+    with filled_runtime(redis_client, sample_site) as (service, results):
         yield Filled(service, sample_site, results)
-    finally:
-        service.fetcher.close()
-        _delete_prefix(redis_client, prefix)
 
 
 @pytest.fixture(scope="module")

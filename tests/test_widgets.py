@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +45,7 @@ from syndication.render.widget import (
 from syndication.runtime import Runtime
 from syndication.web.embed import frame_ancestors_policy
 
-from .conftest import make_catalogue, make_runtime
+from .conftest import filled_runtime, make_catalogue, make_runtime
 
 PROBLEM = "application/problem+json"
 NBSP = "\u00a0"
@@ -71,17 +70,8 @@ class Filled:
 
 @pytest.fixture(scope="module")
 def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
-    prefix = f"{{test-widgets-{uuid.uuid4().hex[:12]}}}"  # a hash tag, as store/keys.py expects
-    service = make_runtime(redis_client, prefix, make_catalogue(sample_site))
-    for source_id in ("region-solidaire", "actualites"):
-        refresh(service.catalogue.sources[source_id], service)
-    try:
-        yield Filled(service, sample_site, prefix)
-    finally:
-        service.fetcher.close()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
+    with filled_runtime(redis_client, sample_site) as (service, _):
+        yield Filled(service, sample_site, service.settings.redis_prefix)
 
 
 @pytest.fixture(scope="module")

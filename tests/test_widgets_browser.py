@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,7 +35,6 @@ from PIL import Image
 from redis import Redis
 
 from syndication.app import create_app
-from syndication.refresh import refresh
 
 from .browser_harness import (
     AXE_SCRIPT,
@@ -56,7 +54,7 @@ from .browser_harness import (
     serving,
     wordpress_snippet,
 )
-from .conftest import make_catalogue, make_runtime
+from .conftest import filled_runtime
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="the Python package playwright is not installed "
@@ -106,23 +104,14 @@ def feed_for(layout: str) -> str:
 @pytest.fixture(scope="module")
 def service(redis_client: Redis, sample_site: str) -> Iterator[str]:
     """The service on a loopback port, its store filled by the real pipeline."""
-    prefix = f"test-widgets-browser-{uuid.uuid4().hex[:12]}"
-    runtime = make_runtime(redis_client, prefix, make_catalogue(sample_site))
-    try:
-        for source_id in ("region-solidaire", "actualites"):
-            result = refresh(runtime.catalogue.sources[source_id], runtime)
-            assert result.outcome == "ok", (source_id, result)
+    with filled_runtime(redis_client, sample_site) as (runtime, results):
+        assert {result.outcome for result in results.values()} == {"ok"}, results
         app = create_app(runtime=runtime)
         try:
             with serving(app) as url:
                 yield url
         finally:
             app.extensions["syndication.cache"].close()
-    finally:
-        runtime.fetcher.close()
-        keys = list(redis_client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            redis_client.delete(*keys)
 
 
 @pytest.fixture(scope="module")
