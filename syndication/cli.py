@@ -73,8 +73,12 @@ def serve(host: str, port: int, scheduler: bool) -> None:
               show_default="8000, or $PORT")
 @click.option("--site-port", type=int, default=lambda: int(os.environ.get("SITE_PORT", 8001)),
               show_default="8001, or $SITE_PORT")
-def demo(host: str, port: int, site_port: int) -> None:
-    """Serve the bundled sample site and the service on it (DEMO_SITE=off: without the site)."""
+@click.option("--town-port", type=int, default=lambda: int(os.environ.get("TOWN_PORT", 8002)),
+              show_default="8002, or $TOWN_PORT")
+def demo(host: str, port: int, site_port: int, town_port: int) -> None:
+    """Serve the bundled sample site, the service on it, and a town's page embedding its
+    widgets (DEMO_SITE=off: without the sample site)."""
+    from .demo_host import start_municipal_site
     from .sample_site import site_url, start_sample_site
 
     if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
@@ -94,6 +98,9 @@ def demo(host: str, port: int, site_port: int) -> None:
     # added through it.
     os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
     os.environ.setdefault("SYNDICATION_API_SOURCE_DOMAINS", "127.0.0.1,localhost")
+    town = start_municipal_site("127.0.0.1", town_port, f"http://{host}:{port}")
+    click.echo(f"A town's page:      http://127.0.0.1:{town.server_address[1]}/ "
+               "(the widgets, embedded three ways)")
     _serve(host, port, scheduler=True, after_start=_push_sample_agenda)
 
 

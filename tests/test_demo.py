@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -41,6 +43,36 @@ def get(url: str) -> bytes:
         return response.read()
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def town_page_in_a_browser(url: str) -> dict[str, Any]:
+    """What a visitor of the demo's town page sees in Chromium: the script widget's items (in its
+    Shadow DOM), the fragment's, and the text of the key-figures iframe."""
+    from playwright import sync_api
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_function("""() => {
+                const root = document.querySelector('.syndication-embed').shadowRoot;
+                return root && root.querySelectorAll('.syndication-widget__item').length > 0;
+            }""", timeout=15_000)
+            frame = page.frame_locator("iframe[data-syndication-frame]")
+            frame.locator(".syndication-widget__figures").wait_for(timeout=15_000)
+            return {
+                "script_items": page.evaluate("""() => document.querySelector('.syndication-embed')
+                    .shadowRoot.querySelectorAll('.syndication-widget__item').length"""),
+                "fragment_items": page.locator(
+                    "main > section:nth-of-type(3) .syndication-widget__item").count(),
+                "frame_text": frame.locator("body").inner_text(),
+            }
+        finally:
+            browser.close()
+
+
 def wait_for(check: Callable[[], Any], seconds: float) -> Any:
     deadline = time.monotonic() + seconds
     while True:
@@ -57,7 +89,7 @@ def wait_for(check: Callable[[], Any], seconds: float) -> Any:
 
 class Demo:
     def __init__(self, data_dir: Path, site: bool, site_url: str | None = None):
-        self.port, self.site_port = free_port(), free_port()
+        self.port, self.site_port, self.town_port = free_port(), free_port(), free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         environ = {k: v for k, v in os.environ.items()
                    if k not in ("REDIS_URL", "SYNDICATION_REDIS_URL", "SAMPLE_SITE_URL")}
@@ -72,7 +104,7 @@ class Demo:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "syndication", "demo", "--port", str(self.port),
-                 "--site-port", str(self.site_port)],
+                 "--site-port", str(self.site_port), "--town-port", str(self.town_port)],
                 env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
 
     def feed(self, name: str) -> feedparser.FeedParserDict:
@@ -136,6 +168,18 @@ def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
     wait_for(lambda: len(demo.feed("plan-du-site.rss").entries) >= 20, READY_WITHIN)
     assert "Forum régional de l’emploi des jeunes" in [
         entry.title for entry in demo.feed("agenda.rss").entries]
+    # The town's page, on its own port, embeds the widgets: the fragment included on its server
+    # (in French), the script and the iframe for the browser (tests/test_widgets_browser.py).
+    town = get(f"http://127.0.0.1:{demo.town_port}/").decode("utf-8")
+    assert 'class="syndication-widget syndication-widget--headlines ' in town
+    assert re.search(r'<time datetime="[^"]+">\d+(er)? [a-zéû]+ 20\d\d</time>', town)
+    assert f'src="{demo.base}/embed/actualites.js"' in town
+    assert f'src="{demo.base}/embed/region-solidaire/frame?layout=figures' in town
+    if CHROMIUM:
+        seen = town_page_in_a_browser(f"http://127.0.0.1:{demo.town_port}/")
+        assert seen["script_items"] == 3 and seen["fragment_items"] == 5
+        assert "1,1\u00a0Md\u00a0€" in seen["frame_text"]
+        assert "pour le pacte rural" in seen["frame_text"]
     before = {entry.id for entry in demo.feed("actualites.rss").entries}
     output = demo.stop()
     assert f"{demo.base}/feeds/region-solidaire.rss" in output  # it said which URLs to open
