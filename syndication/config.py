@@ -471,7 +471,11 @@ def _url(locator: _Locator, table: dict[str, Any], key: str, name: str,
          index: int | None) -> str:
     value = _text(locator, table, key, name, index, required=True)
     assert value is not None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        raise locator.error(f"'{value}' is not a valid URL", name, index, key) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise locator.error(f"'{value}' is not an http(s) URL", name, index, key)
     return value

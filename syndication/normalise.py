@@ -14,7 +14,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -176,8 +176,11 @@ def plain_text(value: str | None) -> str:
 def _image(record: RawRecord) -> Image | None:
     if not record.image_url:
         return None
-    url = urljoin(record.url, record.image_url.strip())
-    if urlsplit(url).scheme not in ("http", "https"):
+    try:
+        url = urljoin(record.url, record.image_url.strip())
+        if urlsplit(url).scheme not in ("http", "https") or xml_safe(url) != url:
+            return None  # feeds could not carry it; nor should a page show it
+    except ValueError:  # "http://[x": no URL
         return None
     return Image(url=url, alt=plain_text(record.image_alt),
                  credit=clean_credit(record.image_credit),
@@ -248,11 +251,18 @@ def parse_date(text: str | None) -> datetime | None:
     for parser in (_parse_iso, _parse_french, _parse_numeric):
         try:
             parsed = parser(text.strip())
+            # Every output converts dates to UTC or Paris time: one that cannot be (year 1 or
+            # 9999 near a day's edge) would break them all, so it is no date.
+            if parsed is not None:
+                parsed.astimezone(UTC)
         except (ValueError, OverflowError):
             parsed = None
-        if parsed is not None:
+        if parsed is not None and MIN_YEAR <= parsed.year <= MAX_YEAR:
             return parsed
     return None
+
+
+MIN_YEAR, MAX_YEAR = 1900, 2200  # outside: a typo or a placeholder, not a publication date
 
 
 def _parse_iso(text: str) -> datetime | None:

@@ -16,11 +16,14 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.resources import files
+from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 from jsonschema import Draft202012Validator, ValidationError
 from redis.exceptions import RedisError
 from referencing import Registry, Resource
@@ -30,7 +33,7 @@ from . import websub
 from .errors import Conflict, InvalidInput
 from .images import LIMITS, probe_images
 from .model import Item, RawRecord, Source, SourceStatus
-from .normalise import content_hash, normalise, reconcile
+from .normalise import content_hash, normalise, reconcile, xml_safe
 from .runtime import Runtime
 from .store import member_of
 from .store.metrics import MetricsStore
@@ -38,6 +41,7 @@ from .store.metrics import MetricsStore
 log = logging.getLogger(__name__)
 
 PUSH_NAMESPACE = uuid.UUID("8d7f5a52-3c1e-4f0e-9d55-6c0f1f0b2a71")  # ids of pushed items
+MAX_PROBLEMS = 100  # problems named in one 422 answer
 LEASE_WAIT_SECONDS = 10  # a push waits this long for another push to the same source
 KNOWN_IMAGES_ONLY = replace(LIMITS, budget_seconds=0)  # no fetching while a publisher waits
 
@@ -75,31 +79,39 @@ def pushed_item_id(source_id: str, publisher_item_id: str) -> str:
     return str(uuid.uuid5(PUSH_NAMESPACE, f"{source_id}\n{publisher_item_id}"))
 
 
-def check_batch(payload: Any, max_items: int) -> list[dict[str, Any]]:
-    """The batch's items if it is valid; raises InvalidInput naming every problem."""
-    problems = [problem for error in _validator().iter_errors(payload)
+def check_batch(payload: Any, max_items: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The batch's items if it is valid; raises InvalidInput naming every problem (at most
+    MAX_PROBLEMS of them: a huge invalid body must not cost a huge answer)."""
+    now = now or datetime.now(UTC)
+    items = payload.get("items") if isinstance(payload, dict) else None
+    if isinstance(items, list) and len(items) > max_items:  # before any costly check
+        raise InvalidInput([("items", f"at most {max_items} items per request, not "
+                                      f"{len(items)}; send the rest in further requests")])
+    problems = [problem for error in islice(_validator().iter_errors(payload), MAX_PROBLEMS)
                 for problem in _problems(error)]
-    if isinstance(payload, dict) and isinstance(payload.get("items"), list):
-        items = payload["items"]
-        if len(items) > max_items:
-            problems.append(("items", f"at most {max_items} items per request, not {len(items)}"
-                                      "; send the rest in further requests"))
-        seen: dict[str, int] = {}
-        for n, item in enumerate(items):
-            if not isinstance(item, dict):
-                continue
-            for name in ("published", "updated"):
-                if isinstance(item.get(name), str) and _date(item[name]) is None:
-                    problems.append((f"items[{n}].{name}", f"{item[name]!r} is not an RFC 3339 "
-                                     "date-time with its offset, e.g. 2026-11-26T09:30:00+01:00"))
-            if isinstance(item.get("id"), str):
-                if item["id"] in seen:
-                    problems.append((f"items[{n}].id", f"id {item['id']!r} is also "
-                                     f"items[{seen[item['id']]}].id"))
-                seen.setdefault(item["id"], n)
+    seen: dict[str, int] = {}
+    for n, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        for name in ("published", "updated"):
+            if isinstance(item.get(name), str) and (why := _date_problem(item[name], now)):
+                problems.append((f"items[{n}].{name}", why))
+        for name, url in (("url", item.get("url")),
+                          ("image.url", (item.get("image") or {}).get("url")
+                           if isinstance(item.get("image"), dict) else None)):
+            if isinstance(url, str) and (why := _url_problem(url)):
+                problems.append((f"items[{n}].{name}", why))
+        if isinstance(item.get("id"), str):
+            if item["id"] in seen:
+                problems.append((f"items[{n}].id", f"id {item['id']!r} is also "
+                                 f"items[{seen[item['id']]}].id"))
+            seen.setdefault(item["id"], n)
     if problems:
-        raise InvalidInput(sorted(set(problems), key=_problem_order))
-    return payload["items"]
+        first = {}  # one problem per field: the schema's, when it found one
+        for field, message in problems:
+            first.setdefault(field, message)
+        raise InvalidInput(sorted(first.items(), key=_problem_order)[:MAX_PROBLEMS])
+    return items  # type: ignore[return-value] - the schema made it a list of objects
 
 
 def _problem_order(problem: tuple[str, str]) -> tuple[Any, ...]:
@@ -132,12 +144,37 @@ def _path(parts: Any) -> str:
     return path or "(body)"
 
 
-def _date(text: str) -> datetime | None:
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$")
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=2)  # clock skew and time zones; later would pin an item on top
+
+
+def _date_problem(text: str, now: datetime) -> str | None:
+    """Why a pushed date is refused, or None: RFC 3339 with its offset, from 1990 to now."""
+    if not _RFC3339.match(text):
+        return (f"{text!r} is not an RFC 3339 date-time with its offset, "
+                "e.g. 2026-11-26T09:30:00+01:00")
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
+        moment = datetime.fromisoformat(text.replace("z", "Z")).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return f"{text!r} is not a valid date-time"
+    if not EARLIEST <= moment <= now + LATEST_AHEAD:
+        return f"{text!r} is outside the dates accepted (from 1990 to today)"
+    return None
+
+
+def _url_problem(url: str) -> str | None:
+    """Why a pushed URL is refused beyond the schema's pattern: one that parses, with a valid
+    port, and nothing an XML feed could not carry."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL):
+        return f"{url[:200]!r} is not a valid URL"
+    if not parts.hostname or xml_safe(url) != url:
+        return f"{url[:200]!r} is not a valid URL"
+    return None
 
 
 def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],

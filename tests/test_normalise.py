@@ -625,3 +625,9 @@ def test_content_hash_ignores_dates_and_related_but_not_content() -> None:
 def test_item_round_trips_through_its_dict() -> None:
     item = replace(normalise(raw_record(), SOURCE, NOW), related=("x",))
     assert Item.from_dict(item.to_dict()) == item
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00",
+                                  "31/12/9999", "2999-01-01"])
+def test_dates_no_output_could_convert_are_no_dates(text: str) -> None:
+    assert parse_date(text) is None

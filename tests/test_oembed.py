@@ -11,7 +11,8 @@ import re
 import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from xml.etree import ElementTree as ET  # noqa: N817 - the usual name
 
 import nh3
 import pytest
@@ -316,3 +317,12 @@ def test_a_consumer_reads_the_xml_answer(live: str) -> None:
     assert isinstance(content, oembed_types.Rich)
     assert content.type == "rich" and "<iframe" in content.html
     assert str(content.width) == "600"
+
+
+def test_malformed_urls_and_titles_xml_cannot_carry_are_answered_cleanly(
+        web: FlaskClient) -> None:
+    assert web.get("/oembed?url=http://[x").status_code == 404
+    answer = web.get("/oembed?format=xml&url=" + quote(
+        "http://localhost/embed/actualites/frame?title=A%EF%BF%BEB", safe=""))
+    assert answer.status_code == 200
+    assert ET.fromstring(answer.data).findtext("title").startswith("A")

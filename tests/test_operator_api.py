@@ -154,6 +154,7 @@ def test_a_refresh_cannot_be_asked_for_a_push_or_unknown_source(web: Any, source
     ({"publisher": "nobody"}, "publisher", "unknown publisher"),
     ({"type": "ftp"}, "type", "must be one of"),
     ({"url": "ftp://127.0.0.1/x"}, "url", "not an http(s) URL"),
+    ({"url": "http://[x"}, "url", "not a valid URL"),
     ({"url": "http://example.org/page"}, "url", "not on a domain open"),
     ({"id": "Bad Id"}, "id", "lowercase"),
     ({"colour": "red"}, "colour", "unknown field"),

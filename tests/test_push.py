@@ -274,3 +274,46 @@ def test_pushed_images_are_measured_by_the_next_refresh_and_kept_through_edits(
     [after] = service.store.source_items("agenda", limit=5)
     assert after.image.derivatives == measured.image.derivatives
     assert service.registry.take_refresh_requests() == []  # nothing left to measure
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("published", "9999-12-31T23:59:59-01:00", "not a valid date-time"),
+    ("published", "0001-01-01T00:00:00+01:00", "not a valid date-time"),
+    ("published", "2099-01-01T00:00:00+01:00", "outside the dates accepted"),
+    ("published", "20261126T093000+01:00", "not an RFC 3339"),
+    ("updated", "2026-11-26T09:30", "not an RFC 3339"),
+    ("url", "https://example.org/\ufffe", "is not"),
+    ("url", "https://exa\x01mple.org/a", "is not"),
+    ("url", "http://[x/", "not a valid URL"),
+    ("url", "https://example.org:99999/a", "not a valid URL"),
+    ("image", {"url": "http://[x/"}, "not a valid URL"),
+    ("image", {"url": "https://example.org/i\x01.jpg"}, "is not"),
+])
+def test_dates_and_urls_that_would_break_a_feed_are_refused(web: Any, service: Runtime,
+                                                            field: str, value: Any,
+                                                            words: str) -> None:
+    token = issue(web)
+    answer = push(web, token, {"items": [dict(AGENDA["items"][1], **{field: value})]})
+    assert answer.status_code == 422, answer.json
+    [error] = answer.json["errors"]
+    assert error["field"] == f"items[0].{field}" + (".url" if field == "image" else "")
+    assert words in error["message"]
+    assert service.store.item_count("agenda") == 0
+    assert web.get("/feeds/agenda.rss").status_code == 200
+
+
+def test_a_huge_invalid_body_costs_a_short_answer(web: Any) -> None:
+    token = issue(web)
+    answer = push(web, token, {"items": [1] * 60_000})  # under the byte limit
+    assert answer.status_code == 422
+    assert answer.json["errors"] == [{"field": "items", "message": "at most 10 items per "
+                                      "request, not 60000; send the rest in further requests"}]
+    wrong = push(web, token, {"items": [{"a": n, "b": n, "c": n} for n in range(10)],
+                              **{f"x{n}": n for n in range(300)}})
+    assert wrong.status_code == 422 and len(wrong.json["errors"]) <= 100
+
+
+def test_json_nested_too_deeply_is_a_clear_400(web: Any) -> None:
+    answer = web.post("/api/items", data="[" * 100_000, content_type="application/json",
+                      headers={"Authorization": f"Bearer {issue(web)}"})
+    assert answer.status_code == 400 and "nested too deeply" in answer.json["detail"]

@@ -526,7 +526,7 @@ def test_go_redirects_to_items_of_the_feed_and_nowhere_else(web: FlaskClient,
     assert response.status_code == 302 and response.headers["Location"] == item.url
     home = f"{filled.site}/toutes-les-actualites"
     assert web.get(f"/embed/actualites/go?url={quote(home)}").headers["Location"] == home
-    for url in ("https://evil.example/", "javascript:alert(1)", "",
+    for url in ("https://evil.example/", "javascript:alert(1)", "", "http://[x",
                 _feed_items(filled, "region-solidaire")[0].url + "?x"):
         response = web.get(f"/embed/actualites/go?url={quote(url, safe='')}")
         assert response.status_code == 404 and "Location" not in response.headers, url

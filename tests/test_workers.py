@@ -40,6 +40,17 @@ def rq_runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterat
                            leader_lease_seconds=3)
     yield runtime
     runtime.fetcher.close()
+    # RQ keeps its own keys under "rq:"; this test's carry its queue's name, which holds the
+    # test's prefix: only those go (the conftest deletes the prefix's own keys).
+    queue = refresh_queue(runtime)
+    ours = [key for key in redis_client.scan_iter(match="rq:*", count=1000)
+            if queue.name in key]
+    if ours:
+        redis_client.delete(*ours)
+    redis_client.srem("rq:queues", queue.key)
+    for worker in redis_client.smembers("rq:workers"):
+        if not redis_client.exists(worker):  # workers that stopped: nothing left of them
+            redis_client.srem("rq:workers", worker)
 
 
 def wait_until(condition, seconds: float = 10.0) -> None:  # noqa: ANN001

@@ -64,7 +64,7 @@ PALETTES = {
 THEME_SCHEMES = {"light": ("light",), "dark": ("dark",), "auto": ("light", "dark")}
 
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")  # and what XML cannot carry
 
 _environment = Environment(loader=PackageLoader("syndication", "templates"),
                            autoescape=select_autoescape(default=True, default_for_string=True),
@@ -306,9 +306,10 @@ def widget_entries(items: list[Item], options: WidgetOptions, base_url: str) -> 
 
 
 def widget_image(item: Item, base_url: str, width: int) -> WidgetImage | None:
-    """Our resized copy (300 or 600 px, with the 300 px one in srcset for cards) when we have
-    one, else the original; decorative (alt=""), the title beside it says what it is."""
-    if item.image is None:
+    """Our resized copy (300 or 600 px, with the 300 px one in srcset for cards), or nothing
+    until we have one: a visitor of a town's page must not be sent to the publisher's own
+    server (no tracking); decorative (alt=""), the title beside it says what it is."""
+    if item.image is None or not base_url or derivative_of(item.image, width) is None:
         return None
     shown = shown_image(item.image, base_url, width)
     if http_url(shown.url) is None:
@@ -331,7 +332,10 @@ def http_url(url: str | None) -> str | None:
     """The URL if a browser may follow it from a widget (absolute http or https), else None."""
     if not url:
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[x"
+        return None
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 

@@ -64,3 +64,5 @@ def json_body(max_bytes: int | None = None) -> Any:
         return json.loads(data)
     except ValueError as error:
         raise InvalidParameter("body", f"not valid JSON: {error}") from None
+    except RecursionError:  # "[[[[…": nested deeper than the parser goes
+        raise InvalidParameter("body", "JSON nested too deeply") from None

@@ -123,7 +123,10 @@ def oembed_url(resource_url: str, fmt: str = "json", base_url: str | None = None
 
 def _resource(url: str, base_url: str) -> tuple[Feed, WidgetOptions]:
     """The feed and widget options a URL stands for; NotFound unless it is one of ours."""
-    parts, base = urlsplit(url), urlsplit(base_url)
+    try:
+        parts, base = urlsplit(url), urlsplit(base_url)
+    except ValueError:  # "http://[x": not a URL, so not one of ours
+        raise NotFound("resource", url[:200]) from None
     path = parts.path
     found = None
     if parts.scheme in ("http", "https") and parts.netloc.lower() == base.netloc.lower() and (
