@@ -63,7 +63,11 @@ class LiveCatalogue:
         now = time.monotonic()
         if not force and now - self._checked < CHECK_SECONDS:
             return False
-        with self._lock:
+        # One thread asks Redis; the others go on with the current view rather than queue
+        # behind it (a frozen Redis would hold them all).
+        if not self._lock.acquire(blocking=force):
+            return False
+        try:
             self._checked = now
             if self.registry.version() == self._version and not force:
                 return False
@@ -72,3 +76,5 @@ class LiveCatalogue:
             changed = merged != self.current
             self.current, self._version = merged, version
             return changed
+        finally:
+            self._lock.release()

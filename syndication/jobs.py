@@ -103,12 +103,20 @@ def enqueue_refresh(runtime: Runtime, source_id: str, queue: Queue | None = None
             _abandoned(runtime, source_id, pending)):
         return False
     queue.enqueue(refresh_job, source_id, job_id=job_id, retry=Retry(max=RETRIES),
-                  # RQ stops a job running longer; the lease is renewed meanwhile, the job
-                  # timeout is the backstop against a refresh that hangs.
-                  job_timeout=max(600, 20 * runtime.settings.fetch_timeout),
+                  job_timeout=_job_timeout(runtime, source_id),
                   result_ttl=3600, failure_ttl=7 * 86400,
                   description=f"refresh {source_id}")
     return True
+
+
+def _job_timeout(runtime: Runtime, source_id: str) -> int:
+    """How long RQ lets a refresh run before stopping it: the backstop against one that hangs
+    (the lease is renewed meanwhile). Enough for every page the source may fetch, each with
+    its timeout and the pause between two requests to a host, twice over."""
+    settings = runtime.settings
+    source = runtime.catalogue.sources.get(source_id)
+    pages = source.max_pages + source.max_items + 1 if source else 100
+    return max(600, int(2 * pages * (settings.fetch_timeout + max(settings.host_delay, 1.0))))
 
 
 def refresh_job_id(runtime: Runtime, source_id: str) -> str:

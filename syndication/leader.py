@@ -41,8 +41,12 @@ class Leadership:
         """Lead if nobody does (never waits). Raises RedisError."""
         if not self.lease.acquire():
             return False
-        self.takes_over = bool(self.runtime.redis.exists(self.plan_key))
-        self.beat()
+        try:
+            self.takes_over = bool(self.runtime.redis.exists(self.plan_key))
+            self.beat()
+        except BaseException:  # not leading after all: free the lease for the next try
+            self.lease.release()
+            raise
         return True
 
     def beat(self) -> None:
@@ -51,9 +55,11 @@ class Leadership:
 
     def resign(self, *, clean: bool) -> None:
         """Stop leading; `clean`: the service is stopping, the next leader starts cold."""
-        if clean:
-            self.runtime.redis.delete(self.plan_key)
-        self.lease.release()
+        try:
+            if clean:
+                self.runtime.redis.delete(self.plan_key)
+        finally:
+            self.lease.release()
 
     def current(self) -> str | None:
         """The token of the process that leads now, if any."""

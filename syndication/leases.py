@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
@@ -46,12 +47,30 @@ class KeptLease:
         except RedisError:  # it expires by itself
             log.warning("could not release lease %s: it will expire", self.name)
 
+    def held(self) -> bool:
+        """Whether the lease is still ours (one round trip): checked before a commit, so that a
+        holder that lost it (paused past its expiry) writes nothing over a newer holder's work."""
+        try:
+            return not self.lost.is_set() and self.lock.owned()
+        except RedisError:
+            return False
+
     def _renew(self) -> None:
-        every = float(self.lock.timeout) / 3  # type: ignore[arg-type]
-        while not self._stop.wait(every):
+        lifetime = float(self.lock.timeout)  # type: ignore[arg-type]
+        renewed_at = time.monotonic()
+        while not self._stop.wait(lifetime / 3):
             try:
                 self.lock.reacquire()
-            except (LockError, RedisError) as error:
-                log.warning("lease %s lost: %s", self.name, error)
-                self.lost.set()
+                renewed_at = time.monotonic()
+            except LockError as error:  # expired and perhaps taken: it is gone
+                self._give_up(error)
                 return
+            except Exception as error:  # noqa: BLE001 - a Redis blip: retry while it may live
+                if time.monotonic() - renewed_at >= lifetime:
+                    self._give_up(error)
+                    return
+                log.warning("lease %s not renewed yet: %s", self.name, error)
+
+    def _give_up(self, error: Exception) -> None:
+        log.warning("lease %s lost: %s", self.name, error)
+        self.lost.set()

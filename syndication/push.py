@@ -15,6 +15,8 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -25,7 +27,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from jsonschema import Draft202012Validator, ValidationError
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, RedisError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -187,11 +189,7 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     probed = probe_images(runtime, [item for _, item in normalised], KNOWN_IMAGES_ONLY)
     normalised = [(publisher_id, item) for (publisher_id, _), item in zip(normalised, probed,
                                                                           strict=True)]
-    lease = runtime.store.lease(source.id, runtime.settings.lease_seconds)
-    # Pushes are short: this lease is not renewed, but waited for a little.
-    if not lease.acquire(blocking=True, blocking_timeout=LEASE_WAIT_SECONDS):
-        raise Conflict(f"source '{source.id}' is busy with another push; try again")
-    try:
+    with source_lease(runtime, source.id):
         stored = runtime.store.stored_items(member_of(item) for _, item in normalised)
         changed, results = [], []
         for publisher_id, item in normalised:
@@ -213,11 +211,6 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
         else:
             runtime.store.record_status(source.id, status)
             changed_feeds = set()
-    finally:
-        try:
-            lease.release()
-        except Exception:  # noqa: BLE001 - expired: nothing of ours to free
-            log.warning("lease of push source %s expired during a push", source.id)
     outcome = PushOutcome(source.id, tuple(results), frozenset(changed_feeds))
     _count(runtime, outcome, status)
     if any(item.image and not item.image.derivatives for item in changed):
@@ -229,12 +222,30 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     return outcome
 
 
+@contextmanager
+def source_lease(runtime: Runtime, source_id: str) -> Iterator[None]:
+    """Hold a source's lease for a short write (a push, a withdrawal, a removal), waiting a
+    little for a refresh or another push to end; Conflict (409) if it does not."""
+    lease = runtime.store.lease(source_id, runtime.settings.lease_seconds)
+    if not lease.acquire(blocking=True, blocking_timeout=LEASE_WAIT_SECONDS):
+        raise Conflict(f"source '{source_id}' is being refreshed or pushed to; try again in "
+                       "a moment")
+    try:
+        yield
+    finally:
+        try:
+            lease.release()
+        except LockError:  # expired meanwhile: nothing of ours to free
+            log.warning("lease of source %s expired during a write", source_id)
+
+
 def withdraw(runtime: Runtime, source: Source, publisher_item_id: str, now: datetime) -> bool:
     """Remove one pushed item from its source and feeds; whether it was there."""
     member = f"{source.id}/{pushed_item_id(source.id, publisher_item_id)}"
-    existed = bool(runtime.store.stored_items([member]))
-    changed_feeds = runtime.store.remove_items(source.id, runtime.catalogue.feeds_of(source.id),
-                                               [member], now)
+    with source_lease(runtime, source.id):  # a refresh in flight must not bring it back
+        existed = bool(runtime.store.stored_items([member]))
+        changed_feeds = runtime.store.remove_items(
+            source.id, runtime.catalogue.feeds_of(source.id), [member], now)
     if changed_feeds:
         websub.announce_changes(runtime, changed_feeds, now)
     return existed

@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from .errors import ConfigError
@@ -48,7 +50,10 @@ class RedisTarget:
 
 # A Redis that stops answering (paused, a network cut) must not hang requests that can be served
 # from memory: commands give up after this long, and the caller serves what it has (web/caching.py).
-TIMEOUTS = {"socket_connect_timeout": 5, "socket_timeout": 5, "health_check_interval": 30}
+# redis-py retries a timed-out command several times by default: one retry, no more, so that a
+# frozen server costs a request seconds, not a minute.
+TIMEOUTS = {"socket_connect_timeout": 5, "socket_timeout": 5, "health_check_interval": 30,
+            "retry": Retry(NoBackoff(), 1)}
 
 
 def connect(url: str) -> Redis | RedisCluster:

@@ -79,7 +79,7 @@ def refresh(source: Source, runtime: Runtime, now: datetime | None = None) -> Re
     except RedisError:
         previous = SourceStatus()
     try:
-        result = _refresh(source, runtime, now, previous, started)
+        result = _refresh(source, runtime, now, previous, started, lease)
     except Exception as error:  # noqa: BLE001 - one bad source must never stop a run
         result = _record_failure(source, runtime, now, previous, started, error)
     finally:
@@ -99,9 +99,9 @@ def _counted(runtime: Runtime, result: RefreshResult, *, ran: bool) -> RefreshRe
 
 
 def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceStatus,
-             started: float) -> RefreshResult:
+             started: float, lease: KeptLease) -> RefreshResult:
     if source.type == "push":
-        return _complete_pushed_images(source, runtime, now)
+        return _complete_pushed_images(source, runtime, now, lease)
     harvest = _harvest(source, runtime, runtime.store.page_states(source.id))
     items = _normalise_all(source, harvest, now)
     counts = _count(harvest)
@@ -128,6 +128,8 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
     stored = runtime.store.stored_items(member_of(item) for item in items)
     changed = [c for c in (reconcile(stored.get(member_of(i)), i) for i in items) if c]
     new = sum(1 for item in changed if member_of(item) not in stored)
+    if not lease.held():
+        return _lease_lost(source)
     changed_feeds = runtime.store.commit_refresh(
         source, runtime.catalogue.feeds_of(source.id), changed, harvest.pages, status, now,
         baseline=counts)
@@ -140,7 +142,15 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
     return result
 
 
-def _complete_pushed_images(source: Source, runtime: Runtime, now: datetime) -> RefreshResult:
+def _lease_lost(source: Source) -> RefreshResult:
+    """This refresh outlived its lease (a process paused past its expiry): another process may
+    hold it and have written newer work, which this one must not overwrite."""
+    log.warning("source %s: lease lost during the refresh, nothing written", source.id)
+    return RefreshResult(source.id, "skipped", warnings=("lease lost during the refresh",))
+
+
+def _complete_pushed_images(source: Source, runtime: Runtime, now: datetime,
+                            lease: KeptLease) -> RefreshResult:
     """A push source's refresh: nothing to fetch but the images of its items that are not
     measured yet (push.ingest fetches none while the publisher waits)."""
     stored = runtime.store.source_items(source.id, limit=runtime.settings.retention)
@@ -152,6 +162,8 @@ def _complete_pushed_images(source: Source, runtime: Runtime, now: datetime) -> 
                                  for item in probe_images(runtime, lacking)) if kept]
     if not changed:
         return RefreshResult(source.id, "not_modified", unchanged=len(stored))
+    if not lease.held():
+        return _lease_lost(source)
     changed_feeds = runtime.store.commit_refresh(
         source, runtime.catalogue.feeds_of(source.id), changed, {},
         runtime.store.source_status(source.id), now)

@@ -182,6 +182,9 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
                 log.warning("cannot reach Redis to lead, trying again: %s", error)
                 unreachable = True
             leading = False
+        except Exception:  # noqa: BLE001 - as above: try again, never end the loop
+            log.exception("could not try to lead")
+            leading = False
         if not leading:
             stop.wait(leadership.seconds / 3)
             continue
@@ -196,19 +199,26 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
             watcher.start()
             while not stop.is_set() and not leadership.lost.is_set():
                 stop.wait(0.5)
+                if not watcher.is_alive():  # it never ends on its own: treat as a lost turn
+                    raise RuntimeError("the catalogue watcher stopped")
         except RedisError as error:
             log.warning("scheduling interrupted, Redis unavailable: %s", error)
+        except Exception:  # noqa: BLE001 - a scheduler must outlive one bad turn
+            log.exception("scheduling interrupted")
         finally:
             if watcher is not None:
                 watcher.stop()
             if scheduler is not None:
-                scheduler.shutdown(wait=False)
+                # On a clean stop, running refreshes finish before the runtime closes (they
+                # would otherwise fail and back off); after a lost lease, another leads already.
+                scheduler.shutdown(wait=stop.is_set())
             try:
                 leadership.resign(clean=stop.is_set())
             except RedisError:
                 pass  # the lease expires by itself
             if not stop.is_set():
                 log.warning("this scheduler no longer leads; waiting to lead again")
+                stop.wait(leadership.seconds / 3)
 
 
 def _jitter(source: Source) -> int:

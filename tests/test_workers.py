@@ -64,10 +64,11 @@ def wait_until(condition, seconds: float = 10.0) -> None:  # noqa: ANN001
 
 
 def test_a_kept_lease_outlives_its_expiry_while_held(redis_client: Redis, prefix: str) -> None:
-    lease = KeptLease(redis_client.lock(f"{prefix}:lease:x", timeout=1, thread_local=False), "x")
+    lease = KeptLease(redis_client.lock(f"{prefix}:lease:x", timeout=2, thread_local=False), "x")
     assert lease.acquire()
-    time.sleep(2.5)  # more than twice its lifetime: only renewals keep it
-    other = redis_client.lock(f"{prefix}:lease:x", timeout=1)
+    time.sleep(5)  # more than twice its lifetime: only renewals keep it
+    assert lease.held()
+    other = redis_client.lock(f"{prefix}:lease:x", timeout=2)
     assert not other.acquire(blocking=False)
     assert not lease.lost.is_set()
     lease.release()
@@ -229,3 +230,64 @@ def test_a_host_that_asked_one_process_to_wait_is_left_alone_by_all(
     finally:
         first.close()
         second.close()
+
+
+def test_a_leader_that_fails_right_after_taking_the_lease_frees_it(
+        rq_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    first, second = Leadership(rq_runtime), Leadership(rq_runtime)
+
+    def broken() -> None:
+        raise RedisConnectionError("Redis went away")
+
+    monkeypatch.setattr(first, "beat", broken)
+    with pytest.raises(RedisConnectionError):
+        first.try_lead()
+    assert second.try_lead()  # not held by a leader that never led
+    second.resign(clean=True)
+
+
+def test_a_refresh_that_lost_its_lease_writes_nothing(
+        runtime: Runtime, redis_client: Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    import syndication.refresh as refresh_module
+
+    source = runtime.catalogue.sources["region-solidaire"]
+    probe = refresh_module.probe_images
+
+    def taken_over(service: Runtime, items):  # noqa: ANN001, ANN202 - as probe_images
+        # Another process took the lease while this one worked (it had paused past expiry).
+        redis_client.set(service.store.lease(source.id, 60).name, "another process")
+        return probe(service, items)
+
+    monkeypatch.setattr(refresh_module, "probe_images", taken_over)
+    result = refresh_module.refresh(source, runtime)
+    assert result.outcome == "skipped" and "lease lost" in result.warnings[0]
+    assert runtime.store.item_count(source.id) == 0
+    assert runtime.store.source_status(source.id).state == "never"
+
+
+def test_removing_a_source_waits_for_its_refresh_to_end(
+        runtime: Runtime, sample_site: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from syndication import push
+    from syndication.app import create_app
+
+    monkeypatch.setattr(push, "LEASE_WAIT_SECONDS", 0.5)  # how long it waits for the lease
+    admin = make_runtime(runtime.redis, runtime.settings.redis_prefix, runtime.live.declared,
+                         admin_token="t", api_source_domains="127.0.0.1")
+    app = create_app(runtime=admin)
+    client, auth = app.test_client(), {"Authorization": "Bearer t"}
+    try:
+        assert client.post("/api/sources", headers=auth, json={
+            "id": "extra", "publisher": "sample-site", "url": f"{sample_site}/dossiers/plan-climat",
+            "feeds": ["actualites"]}).status_code == 201
+        busy = admin.store.lease("extra", 60)
+        assert busy.acquire(blocking=False)  # a refresh in flight
+        answer = client.delete("/api/sources/extra", headers=auth)
+        assert answer.status_code == 409 and "try again" in answer.json["detail"]
+        assert "extra" in admin.catalogue.sources  # nothing half done
+        busy.release()
+        assert client.delete("/api/sources/extra", headers=auth).status_code == 204
+    finally:
+        app.extensions["syndication.cache"].close()
+        admin.fetcher.close()

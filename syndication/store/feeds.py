@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from redis.lock import Lock
 
 from ..fetch import Validators
@@ -313,23 +313,32 @@ class FeedStore:
 
     def rebuild_feed(self, feed: Feed, now: datetime) -> bool:
         """Recompute a feed's index from its sources (after feeds/*.toml changed); bumps the
-        version only when membership changed. Returns whether it did."""
-        wanted: dict[str, float] = {}
-        for source_id in feed.sources:
-            for item in self.source_items(source_id, limit=self.retention):
-                if feed.admits(item):
-                    wanted[member_of(item)] = item.date.timestamp()
+        version only when membership changed. Returns whether it did. The indexes read are
+        watched: a refresh committing meanwhile makes it start over, so its items are never
+        dropped from the feed."""
         index = self._key("feed", feed.id, "index")
-        current = dict(self.redis.zrange(index, 0, -1, withscores=True))
-        if current == wanted:
-            return False
+        watched = [index, *(self._key("source", s, "index") for s in feed.sources)]
         with self.redis.pipeline(transaction=True) as tx:
-            tx.delete(index)
-            if wanted:
-                tx.zadd(index, wanted)
-                _queue_script(tx, _TRIM_INDEX, [index], [self.retention, ""])
-            self._bump(tx, feed.id, now)
-            tx.execute()
+            while True:
+                try:
+                    tx.watch(*watched)
+                    wanted = {member_of(item): item.date.timestamp()
+                              for source_id in feed.sources
+                              for item in self.source_items(source_id, limit=self.retention)
+                              if feed.admits(item)}
+                    if dict(tx.zrange(index, 0, -1, withscores=True)) == wanted:
+                        tx.unwatch()
+                        return False
+                    tx.multi()
+                    tx.delete(index)
+                    if wanted:
+                        tx.zadd(index, wanted)
+                        _queue_script(tx, _TRIM_INDEX, [index], [self.retention, ""])
+                    self._bump(tx, feed.id, now)
+                    tx.execute()
+                    break
+                except WatchError:
+                    continue
         self._tell_listeners([feed.id])
         return True
 

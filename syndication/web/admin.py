@@ -177,17 +177,19 @@ def _apply(source_id: str, definition: dict[str, Any] | None) -> None:
     seconds (catalogue.CHECK_SECONDS), and the scheduler asks for a first refresh."""
     service = runtime()
     before = service.catalogue
-    if definition is None:
-        service.registry.remove(source_id)
-    else:
-        service.registry.save(source_id, definition)
-    service.sync_catalogue(force=True)
-    after = service.catalogue
     now = datetime.now(UTC)
     if definition is None:
-        service.store.forget_source(source_id)
-    elif after.sources[source_id].type != "push":
-        service.registry.request_refresh(source_id, now)
+        # Under the source's lease: a refresh in flight would write its items back.
+        with push.source_lease(service, source_id):
+            service.registry.remove(source_id)
+            service.sync_catalogue(force=True)
+            service.store.forget_source(source_id)
+    else:
+        service.registry.save(source_id, definition)
+        service.sync_catalogue(force=True)
+        if service.catalogue.sources[source_id].type != "push":
+            service.registry.request_refresh(source_id, now)
+    after = service.catalogue
     touched = {f.id for f in before.feeds_of(source_id)} | {f.id for f in after.feeds_of(source_id)}
     changed = [feed_id for feed_id in sorted(touched)
                if service.store.rebuild_feed(after.feeds[feed_id], now)]

@@ -39,6 +39,7 @@ from ..store import FeedState, FeedStore
 log = logging.getLogger(__name__)
 
 CATCH_UP_SECONDS = 30.0
+LISTENER_START_SECONDS = 1.0
 RETRY_SECONDS = 1.0  # while Redis is unreachable, how often this process asks it again
 MAX_ENTRIES = 256  # representations per process; the least recently used go first
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
@@ -112,6 +113,10 @@ class RenderCache:
         self.max_entries = max_entries
         self.catch_up_seconds = catch_up_seconds
         self._known: dict[str, _Knowledge] = {}
+        # Notifications heard so far (all feeds, and per feed): a version read from Redis while
+        # one arrived may predate the change it announces, so it is not trusted.
+        self._heard_all = 0
+        self._heard: dict[str, int] = {}
         self._entries: OrderedDict[tuple[str, str], Representation] = OrderedDict()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -129,13 +134,15 @@ class RenderCache:
             return known.state
         if self.outage.waiting():
             raise RedisConnectionError("Redis was unreachable a moment ago")
+        heard = (self._heard_all, self._heard.get(feed_id, 0))
         try:
             state = self.store.feed_state(feed_id)
         except RedisError as error:
             self.outage.failed(error)
             raise
         self.outage.recovered()
-        self._known[feed_id] = _Knowledge(state, time.monotonic())
+        trusted = heard == (self._heard_all, self._heard.get(feed_id, 0))
+        self._known[feed_id] = _Knowledge(state, time.monotonic(), trusted)
         return state
 
     def get(self, feed_id: str, variant: str, media_type: str,
@@ -192,10 +199,13 @@ class RenderCache:
         """Stop trusting what we know of a feed's version (of every feed for None): the next
         request asks Redis. The version is kept, to date the bytes served if Redis is away."""
         if feed_id is None:
+            self._heard_all += 1
             for known in list(self._known.values()):  # a copy: requests add feeds meanwhile
                 known.trusted = False
-        elif (known := self._known.get(feed_id)) is not None:
-            known.trusted = False
+        else:
+            self._heard[feed_id] = self._heard.get(feed_id, 0) + 1
+            if (known := self._known.get(feed_id)) is not None:
+                known.trusted = False
 
     def close(self) -> None:
         self._stop.set()
@@ -205,10 +215,20 @@ class RenderCache:
         if self._listener is None or not self._listener.is_alive():
             with self._lock:
                 if self._listener is None or not self._listener.is_alive():
+                    connected = threading.Event()
+
+                    def on_change(feed_id: str | None) -> None:
+                        self.forget(feed_id)
+                        if feed_id is None:  # (re)connected: from now on, changes are heard
+                            connected.set()
+
                     self._listener = threading.Thread(
-                        target=self.store.watch_feed_versions, args=(self.forget, self._stop),
+                        target=self.store.watch_feed_versions, args=(on_change, self._stop),
                         name="feed-versions", daemon=True)
                     self._listener.start()
+                    # Versions read before the listener hears changes could not be trusted;
+                    # without Redis it never connects, and requests go on regardless.
+                    connected.wait(LISTENER_START_SECONDS)
 
 
 CACHE_CONTROL = (f"public, max-age={MAX_AGE}, stale-while-revalidate={STALE_WHILE_REVALIDATE}, "
