@@ -455,6 +455,27 @@ def test_the_iframe_follows_its_content_when_voir_plus_opens_it(
     assert opened.errors == []
 
 
+def test_a_frame_that_loaded_before_resize_js_is_measured_when_it_arrives(
+        visit: Callable[..., Visit], host: HostSite, service: str) -> None:
+    """A slow or late resize.js (a tag manager, a deferred bundle) missed the frame's first
+    report: it asks, and the frame tells its height again."""
+    frame = (f'<iframe data-syndication-frame src="{service}/embed/actualites/frame?layout=list"'
+             ' title="Actualités" height="150" style="display:block;width:100%;border:0">'
+             "</iframe>")
+    late = f"""<script>
+      document.querySelector('iframe').addEventListener('load', function () {{
+        setTimeout(function () {{
+          var script = document.createElement('script');
+          script.src = '{service}/embed/resize.js';
+          document.body.appendChild(script);
+        }}, 500);
+      }});
+    </script>"""
+    opened = visit(host.publish(host_page(frame + late, title="Accueil de la commune")))
+    assert_frame_fits(opened.page, "iframe[data-syndication-frame]")
+    assert opened.errors == []
+
+
 def test_resize_js_ignores_height_messages_from_other_windows_and_origins(
         visit: Callable[..., Visit], host: HostSite, service: str) -> None:
     """A page's own script, or a third-party frame, posting the widget's message: no effect."""

@@ -14,6 +14,13 @@ function reportHeight() {
     : {type: 'syndication:height', height: height, id: window.name || null}, '*');
 }
 if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
+// The host's resize.js may start after this frame reported: it asks, the frame tells again.
+window.addEventListener('message', function (event) {
+  if (event.source !== window.parent || !event.data) return;
+  if (event.data.type !== 'syndication:measure') return;
+  lastHeight = -1;
+  reportHeight();
+});
 window.addEventListener('load', reportHeight);
 window.addEventListener('resize', reportHeight);
 reportHeight();

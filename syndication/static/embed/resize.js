@@ -2,6 +2,7 @@
 // <iframe src=".../embed/{feed}/frame" data-syndication-frame …></iframe>. Each frame tells its
 // height; a message is believed only from the window of a marked iframe (event.source) and
 // from that iframe's own origin (event.origin), so no other frame or page can resize anything.
+// Frames that loaded before this script are asked to tell their height again.
 (function () {
   var root = document.documentElement;
   if (root.hasAttribute('data-syndication-resize')) return; // included twice
@@ -20,4 +21,12 @@
       return;
     }
   });
+  // A frame that loaded before this script told its height to nobody: ask again.
+  var frames = document.querySelectorAll('iframe[data-syndication-frame]');
+  for (var i = 0; i < frames.length; i++) {
+    try {
+      frames[i].contentWindow.postMessage({type: 'syndication:measure'},
+        new URL(frames[i].src, location.href).origin);
+    } catch (e) { /* not loaded yet: it reports by itself once it is */ }
+  }
 })();
