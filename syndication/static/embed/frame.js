@@ -14,10 +14,14 @@ function reportHeight() {
     : {type: 'syndication:height', height: height, id: window.name || null}, '*');
 }
 if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
-// The host's resize.js may start after this frame reported: it asks, the frame tells again.
+// The host's script may start after this frame reported: resize.js asks ('syndication:measure'),
+// WordPress's wp-embed says 'ready' with the secret; either way the frame tells again.
 window.addEventListener('message', function (event) {
-  if (event.source !== window.parent || !event.data) return;
-  if (event.data.type !== 'syndication:measure') return;
+  var data = event.data;
+  if (event.source !== window.parent || !data) return;
+  var asked = data.type === 'syndication:measure' ||
+    (secret && data.message === 'ready' && data.secret === secret);
+  if (!asked) return;
   lastHeight = -1;
   reportHeight();
 });
