@@ -48,6 +48,9 @@ def rq_runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterat
     if ours:
         redis_client.delete(*ours)
     redis_client.srem("rq:queues", queue.key)
+    for worker in redis_client.scan_iter(match="rq:worker:*", count=1000):
+        if queue.name in (redis_client.hget(worker, "queues") or ""):  # this test's workers
+            redis_client.delete(worker)
     for worker in redis_client.smembers("rq:workers"):
         if not redis_client.exists(worker):  # workers that stopped: nothing left of them
             redis_client.srem("rq:workers", worker)
