@@ -15,6 +15,7 @@ import itertools
 import json
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+import pytest
+from bs4 import BeautifulSoup
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -31,6 +34,20 @@ BLOCKING_IMPACTS = ("serious", "critical")
 
 WsgiApp = Callable[..., Iterable[bytes]]
 Options = Mapping[str, str | int]
+
+
+def dump_dom(url: str, profile: Path) -> BeautifulSoup:
+    """The DOM that headless Chromium builds for `url` (after scripts and any XSLT); the test
+    skips, saying why, where no Chromium is installed."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", url],
+        capture_output=True, text=True, timeout=180, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip(), result.stderr[-3000:]
+    return BeautifulSoup(result.stdout, "html.parser")
 
 
 # --- servers -------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import hmac
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -25,6 +24,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from .browser_harness import CHROMIUM
 from .faulty_site import FaultySite
 from .websub_subscriber import Subscriber
 
@@ -43,7 +43,6 @@ def get(url: str) -> bytes:
         return response.read()
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def town_page_in_a_browser(url: str) -> dict[str, Any]:

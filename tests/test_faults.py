@@ -12,8 +12,6 @@ charsets, a sitemap of 100 000 URLs) have the outcome ok (or not_modified) and t
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -23,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from redis import Redis
-from werkzeug.serving import make_server
 
 from syndication.app import create_app
 from syndication.model import Source
@@ -34,6 +30,7 @@ from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
+from .browser_harness import dump_dom, serving
 from .conftest import make_catalogue, make_runtime
 from .faulty_site import BILLION_LAUGHS, FaultySite
 
@@ -234,32 +231,18 @@ def test_the_feed_charset_cases_keep_their_french_accents(
 # --- /status in a real browser -------------------------------------------------------------
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def test_chromium_shows_the_failing_source_first_on_the_status_page(
         site_runtime: Runtime, faulty_site: FaultySite, tmp_path: Path) -> None:
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     assert _refresh(site_runtime.catalogue.sources["plan-climat"], site_runtime).outcome == "ok"
     faulty_site.fail_with("500")
     failed = _refresh(site_runtime.catalogue.sources["region-solidaire"], site_runtime)
     assert failed.outcome == "failed"
     app = create_app(runtime=site_runtime)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        dom = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-             "--disable-background-networking", "--no-first-run",
-             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-             f"http://127.0.0.1:{server.server_port}/status"],
-            capture_output=True, text=True, timeout=180, check=False)
+        with serving(app) as url:
+            page = dump_dom(f"{url}/status", tmp_path / "profile")
     finally:
-        server.shutdown()
         app.extensions["syndication.cache"].close()
-    assert dom.returncode == 0, dom.stderr[-3000:]
-    page = BeautifulSoup(dom.stdout, "html.parser")
     rows = page.select("tbody tr")
     assert rows and rows[0]["id"] == "source-region-solidaire"  # problems first
     assert rows[0]["data-state"] == "failing"

@@ -23,7 +23,6 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -42,7 +41,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 from redis import Redis
-from werkzeug.serving import make_server
 
 from syndication.app import create_app
 from syndication.model import Catalogue, Derivative, Figure, Image, Item, SourceStatus
@@ -50,6 +48,7 @@ from syndication.normalise import content_hash, fold
 from syndication.runtime import Runtime
 from syndication.web import opml
 
+from .browser_harness import dump_dom, serving
 from .conftest import filled_runtime, make_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,7 +77,6 @@ PROBLEM = "application/problem+json"
 # What Chromium sends when a person opens a URL.
 BROWSER_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
                   "*/*;q=0.8")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 # Every character XML 1.0 forbids that scraped text could carry (U+FFFE is a noncharacter).
 CONTROL = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])) + "\ufffe"
 RSS_CHANNEL_ELEMENTS = {"title", "link", "description", "language", "copyright", "managingEditor",
@@ -417,22 +415,11 @@ def test_the_page_writes_dates_in_french(stylesheet: etree.XSLT, document: str,
 # --- the XSLT page in a real browser -------------------------------------------------------
 
 
-def _serve(wsgi_app: Callable[..., Any]) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="loopback-http", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.fixture(scope="module")
 def served(module_app: Flask) -> Iterator[str]:
     """The app as it is, on a real loopback HTTP server."""
-    yield from _serve(module_app)
+    with serving(module_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -454,20 +441,8 @@ def served_as_xml_to_browsers(module_app: Flask) -> Iterator[str]:
 
         return module_app(environ, start)
 
-    yield from _serve(negotiated)
-
-
-def _dump_dom(url: str, profile: Path) -> BeautifulSoup:
-    """The DOM that headless Chromium builds for `url` (after any XSLT)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", url],
-        capture_output=True, text=True, timeout=180, check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip(), result.stderr[-3000:]
-    return BeautifulSoup(result.stdout, "html.parser")
+    with serving(negotiated) as url:
+        yield url
 
 
 def _assert_french_feed_page(dom: BeautifulSoup, title: str, items: int, address: str) -> None:
@@ -483,7 +458,7 @@ def test_chromium_shows_the_french_page_for_a_feed_served_as_xml(
         served_as_xml_to_browsers: str, tmp_path: Path, fmt: str) -> None:
     """The stylesheet in a real browser, fetched by it over HTTP from the app (same origin)."""
     url = f"{served_as_xml_to_browsers}/feeds/actualites.{fmt}?limit=5"
-    dom = _dump_dom(url, tmp_path / "profile")
+    dom = dump_dom(url, tmp_path / "profile")
     _assert_french_feed_page(dom, "Toutes les actualités de la Région", 5, url)
     assert dom.find("pre") is None  # not the XML source shown as text
 
@@ -492,7 +467,7 @@ def test_chromium_shows_the_french_page_for_a_feed_served_as_xml(
 def test_chromium_shows_the_french_page_when_a_person_opens_a_feed_url(
         served: str, tmp_path: Path, fmt: str) -> None:
     url = f"{served}/feeds/region-solidaire.{fmt}"
-    dom = _dump_dom(url, tmp_path / "profile")
+    dom = dump_dom(url, tmp_path / "profile")
     _assert_french_feed_page(dom, "Région solidaire", 4, url)
 
 

@@ -9,7 +9,6 @@ import struct
 import uuid
 import warnings
 import zlib
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image as Pillow
-from redis import Redis
 
 from syndication.errors import BodyTooLarge, NotFound
 from syndication.images import (
@@ -36,7 +34,6 @@ from syndication.sample_site import SITE_DIR
 from syndication.store.images import ImageStore
 from syndication.web import images as images_web
 
-from .conftest import make_catalogue, make_runtime
 from .faulty_site import FaultySite
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -45,14 +42,6 @@ VELO = "/media/plan-velo-regional.jpg"  # 960 x 540
 SOLIDAIRE = "/media/region-solidaire.jpg"  # 1200 x 675
 LOGO = "/media/logo.png"  # 160 x 64, transparent
 STRICT = ImageLimits(retry_after=3600)
-
-
-@pytest.fixture
-def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
-    service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
-                           fetch_timeout=2.0)
-    yield service
-    service.fetcher.close()
 
 
 @pytest.fixture
