@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from .errors import NotFound
+
 ItemKind = Literal["dossier", "actualite", "evenement", "page"]
 ITEM_KINDS: tuple[str, ...] = ("dossier", "actualite", "evenement", "page")
 
@@ -211,6 +213,12 @@ class Catalogue:
     publishers: dict[str, Publisher]
     sources: dict[str, Source]
     feeds: dict[str, Feed]
+
+    def feed(self, feed_id: str) -> Feed:
+        """A feed by id; NotFound (a 404 on the web) for an unknown one."""
+        if feed_id not in self.feeds:
+            raise NotFound("feed", feed_id)
+        return self.feeds[feed_id]
 
     def feeds_of(self, source_id: str) -> list[Feed]:
         return [feed for feed in self.feeds.values() if source_id in feed.sources]

@@ -58,6 +58,14 @@ class Representation:
     headers: tuple[tuple[str, str], ...] = ()  # validators and caching, the same for every request
     rendered_at: float = 0.0  # time.monotonic() when rendered: the Age of a stale answer
 
+    @classmethod
+    def compressed(cls, body: bytes, media_type: str, etag: str, state: FeedState,
+                   headers: tuple[tuple[str, str], ...]) -> Representation:
+        """The body with its gzip and brotli forms, compressed once for every request."""
+        return cls(body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
+                   brotli=brotli.compress(body, quality=11), media_type=media_type, etag=etag,
+                   state=state, headers=headers, rendered_at=time.monotonic())
+
 
 @dataclass(slots=True)
 class _Knowledge:
@@ -171,13 +179,9 @@ class RenderCache:
             if cached is None:
                 raise
             return self._stale(feed_id, cached)
-        digest = hashlib.sha256(variant.encode()).hexdigest()[:10]
-        representation = Representation(
-            body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
-            brotli=brotli.compress(body, quality=11), media_type=media_type,
-            etag=f"{feed_id}-{state.version}-{digest}", state=state,
-            headers=_headers(f"{feed_id}-{state.version}-{digest}", state),
-            rendered_at=time.monotonic())
+        etag = f"{feed_id}-{state.version}-{hashlib.sha256(variant.encode()).hexdigest()[:10]}"
+        representation = Representation.compressed(body, media_type, etag, state,
+                                                   _headers(etag, state))
         with self._lock:
             self._entries[key] = representation
             self._entries.move_to_end(key)

@@ -57,9 +57,7 @@ class DigestQuery:
 @blueprint.get("/digest/<feed_id>.<fmt>")
 def digest(feed_id: str, fmt: str) -> Response:
     service = runtime()
-    feed = service.catalogue.feeds.get(feed_id)
-    if feed is None:
-        raise NotFound("feed", feed_id)
+    feed = service.catalogue.feed(feed_id)
     if fmt not in FORMATS:
         raise NotFound("digest format", fmt)
     query = parse_digest_query(request.args, datetime.now(UTC))

@@ -17,14 +17,12 @@ ever set, nothing is counted per visitor.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 from functools import partial
 from importlib.resources import files
 from urllib.parse import urlencode
 
-import brotli
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 
@@ -94,7 +92,7 @@ def register(app: Flask) -> None:
 
 @blueprint.get("/embed/<feed_id>.html")
 def fragment(feed_id: str) -> Response:
-    service, feed = runtime(), feed_or_404(feed_id)
+    service, feed = runtime(), runtime().catalogue.feed(feed_id)
     options = parse_widget_options(request.args)
     base_url = public_base_url()
     representation = render_cache().get(
@@ -107,7 +105,7 @@ def fragment(feed_id: str) -> Response:
 
 @blueprint.get("/embed/<feed_id>/frame")
 def frame(feed_id: str) -> Response:
-    service, feed = runtime(), feed_or_404(feed_id)
+    service, feed = runtime(), runtime().catalogue.feed(feed_id)
     options = parse_widget_options(request.args)
     base_url = public_base_url()
     oembed_json = _oembed_url(base_url, frame_url(base_url, feed.id, options))
@@ -122,7 +120,7 @@ def frame(feed_id: str) -> Response:
 
 @blueprint.get("/embed/<feed_id>.js")
 def script(feed_id: str) -> Response:
-    feed_or_404(feed_id)  # one script for every feed: it reads the feed from its own URL
+    runtime().catalogue.feed(feed_id)  # 404 if unknown; one script serves every feed
     return respond(_SCRIPT, request, extra=_embed_headers())
 
 
@@ -135,7 +133,7 @@ def resize_script() -> Response:
 def go(feed_id: str) -> Response:
     """A redirect to an item of the feed (or its page): for WordPress, which follows the links
     of a frame only to the frame's own host. Never to any other URL: not an open redirect."""
-    service, feed = runtime(), feed_or_404(feed_id)
+    service, feed = runtime(), runtime().catalogue.feed(feed_id)
     url = request.args.get("url", "")
     known = {item.url for item in service.store.feed_items(
         feed.id, limit=service.settings.retention)}
@@ -187,13 +185,6 @@ def frame_url(base_url: str, feed_id: str, options: WidgetOptions) -> str:
     return f"{base_url}/embed/{feed_id}/frame" + (f"?{urlencode(query)}" if query else "")
 
 
-def feed_or_404(feed_id: str) -> Feed:
-    feed = runtime().catalogue.feeds.get(feed_id)
-    if feed is None:
-        raise NotFound("feed", feed_id)
-    return feed
-
-
 def _oembed_url(base_url: str, resource_url: str) -> str:
     return f"{base_url}/oembed?{urlencode({'url': resource_url, 'format': 'json'})}"
 
@@ -206,11 +197,8 @@ def _embed_headers() -> tuple[tuple[str, str], ...]:
 def _static(body: bytes, media_type: str) -> Representation:
     """A script that is the same for every feed and request, cached and compressed once."""
     etag = "embed-" + hashlib.sha256(body).hexdigest()[:16]
-    return Representation(
-        body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
-        brotli=brotli.compress(body, quality=11), media_type=media_type, etag=etag,
-        state=FeedState(version=0, changed_at=None),
-        headers=(("ETag", f'W/"{etag}"'), ("Cache-Control", CACHE_CONTROL)))
+    return Representation.compressed(body, media_type, etag, FeedState(0, None),
+                                      (("ETag", f'W/"{etag}"'), ("Cache-Control", CACHE_CONTROL)))
 
 
 _SCRIPT = _static(widget_script().encode("utf-8"), JAVASCRIPT)

@@ -31,9 +31,7 @@ STYLESHEET_PATH = "/static/feed.xsl"  # lets a person who opens a feed in a brow
 @blueprint.get("/feeds/<feed_id>.<fmt>")
 def feed_document(feed_id: str, fmt: str) -> Response:
     service = runtime()
-    feed = service.catalogue.feeds.get(feed_id)
-    if feed is None:
-        raise NotFound("feed", feed_id)
+    feed = service.catalogue.feed(feed_id)
     if fmt not in FORMATS:
         raise NotFound("feed format", fmt)
     filters = (parse_filters(request.args, feed.limit) if request.query_string  # most: none
