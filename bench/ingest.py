@@ -43,14 +43,16 @@ sys.path.insert(0, str(ROOT))
 import lxml.html  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 
-from syndication.config import load_catalogue, load_settings  # noqa: E402
+from demo.sample_site import SITE_DIR, SampleSiteHandler, site_url, start_sample_site  # noqa: E402
+from syndication.catalogue import load_catalogue  # noqa: E402
 from syndication.extract import extract_page  # noqa: E402
 from syndication.fetch import decode_html  # noqa: E402
 from syndication.model import Catalogue, Item, Source, SourceStatus  # noqa: E402
 from syndication.normalise import content_hash, item_id, normalise  # noqa: E402
 from syndication.refresh import refresh  # noqa: E402
-from syndication.runtime import Runtime, connect_redis, open_runtime, stop_embedded  # noqa: E402
-from syndication.sample_site import SITE_DIR, SampleSiteHandler, site_url, start_sample_site  # noqa: E402
+from syndication.runtime import Runtime, open_runtime  # noqa: E402
+from syndication.settings import load_settings  # noqa: E402
+from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
 
 SITE = "http://sample.test"  # page URLs for extraction; nothing is fetched in part 1
 TARGET_PAGES_PER_SECOND = 20.0
@@ -160,7 +162,7 @@ def embedded_runtime(data: Path, catalogue: Catalogue, **settings: object) -> It
     """A runtime on a fresh embedded Redis under `data`."""
     chosen = load_settings({"data_dir": str(data), "redis_prefix": "bench", "host_delay": 0.0,
                             "fetch_allowed_networks": "127.0.0.0/8", **settings}, environ={})
-    redis, embedded = connect_redis(chosen)
+    redis, embedded = connect_redis(chosen.redis_url, chosen.data_dir)
     runtime = open_runtime(chosen, catalogue, redis)
     try:
         yield runtime
@@ -241,13 +243,13 @@ def measure_redis(data: Path) -> dict[str, float]:
     source = catalogue.sources["actualites"]
     feeds = list(catalogue.feeds_of(source.id))
     with embedded_runtime(data / "fresh", catalogue, retention=ITEMS) as runtime:
-        before = int(runtime.redis.info("memory")["used_memory"])
+        before = used_memory(runtime)
         items = list(varied_items([replace(t, source=source.id) for t in templates], ITEMS))
         now = datetime.now(UTC)
         for first in range(0, ITEMS, BATCH):
             runtime.store.commit_refresh(source, feeds, items[first:first + BATCH], {},
                                          SourceStatus(state="ok"), now)
-        after = int(runtime.redis.info("memory")["used_memory"])
+        after = used_memory(runtime)
         stored = runtime.store.item_count(source.id)
     json_bytes = sum(len(json.dumps(item.to_dict())) for item in items) / ITEMS
     return {"items": stored, "templates": len(templates), "feeds": len(feeds),
@@ -290,3 +292,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def used_memory(runtime: Runtime) -> int:
+    """Bytes the Redis server uses, as INFO says."""
+    return int(runtime.stores._redis.info("memory")["used_memory"])  # noqa: SLF001 - a bench

@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT))
 from redis import Redis  # noqa: E402
 from rq import Worker  # noqa: E402
 
-from syndication.config import load_settings  # noqa: E402
-from syndication.jobs import enqueue_refresh, refresh_queue  # noqa: E402
 from syndication.runtime import Runtime, open_runtime  # noqa: E402
+from syndication.schedule.jobs import enqueue_refresh, refresh_queue  # noqa: E402
+from syndication.settings import load_settings  # noqa: E402
 from tests.processes import (  # noqa: E402
     Cluster,
     LoopbackSite,

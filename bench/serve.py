@@ -36,11 +36,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from demo.sample_site import site_url, start_sample_site  # noqa: E402
 from syndication.app import create_app  # noqa: E402
-from syndication.config import load_catalogue, load_settings  # noqa: E402
+from syndication.catalogue import load_catalogue  # noqa: E402
 from syndication.refresh import refresh  # noqa: E402
-from syndication.runtime import connect_redis, open_runtime, stop_embedded  # noqa: E402
-from syndication.sample_site import site_url, start_sample_site  # noqa: E402
+from syndication.runtime import open_runtime  # noqa: E402
+from syndication.settings import load_settings  # noqa: E402
+from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
 
 WORKERS = 2  # one per core
 WRK = ["wrk", "-t", "2", "-c", "16", "--latency"]
@@ -203,7 +205,7 @@ def fill_store(data: Path, stack: contextlib.ExitStack) -> tuple[dict[str, str],
     settings = load_settings({"data_dir": str(data / "redis"), "redis_prefix": "bench",
                               "base_url": BASE_URL, "host_delay": 0.0,  # the site is ours
                               "fetch_allowed_networks": "127.0.0.0/8"}, environ={})
-    redis, embedded = connect_redis(settings)
+    redis, embedded = connect_redis(settings.redis_url, settings.data_dir)
     stack.callback(stop_embedded, embedded, save=False)
     runtime = open_runtime(settings, load_catalogue(ROOT / "feeds", environ), redis)
     stack.callback(runtime.fetcher.close)

@@ -1,5 +1,7 @@
-"""The Flask app factory: settings, runtime, blueprints, and the one place where domain errors
-become HTTP responses."""
+"""The Flask app factory. Entry point: `create_app()`: settings, runtime, blueprints, and the one
+place where errors become HTTP responses: domain errors (errors.py), Redis unreachable (503 with
+Retry-After, the outage logged once rather than per request) and HTTP errors. Answers are RFC 9457
+problem documents, except at /hub, where WebSub subscribers read plain text."""
 
 from __future__ import annotations
 
@@ -7,11 +9,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from .config import load_settings
 from .errors import (
     Conflict,
     Forbidden,
@@ -24,7 +25,10 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .runtime import Runtime, open_runtime
+from .settings import load_settings
+from .store import StoreUnavailable
 from .web import (
+    RETRY_AFTER_SECONDS,
     admin,
     api,
     digest,
@@ -38,6 +42,7 @@ from .web import (
     oembed,
     opml,
     push,
+    render_cache,
     status,
 )
 from .web.caching import RenderCache
@@ -67,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
         service.sync_catalogue()
 
     app.register_error_handler(SyndicationError, _domain_error)
+    app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     return app
 
@@ -95,12 +101,25 @@ _STATUSES = ((Forbidden, 403, "Forbidden"), (Conflict, 409, "Conflict"),
              (UnsupportedMediaType, 415, "Unsupported media type"))
 
 
+def _store_unavailable(error: StoreUnavailable) -> ResponseReturnValue:
+    """Any request that needed Redis and could not have it (a feed never rendered in this
+    process, the API, the status page): 503, not 500, and no traceback per request. Feeds and
+    widgets already rendered do not get here: the render cache serves them from memory."""
+    render_cache().outage.failed(error)
+    response = _problem(503, "Service unavailable",
+                        "the service's database is unreachable; try again shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _http_error(error: HTTPException) -> ResponseReturnValue:
     return _problem(error.code or 500, error.name, error.description or error.name)
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document; at /hub, the detail as plain text."""
+    if request.blueprint == "hub":
+        return Response(detail + "\n", status=status, mimetype="text/plain")
     response = jsonify({"type": "about:blank", "title": title, "status": status,
                         "detail": detail, **extra})
     response.status_code = status

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .config import load_catalogue, load_settings, settings_table
+from demo.sample_site import SITE_DIR
+
+from .catalogue import load_catalogue
 from .errors import ConfigError, SyndicationError
-from .model import Source
-from .sample_site import SITE_DIR
+from .model import Outcome, Source
+from .settings import load_settings, settings_table
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -78,8 +80,8 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 def demo(host: str, port: int, site_port: int, town_port: int) -> None:
     """Serve the bundled sample site, the service on it, and a town's page embedding its
     widgets (DEMO_SITE=off: without the sample site)."""
-    from .demo_host import start_municipal_site
-    from .sample_site import site_url, start_sample_site
+    from demo.sample_site import site_url, start_sample_site
+    from demo.town import start_municipal_site
 
     if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
         site = start_sample_site("127.0.0.1", site_port)
@@ -191,7 +193,7 @@ def scheduler() -> None:
 def worker(burst: bool, name: str | None) -> None:
     """Run refresh jobs from the queue (SYNDICATION_REFRESH_MODE=rq); start as many as needed,
     on any machine sharing the Redis server. SIGTERM or SIGINT: the current job finishes first."""
-    from .jobs import work
+    from .schedule.jobs import work
 
     runtime = _runtime()
     if runtime.settings.refresh_mode != "rq":
@@ -225,17 +227,15 @@ def refresh(source_id: str) -> None:
         if source is None:
             raise click.BadParameter(f"unknown source '{source_id}' (known: "
                                      f"{', '.join(runtime.catalogue.sources)})")
+        # Changed feeds are queued for WebSub subscribers by the commit itself (runtime.py);
+        # a running scheduler delivers them.
         result = refresh_source(source, runtime)
-        if result.changed_feeds:  # a running scheduler delivers them to WebSub subscribers
-            from .websub import announce_changes
-
-            announce_changes(runtime, result.changed_feeds)
         click.echo(json.dumps({"source": result.source, "outcome": result.outcome,
                                "new": result.new, "updated": result.updated,
                                "unchanged": result.unchanged, "warnings": result.warnings,
                                "error": result.error, "duration_ms": result.duration_ms},
                               ensure_ascii=False, indent=2))
-        if result.outcome in ("failed", "degraded"):
+        if result.outcome in (Outcome.FAILED, Outcome.DEGRADED):
             sys.exit(1)
     finally:
         runtime.close()

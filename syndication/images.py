@@ -27,14 +27,13 @@ from PIL import Image as Pillow
 from PIL import ImageOps, UnidentifiedImageError
 
 from .errors import BodyTooLarge, FetchError, NotFound, UndecodableBody
-from .model import Derivative, Image, Item
+from .model import Derivative, Item
 from .runtime import Runtime
-from .store.images import ImageRecord, ImageStore
+from .store import ImageRecord, ImageStore
 
 log = logging.getLogger(__name__)
 
 WIDTHS = (300, 600, 1200)  # the derivatives there are; URLs accept no other width
-FEED_WIDTH = 600  # what feeds and e-mail digests show (newsletter tools cannot resize)
 MEDIA_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png"}
 DECODABLE = ("JPEG", "PNG", "GIF", "WEBP")  # Pillow plugins tried; nothing else is parsed
 JPEG_QUALITY = 82
@@ -66,13 +65,6 @@ def derivative_path(key: str, version: str, max_width: int, media_type: str) -> 
     return f"images/{key}-{version}/{max_width}.{MEDIA_EXTENSIONS[media_type]}"
 
 
-def derivative_of(image: Image | None, max_width: int = FEED_WIDTH) -> Derivative | None:
-    """The derivative of a probed image at most `max_width` px wide; None if not probed."""
-    if image is None:
-        return None
-    return next((d for d in image.derivatives if d.max_width == max_width), None)
-
-
 # --- probing ---------------------------------------------------------------------------------
 
 
@@ -86,7 +78,7 @@ def probe_images(runtime: Runtime, items: Iterable[Item],
             if urlsplit(url).scheme in ("http", "https")]
     if not urls:
         return items
-    store = ImageStore(runtime.redis, runtime.settings.redis_prefix)
+    store = runtime.stores.images
     keys = {url: image_key(url) for url in urls}
     records, failed = store.lookup(keys.values())
     deadline = time.monotonic() + limits.budget_seconds
@@ -233,7 +225,7 @@ def derivative(runtime: Runtime, key: str, width: int, *,
     image will do. Raises NotFound for an unknown image, width or version."""
     if width not in WIDTHS:
         raise NotFound("image width", str(width))
-    store = ImageStore(runtime.redis, runtime.settings.redis_prefix)
+    store = runtime.stores.images
     record = store.record(key)
     if record is None or not record.derivatives or version not in (None, record.version):
         raise NotFound("image", f"{key}-{version}" if version else key)

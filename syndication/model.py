@@ -8,12 +8,31 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any
 
 from .errors import NotFound
 
-ItemKind = Literal["dossier", "actualite", "evenement", "page"]
-ITEM_KINDS: tuple[str, ...] = ("dossier", "actualite", "evenement", "page")
+
+class ItemKind(StrEnum):
+    DOSSIER = "dossier"
+    ACTUALITE = "actualite"
+    EVENEMENT = "evenement"
+    PAGE = "page"
+
+
+class SourceType(StrEnum):
+    """How a source's items arrive: pages scraped, a feed read, a sitemap walked, or pushed by
+    its publisher to POST /api/items."""
+
+    HTML = "html"
+    FEED = "feed"
+    SITEMAP = "sitemap"
+    PUSH = "push"
+
+
+ITEM_KINDS: tuple[str, ...] = tuple(ItemKind)
+SOURCE_TYPES: tuple[str, ...] = tuple(SourceType)
 
 
 # --- what extract produces -------------------------------------------------------------------
@@ -59,6 +78,9 @@ class Derivative:
     length: int  # bytes
     type: str  # image/jpeg, or image/png for images with transparency
     path: str  # relative to the service's root URL: "images/{key}-{version}/600.jpg"
+
+
+FEED_WIDTH = 600  # the derivative feeds and e-mail digests show (newsletter tools cannot resize)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,8 +193,8 @@ class Source:
     id: str
     url: str
     publisher: str
-    type: str = "html"
-    kind: str = "page"  # for the entry page itself, unless the page labels itself
+    type: SourceType = SourceType.HTML
+    kind: ItemKind = ItemKind.PAGE  # for the entry page itself, unless the page labels itself
     every_seconds: int = 1800
     listing: bool = False  # the entry page only lists links; it is not an item itself
     follow: str | None = None  # selector of links to detail pages, each an item
@@ -228,15 +250,34 @@ class Catalogue:
 
 # degraded: the pages answered, but what they gave looks like a changed layout (drift.py); the
 # last good items stay published until a refresh looks normal again.
-SourceState = Literal["never", "ok", "not_modified", "degraded", "failing"]
-SOURCE_STATES: tuple[str, ...] = ("never", "ok", "not_modified", "degraded", "failing")
+class SourceState(StrEnum):
+    NEVER = "never"
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    DEGRADED = "degraded"
+    FAILING = "failing"
+
+
+SOURCE_STATES: tuple[str, ...] = tuple(SourceState)
+
+
+class Outcome(StrEnum):
+    """What came of one refresh (or of one tick that asked for one)."""
+
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    DEGRADED = "degraded"  # the pages answered, but their layout seems to have changed
+    FAILED = "failed"
+    SKIPPED = "skipped"  # another process holds the source's lease, or it is backing off
+    QUEUED = "queued"  # handed to the RQ workers
+    REMOVED = "removed"  # an RQ job whose source was removed since it was queued
 
 
 @dataclass(frozen=True, slots=True)
 class SourceStatus:
     """How a source's refreshes are going, for operators (/api/sources, the CLI)."""
 
-    state: str = "never"
+    state: SourceState = SourceState.NEVER
     last_attempt: datetime | None = None
     last_success: datetime | None = None
     last_error: str | None = None
@@ -263,6 +304,7 @@ class SourceStatus:
             if data.get(name):
                 data[name] = datetime.fromisoformat(data[name])
         data["warnings"] = tuple(data.get("warnings", ()))
+        data["state"] = SourceState(data.get("state", SourceState.NEVER))
         return cls(**data)
 
 
@@ -282,3 +324,53 @@ class ExtractionCounts:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExtractionCounts:
         return cls(**data)
+
+
+# --- what a fetch leaves behind ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a server gave us to ask "has it changed?" next time."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What we know of one fetched page: its validators and the item it produced."""
+
+    validators: Validators
+    member: str | None = None  # "{source}/{id}" of the item the page held
+    links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
+    dated: bool = True  # the item had a publication date (drift.py); unknown before: assumed
+    lastmod: str | None = None  # sitemap sources: the page's <lastmod> when it was last read
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A host that answered `status` with Retry-After: not contacted for `remaining` seconds."""
+
+    status: int
+    remaining: float
+
+
+def derivative_of(image: Image | None, max_width: int = FEED_WIDTH) -> Derivative | None:
+    """The derivative of a probed image at most `max_width` px wide; None if not probed."""
+    if image is None:
+        return None
+    return next((d for d in image.derivatives if d.max_width == max_width), None)
+
+
+def member_of(item: Item) -> str:
+    """How an item is named in indexes: "{source}/{id}" (one record per source)."""
+    return f"{item.source}/{item.id}"

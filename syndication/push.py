@@ -15,8 +15,6 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -27,24 +25,21 @@ from urllib.parse import urlsplit
 
 import httpx
 from jsonschema import Draft202012Validator, ValidationError
-from redis.exceptions import LockError, RedisError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from . import websub
-from .errors import Conflict, InvalidInput
+from .admin import source_write
+from .errors import InvalidInput
 from .images import LIMITS, probe_images
-from .model import Item, RawRecord, Source, SourceStatus
+from .model import Item, RawRecord, Source, SourceState, SourceStatus, member_of
 from .normalise import content_hash, normalise, reconcile, xml_safe
 from .runtime import Runtime
-from .store import member_of
-from .store.metrics import MetricsStore
+from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 PUSH_NAMESPACE = uuid.UUID("8d7f5a52-3c1e-4f0e-9d55-6c0f1f0b2a71")  # ids of pushed items
 MAX_PROBLEMS = 100  # problems named in one 422 answer
-LEASE_WAIT_SECONDS = 10  # a push waits this long for another push to the same source
 KNOWN_IMAGES_ONLY = replace(LIMITS, budget_seconds=0)  # no fetching while a publisher waits
 
 
@@ -189,7 +184,7 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     probed = probe_images(runtime, [item for _, item in normalised], KNOWN_IMAGES_ONLY)
     normalised = [(publisher_id, item) for (publisher_id, _), item in zip(normalised, probed,
                                                                           strict=True)]
-    with source_lease(runtime, source.id):
+    with source_write(runtime, source.id):
         stored = runtime.store.stored_items(member_of(item) for _, item in normalised)
         changed, results = [], []
         for publisher_id, item in normalised:
@@ -200,7 +195,8 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
             results.append((publisher_id, item.id, "created" if old is None else
                             "updated" if kept is not None else "unchanged"))
         previous = runtime.store.source_status(source.id)
-        status = SourceStatus(state="ok" if changed else "not_modified", last_attempt=now,
+        status = SourceStatus(state=SourceState.OK if changed else SourceState.NOT_MODIFIED,
+                              last_attempt=now,
                               last_success=now, last_error=previous.last_error,
                               last_error_kind=previous.last_error_kind,
                               last_error_at=previous.last_error_at,
@@ -215,39 +211,18 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     _count(runtime, outcome, status)
     if any(item.image and not item.image.derivatives for item in changed):
         runtime.registry.request_refresh(source.id, now)
-    if changed_feeds:
-        websub.announce_changes(runtime, changed_feeds, now)
     log.info("push to %s: %d created, %d updated, %d unchanged", source.id,
              outcome.count("created"), outcome.count("updated"), outcome.count("unchanged"))
     return outcome
 
 
-@contextmanager
-def source_lease(runtime: Runtime, source_id: str) -> Iterator[None]:
-    """Hold a source's lease for a short write (a push, a withdrawal, a removal), waiting a
-    little for a refresh or another push to end; Conflict (409) if it does not."""
-    lease = runtime.store.lease(source_id, runtime.settings.lease_seconds)
-    if not lease.acquire(blocking=True, blocking_timeout=LEASE_WAIT_SECONDS):
-        raise Conflict(f"source '{source_id}' is being refreshed or pushed to; try again in "
-                       "a moment")
-    try:
-        yield
-    finally:
-        try:
-            lease.release()
-        except LockError:  # expired meanwhile: nothing of ours to free
-            log.warning("lease of source %s expired during a write", source_id)
-
-
 def withdraw(runtime: Runtime, source: Source, publisher_item_id: str, now: datetime) -> bool:
     """Remove one pushed item from its source and feeds; whether it was there."""
     member = f"{source.id}/{pushed_item_id(source.id, publisher_item_id)}"
-    with source_lease(runtime, source.id):  # a refresh in flight must not bring it back
+    with source_write(runtime, source.id):  # a refresh in flight must not bring it back
         existed = bool(runtime.store.stored_items([member]))
-        changed_feeds = runtime.store.remove_items(
-            source.id, runtime.catalogue.feeds_of(source.id), [member], now)
-    if changed_feeds:
-        websub.announce_changes(runtime, changed_feeds, now)
+        runtime.store.remove_items(source.id, runtime.catalogue.feeds_of(source.id), [member],
+                                   now)
     return existed
 
 
@@ -268,8 +243,8 @@ def _item(source: Source, entry: dict[str, Any], now: datetime) -> Item:
 
 def _count(runtime: Runtime, outcome: PushOutcome, status: SourceStatus) -> None:
     try:
-        MetricsStore(runtime.redis, runtime.settings.redis_prefix).record_refresh(
+        runtime.stores.metrics.record_refresh(
             outcome.source, status.state, seconds=(status.last_duration_ms or 0) / 1000,
             new=outcome.count("created"), updated=outcome.count("updated"), error_kind=None)
-    except RedisError as error:
+    except StoreUnavailable as error:
         log.warning("push to %s not counted: %s", outcome.source, error)

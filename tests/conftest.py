@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
+from demo.sample_site import SITE_DIR, site_url, start_sample_site
 from syndication.app import create_app
-from syndication.config import load_catalogue, load_settings
+from syndication.catalogue import load_catalogue
 from syndication.model import Catalogue
-from syndication.redis_url import connect as connect_redis_url
 from syndication.refresh import RefreshResult, refresh
-from syndication.runtime import Runtime, open_runtime, stop_embedded
-from syndication.sample_site import SITE_DIR, site_url, start_sample_site
+from syndication.runtime import Runtime, open_runtime
+from syndication.settings import load_settings
+from syndication.store.connection import connect as connect_redis_url
+from syndication.store.connection import stop_embedded
 
 from .faulty_site import FaultySite
 

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
-from syndication.sample_site import SampleSiteHandler, SampleSiteServer
+from demo.sample_site import SampleSiteHandler, SampleSiteServer
 
 FAULTS = ("slow", "500", "404", "429", "pdf", "huge", "binary", "truncated", "redirect-loop",
           "gzip-bomb", "empty", "503", "redirect-private", "stall", "trickle", "50mb",

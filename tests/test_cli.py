@@ -25,12 +25,12 @@ from redis import Redis
 
 from syndication import __version__
 from syndication.cli import main
-from syndication.config import settings_table
+from syndication.settings import settings_table
 from syndication.store import FeedStore
 
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT, make_catalogue
 
-MANIFEST = json.loads((ROOT / "sample_site" / "MANIFEST.json").read_text(encoding="utf-8"))
+MANIFEST = json.loads((ROOT / "demo" / "site" / "MANIFEST.json").read_text(encoding="utf-8"))
 PAGES = {page["path"]: page for page in MANIFEST["pages"]}
 COMMANDS = ("serve", "demo", "scheduler", "refresh", "preview", "sources")
 MALTE = "/actualites/ordre-de-malte-partenariat-solidarite"
@@ -319,8 +319,8 @@ def test_sources_lists_each_source_with_its_state(env: dict[str, str], sample_si
 def test_token_issues_a_push_token_that_pushes(env: dict[str, str], prefix: str,
                                                redis_client: Redis, sample_site: str) -> None:
     from syndication.app import create_app
-    from syndication.config import load_settings
     from syndication.runtime import open_runtime
+    from syndication.settings import load_settings
 
     result = invoke(["token", "sample-site", "--label", "agenda CMS"], env)
     assert result.exit_code == 0, result.output

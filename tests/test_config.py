@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from syndication.config import load_catalogue, load_settings, settings_table
+from syndication.catalogue import load_catalogue
 from syndication.errors import ConfigError
+from syndication.settings import load_settings, settings_table
 
 from .conftest import FEEDS_DIR
 

@@ -45,7 +45,7 @@ from syndication.web.digest import parse_digest_query, window_start
 
 from .conftest import filled_runtime
 
-MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "sample_site" / "MANIFEST.json")
+MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "demo" / "site" / "MANIFEST.json")
                       .read_text(encoding="utf-8"))
 PROBLEM = "application/problem+json"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$")

@@ -1,7 +1,7 @@
 """extract + normalise over every page of the bundled sample site.
 
 Two independent checks:
-- against sample_site/MANIFEST.json, written by hand as the truth of what each page says;
+- against demo/site/MANIFEST.json, written by hand as the truth of what each page says;
 - against golden files (tests/golden/<slug>.json): the whole normalised item, so that any change
   of extraction shows up as a diff. Regenerate them with `UPDATE_GOLDEN=1` and review the diff.
 """
@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from bs4 import BeautifulSoup
 
+from demo.sample_site import SITE_DIR
 from syndication.extract import Extraction, extract_page
 from syndication.fetch import decode_html
 from syndication.model import Item, Source
 from syndication.normalise import canonical_url, normalise
-from syndication.sample_site import SITE_DIR
 
 from .conftest import make_catalogue
 

@@ -24,11 +24,11 @@ import pytest
 from flask.testing import FlaskClient
 from redis import Redis
 
+from demo.sample_site import SITE_DIR, site_url, start_sample_site
 from syndication.app import create_app
 from syndication.model import Source
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
-from syndication.sample_site import SITE_DIR, site_url, start_sample_site
 
 from .browser_harness import dump_dom, serving
 from .conftest import make_catalogue, make_runtime

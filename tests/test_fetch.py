@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from syndication.addresses import parse_networks
-from syndication.config import load_settings
 from syndication.errors import (
     BodyTooLarge,
     FetchError,
@@ -19,6 +17,8 @@ from syndication.errors import (
     WrongContentType,
 )
 from syndication.fetch import Fetcher, Page, Unchanged, Validators
+from syndication.fetch.addresses import parse_networks
+from syndication.settings import load_settings
 
 from .conftest import LOOPBACK
 from .faulty_site import FaultySite

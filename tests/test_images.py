@@ -17,7 +17,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image as Pillow
+from redis import Redis
 
+from demo.sample_site import SITE_DIR
 from syndication.errors import BodyTooLarge, NotFound
 from syndication.images import (
     WIDTHS,
@@ -30,7 +32,6 @@ from syndication.images import (
 )
 from syndication.model import Derivative, Image, Item
 from syndication.runtime import Runtime
-from syndication.sample_site import SITE_DIR
 from syndication.store.images import ImageStore
 from syndication.web import images as images_web
 
@@ -67,7 +68,7 @@ def requests_for(site: FaultySite, path: str) -> list[dict[str, str]]:
 
 
 def store_of(runtime: Runtime) -> ImageStore:
-    return ImageStore(runtime.redis, runtime.settings.redis_prefix)
+    return runtime.stores.images
 
 
 def pixels(data: bytes) -> Pillow.Image:
@@ -215,14 +216,14 @@ FAILURES = {"500": "HTTP 500", "pdf": "application/pdf", "html": "text/html",
 
 @pytest.mark.parametrize("case", sorted(FAILURES))
 def test_an_image_that_fails_leaves_its_item_unchanged_and_is_remembered(
-        site_runtime: Runtime, faulty_site: FaultySite, case: str) -> None:
+        redis_client: Redis, site_runtime: Runtime, faulty_site: FaultySite, case: str) -> None:
     path, limits = break_site(faulty_site, case)
     item = item_with(faulty_site.url + path, width=960, height=540)
     assert probe_images(site_runtime, [item], limits) == [item]
     key = image_key(faulty_site.url + path)
     failure = store_of(site_runtime).failure(key)
     assert failure is not None and FAILURES[case] in failure
-    ttl = site_runtime.redis.ttl(f"{site_runtime.settings.redis_prefix}:image:{key}:failed")
+    ttl = redis_client.ttl(f"{site_runtime.settings.redis_prefix}:image:{key}:failed")
     assert 0 < ttl <= limits.retry_after
     assert probe_images(site_runtime, [item], limits) == [item]
     assert len(requests_for(faulty_site, path)) == 1  # not fetched again at the next refresh
@@ -238,7 +239,7 @@ def test_a_failing_image_does_not_stop_the_others(site_runtime: Runtime,
 
 
 def test_a_failed_image_is_tried_again_once_its_failure_expires(
-        site_runtime: Runtime, faulty_site: FaultySite) -> None:
+        redis_client: Redis, site_runtime: Runtime, faulty_site: FaultySite) -> None:
     item = item_with(faulty_site.url + VELO)
     faulty_site.fail_with("500")
     assert probe_images(site_runtime, [item]) == [item]
@@ -246,7 +247,7 @@ def test_a_failed_image_is_tried_again_once_its_failure_expires(
     assert probe_images(site_runtime, [item]) == [item]  # remembered: not asked again yet
     assert len(requests_for(faulty_site, VELO)) == 1
     key = image_key(faulty_site.url + VELO)
-    site_runtime.redis.delete(f"{site_runtime.settings.redis_prefix}:image:{key}:failed")  # expiry
+    redis_client.delete(f"{site_runtime.settings.redis_prefix}:image:{key}:failed")  # expiry
     [probed] = probe_images(site_runtime, [item])
     assert probed.image is not None and probed.image.length and probed.image.derivatives
     assert store_of(site_runtime).failure(key) is None
@@ -304,17 +305,17 @@ def test_a_large_original_is_not_kept_but_its_derivatives_are(
 
 
 def test_a_missing_derivative_is_rendered_again_from_the_original(
-        site_runtime: Runtime, faulty_site: FaultySite) -> None:
+        redis_client: Redis, site_runtime: Runtime, faulty_site: FaultySite) -> None:
     [probed] = probe_images(site_runtime, [item_with(faulty_site.url + VELO)])
     key = image_key(faulty_site.url + VELO)
     assert store_of(site_runtime).original(key) == (MEDIA / "plan-velo-regional.jpg").read_bytes()
     before, _ = derivative(site_runtime, key, 300)
     version = probed.image.derivatives[0].path.split("/")[1].split("-")[1]  # type: ignore[union-attr]
     derivative_key = f"{site_runtime.settings.redis_prefix}:image:{key}:{version}:300.jpg"
-    assert site_runtime.redis.delete(derivative_key) == 1
+    assert redis_client.delete(derivative_key) == 1
     again, media_type = derivative(site_runtime, key, 300)
     assert again == before and media_type == "image/jpeg"
-    assert site_runtime.redis.exists(derivative_key) == 1  # kept for the next request
+    assert redis_client.exists(derivative_key) == 1  # kept for the next request
 
 
 def test_unknown_images_widths_and_versions_are_not_found(site_runtime: Runtime,
@@ -396,7 +397,8 @@ def test_the_endpoint_answers_404_never_500(site_runtime: Runtime, faulty_site: 
     assert image_client.get("/" + feed_image.path).status_code == 200  # the control
 
 
-def test_the_endpoint_answers_404_when_the_bytes_are_gone(site_runtime: Runtime,
+def test_the_endpoint_answers_404_when_the_bytes_are_gone(
+        redis_client: Redis, site_runtime: Runtime,
                                                           faulty_site: FaultySite,
                                                           image_client: FlaskClient) -> None:
     item = item_with(faulty_site.url + VELO)
@@ -404,7 +406,7 @@ def test_the_endpoint_answers_404_when_the_bytes_are_gone(site_runtime: Runtime,
     feed_image = derivative_of(probed.image)
     assert feed_image is not None
     key, version = feed_image.path.split("/")[1].split("-")
-    site_runtime.redis.delete(f"{site_runtime.settings.redis_prefix}:image:{key}:{version}:600.jpg")
+    redis_client.delete(f"{site_runtime.settings.redis_prefix}:image:{key}:{version}:600.jpg")
     assert image_client.get("/" + feed_image.path).status_code == 404  # no original to render from
 
 

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from syndication.addresses import parse_networks
-from syndication.config import load_settings
+from demo.sample_site import SITE_DIR
 from syndication.errors import (
     ConfigError,
     FetchError,
@@ -29,9 +28,10 @@ from syndication.errors import (
     RobotsUnreachable,
 )
 from syndication.fetch import MAX_RETRY_AFTER, Fetcher, ImageBody, Page, parse_retry_after
+from syndication.fetch.addresses import parse_networks
+from syndication.fetch.robots import ROBOTS_RETRY
 from syndication.refresh import refresh
-from syndication.robots import ROBOTS_RETRY
-from syndication.sample_site import SITE_DIR
+from syndication.settings import load_settings
 
 from .conftest import LOOPBACK
 from .faulty_site import FaultySite

@@ -14,11 +14,11 @@ import feedparser
 import pytest
 from redis import Redis
 
+from demo.sample_site import SITE_DIR
 from syndication.app import create_app
 from syndication.model import Catalogue
 from syndication.push import pushed_item_id
 from syndication.runtime import Runtime
-from syndication.sample_site import SITE_DIR
 
 from .conftest import make_runtime
 

@@ -17,8 +17,8 @@ import pytest
 from redis.cluster import RedisCluster
 
 from syndication.model import Derivative
-from syndication.redis_url import connect
 from syndication.store import FeedStore
+from syndication.store.connection import connect
 from syndication.store.images import ImageRecord, ImageStore
 from syndication.store.keys import key_prefix
 from syndication.store.metrics import MetricsStore

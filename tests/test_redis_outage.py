@@ -17,10 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from syndication.app import create_app
-from syndication.config import load_settings
-from syndication.jobs import run_refresh
 from syndication.refresh import refresh
 from syndication.runtime import Runtime, open_runtime
+from syndication.schedule.jobs import run_refresh
+from syndication.settings import load_settings
 from syndication.store.keys import key_prefix
 from syndication.web.caching import RenderCache
 

@@ -13,14 +13,14 @@ from redis import Redis
 from redis.exceptions import RedisClusterException
 
 from syndication.errors import ConfigError
-from syndication.redis_url import (
+from syndication.store import FeedStore
+from syndication.store.connection import (
     RedisTarget,
     connect,
     masked,
     parse_cluster_url,
     parse_sentinel_url,
 )
-from syndication.store import FeedStore
 
 from .redis_cluster import SentinelDeployment, missing_binaries, start_sentinel
 from .test_store import FEED, commit, make_item

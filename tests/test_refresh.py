@@ -17,7 +17,7 @@ from .conftest import make_catalogue, make_runtime
 from .faulty_site import FaultySite
 
 MANIFEST = json.loads(
-    (__import__("pathlib").Path(__file__).parent.parent / "sample_site" / "MANIFEST.json")
+    (__import__("pathlib").Path(__file__).parent.parent / "demo" / "site" / "MANIFEST.json")
     .read_text(encoding="utf-8"))
 NEWS_PAGES = [p for p in MANIFEST["pages"] if p["kind"] == "actualite"]
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from redis import Redis
 
-from syndication.jobs import MAX_BACKOFF, backoff_delay
 from syndication.runtime import Runtime
 from syndication.schedule import build_scheduler, prepare
+from syndication.schedule.jobs import MAX_BACKOFF, backoff_delay
 
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 
-from syndication.config import load_catalogue
+from syndication.catalogue import load_catalogue
 from syndication.errors import ConfigError
 from syndication.extract.feeds import parse_feed, parse_sitemap
 from syndication.normalise import item_id
@@ -25,7 +25,7 @@ from syndication.runtime import Runtime
 from .conftest import make_catalogue, make_runtime
 from .faulty_site import BILLION_LAUGHS, FaultySite
 
-SITE = Path(__file__).resolve().parent.parent / "sample_site"
+SITE = Path(__file__).resolve().parent.parent / "demo" / "site"
 MANIFEST = json.loads((SITE / "MANIFEST.json").read_text(encoding="utf-8"))
 NEWS_PATHS = {p["path"] for p in MANIFEST["pages"] if p["kind"] == "actualite"}
 PARTNER = "/partenaires/restos-solidaires"

@@ -11,9 +11,9 @@ import pytest
 from redis import Redis
 
 from syndication.fetch import Validators
-from syndication.model import Feed, Item, Source, SourceStatus
+from syndication.model import Feed, Item, PageState, Source, SourceStatus, member_of
 from syndication.normalise import content_hash, item_id
-from syndication.store import FeedStore, PageState, member_of
+from syndication.store import FeedStore
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SOURCE = Source(id="dossier", url="http://sample.test/d", publisher="test")

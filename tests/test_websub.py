@@ -24,10 +24,10 @@ from redis import Redis
 
 from syndication import websub
 from syndication.app import create_app
-from syndication.config import Settings
 from syndication.errors import ConfigError
 from syndication.refresh import refresh
 from syndication.runtime import Runtime
+from syndication.settings import Settings
 from syndication.store.subscriptions import CLAIM_SECONDS, SubscriptionStore, subscription_id
 from syndication.web import hub
 
@@ -94,7 +94,7 @@ def subscriber() -> Iterator[Subscriber]:
 
 @pytest.fixture
 def store(hub_runtime: Runtime) -> SubscriptionStore:
-    return websub.subscriptions(hub_runtime)
+    return hub_runtime.stores.subscriptions
 
 
 def ask(client: FlaskClient, **params: str):  # noqa: ANN201 - a test response
@@ -166,11 +166,11 @@ def test_each_verification_uses_a_new_random_challenge(
 
 
 @pytest.mark.parametrize("asked, granted", [
-    (None, websub.DEFAULT_LEASE_SECONDS),
+    (None, Settings().hub_lease_seconds),
     ("3600", 3600),
     ("1", websub.MIN_LEASE_SECONDS),
-    (str(10**12), websub.MAX_LEASE_SECONDS),
-    ("9" * 5000, websub.MAX_LEASE_SECONDS),
+    (str(10**12), Settings().hub_max_lease_seconds),
+    ("9" * 5000, Settings().hub_max_lease_seconds),
 ])
 def test_the_lease_is_the_one_asked_within_the_hubs_limits(
         hub_client: FlaskClient, hub_runtime: Runtime, subscriber: Subscriber,
@@ -440,7 +440,7 @@ def test_parse_topic_keeps_the_services_root_path() -> None:
 def test_a_feed_change_reaches_its_subscribers_signed(
         hub_client: FlaskClient, hub_runtime: Runtime, subscriber: Subscriber,
         faulty_site: FaultySite, store: SubscriptionStore) -> None:
-    from syndication.web.feeds import render_feed
+    from syndication.render.publish import render_feed
 
     refresh_dossier(hub_runtime, T0)
     secret = "a secret shared with the hub"
@@ -499,7 +499,7 @@ def test_a_failing_subscriber_is_retried_with_growing_delays_then_dropped(
         store: SubscriptionStore) -> None:
     refresh_dossier(hub_runtime, T0)
     callback = subscriber.url("/ivan")
-    subscribe(hub_client, callback, lease_seconds=str(websub.MAX_LEASE_SECONDS))
+    subscribe(hub_client, callback, lease_seconds=str(Settings().hub_max_lease_seconds))
     websub.verify_pending(hub_runtime, now=T0)
     sub_id = subscription_id(TOPIC, callback)
     subscriber.behave("/ivan", "fail")

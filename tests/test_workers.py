@@ -15,18 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from redis import Redis
 
-from syndication.addresses import parse_networks
-from syndication.config import load_settings
 from syndication.errors import RateLimited
 from syndication.fetch import Fetcher, Page
-from syndication.jobs import enqueue_refresh, refresh_job_id, refresh_queue, work
-from syndication.leader import Leadership
-from syndication.leases import KeptLease
+from syndication.fetch.addresses import parse_networks
 from syndication.model import Catalogue
-from syndication.pacing import RedisPacing
 from syndication.runtime import Runtime
 from syndication.schedule import run_scheduler, tick
-from syndication.store.metrics import MetricsStore
+from syndication.schedule.jobs import enqueue_refresh, refresh_job_id, refresh_queue, work
+from syndication.settings import load_settings
+from syndication.store import Leadership
+from syndication.store.leases import KeptLease
+from syndication.store.pacing import RedisPacing
 
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT, make_runtime
 from .faulty_site import FaultySite
@@ -66,6 +65,10 @@ def wait_until(condition, seconds: float = 10.0) -> None:  # noqa: ANN001
 # --- leases ---------------------------------------------------------------------------------
 
 
+
+def leadership(runtime: Runtime) -> Leadership:
+    return runtime.stores.leadership(runtime.settings.leader_lease_seconds)
+
 def test_a_kept_lease_outlives_its_expiry_while_held(redis_client: Redis, prefix: str) -> None:
     lease = KeptLease(redis_client.lock(f"{prefix}:lease:x", timeout=2, thread_local=False), "x")
     assert lease.acquire()
@@ -92,14 +95,14 @@ def test_a_lease_whose_holder_died_frees_itself(redis_client: Redis, prefix: str
 
 
 def test_one_scheduler_leads_and_another_takes_over_its_plan(rq_runtime: Runtime) -> None:
-    first, second = Leadership(rq_runtime), Leadership(rq_runtime)
+    first, second = leadership(rq_runtime), leadership(rq_runtime)
     assert first.try_lead() and not first.takes_over  # nobody led before: a cold start
     assert not second.try_lead()
     assert first.current() == first.token and str(first.token).count(":") == 2
     first.resign(clean=False)  # as if it died: its plan stays
     assert second.try_lead() and second.takes_over
     second.resign(clean=True)  # a clean stop: the next leader starts cold
-    third = Leadership(rq_runtime)
+    third = leadership(rq_runtime)
     assert third.try_lead() and not third.takes_over
     third.resign(clean=True)
 
@@ -118,19 +121,20 @@ def test_a_takeover_keeps_each_sources_next_run(rq_runtime: Runtime) -> None:
     assert taken["region-solidaire"].next_run_time < datetime.now(UTC) + timedelta(seconds=5)
 
 
-def test_the_scheduler_loop_leads_refreshes_and_hands_over_cleanly(runtime: Runtime) -> None:
+def test_the_scheduler_loop_leads_refreshes_and_hands_over_cleanly(
+        redis_client: Redis, runtime: Runtime) -> None:
     stop = threading.Event()
     loop = threading.Thread(target=run_scheduler, args=(runtime, stop))
     loop.start()
     try:
         wait_until(lambda: runtime.store.source_status("region-solidaire").state == "ok", 20)
-        assert Leadership(runtime).current() is not None
+        assert leadership(runtime).current() is not None
     finally:
         stop.set()
         loop.join(timeout=20)
     assert not loop.is_alive()
-    assert Leadership(runtime).current() is None  # released at once: no wait for the next
-    assert not runtime.redis.exists(Leadership(runtime).plan_key)
+    assert leadership(runtime).current() is None  # released at once: no wait for the next
+    assert not redis_client.exists(leadership(runtime).plan_key)
 
 
 # --- RQ workers -----------------------------------------------------------------------------
@@ -174,7 +178,7 @@ def test_worker_processes_share_the_queue_and_each_source_is_refreshed_once(
     assert [worker.returncode for worker in workers] == [0, 0], outputs
     for source_id in sources:
         assert rq_runtime.store.source_status(source_id).state == "ok", (source_id, outputs)
-    counted = MetricsStore(rq_runtime.redis, prefix).read(sources).refreshes
+    counted = rq_runtime.stores.metrics.read(sources).refreshes
     assert {key[0] for key in counted} == set(sources)
     assert set(counted.values()) == {1}, counted  # each once, whichever worker took it
 
@@ -239,7 +243,7 @@ def test_a_leader_that_fails_right_after_taking_the_lease_frees_it(
         rq_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    first, second = Leadership(rq_runtime), Leadership(rq_runtime)
+    first, second = leadership(rq_runtime), leadership(rq_runtime)
 
     def broken() -> None:
         raise RedisConnectionError("Redis went away")
@@ -271,12 +275,13 @@ def test_a_refresh_that_lost_its_lease_writes_nothing(
 
 
 def test_removing_a_source_waits_for_its_refresh_to_end(
-        runtime: Runtime, sample_site: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from syndication import push
+        redis_client: Redis, runtime: Runtime, sample_site: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from syndication import admin as operations
     from syndication.app import create_app
 
-    monkeypatch.setattr(push, "LEASE_WAIT_SECONDS", 0.5)  # how long it waits for the lease
-    admin = make_runtime(runtime.redis, runtime.settings.redis_prefix, runtime.live.declared,
+    monkeypatch.setattr(operations, "LEASE_WAIT_SECONDS", 0.5)  # how long it waits for the lease
+    admin = make_runtime(redis_client, runtime.settings.redis_prefix, runtime.live.declared,
                          admin_token="t", api_source_domains="127.0.0.1")
     app = create_app(runtime=admin)
     client, auth = app.test_client(), {"Authorization": "Bearer t"}

@@ -18,8 +18,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .. import __version__
-from ..images import FEED_WIDTH, derivative_of
-from ..model import Feed, Image, Item
+from ..model import FEED_WIDTH, Feed, Image, Item, derivative_of
 from ..normalise import xml_safe
 
 GENERATOR = "syndication"

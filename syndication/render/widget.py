@@ -30,8 +30,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..errors import InvalidParameter
-from ..images import derivative_of
-from ..model import Item
+from ..model import Item, derivative_of
 from ..normalise import PARIS
 from .digest import truncate_summary
 from .feeds import shown_image

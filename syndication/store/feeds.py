@@ -39,8 +39,16 @@ from redis import Redis
 from redis.exceptions import RedisError, WatchError
 from redis.lock import Lock
 
-from ..fetch import Validators
-from ..model import ExtractionCounts, Feed, Item, Source, SourceStatus
+from ..model import (
+    ExtractionCounts,
+    Feed,
+    Item,
+    PageState,
+    Source,
+    SourceStatus,
+    Validators,
+    member_of,
+)
 from .keys import key_prefix
 
 log = logging.getLogger(__name__)
@@ -72,24 +80,9 @@ return excess
 
 
 @dataclass(frozen=True, slots=True)
-class PageState:
-    """What we know of one fetched page: its validators and the item it produced."""
-
-    validators: Validators
-    member: str | None = None  # "{source}/{id}" of the item the page held
-    links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
-    dated: bool = True  # the item had a publication date (drift.py); unknown before: assumed
-    lastmod: str | None = None  # sitemap sources: the page's <lastmod> when it was last read
-
-
-@dataclass(frozen=True, slots=True)
 class FeedState:
     version: int
     changed_at: datetime | None
-
-
-def member_of(item: Item) -> str:
-    return f"{item.source}/{item.id}"
 
 
 def _queue_script(tx: Redis, script: str, keys: list[str], args: list[object]) -> None:

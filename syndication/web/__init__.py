@@ -7,6 +7,8 @@ from flask import current_app, request, url_for
 from ..runtime import Runtime
 from .caching import RenderCache
 
+RETRY_AFTER_SECONDS = 10  # what a client is told to wait while Redis is unreachable
+
 
 def runtime() -> Runtime:
     return current_app.extensions["syndication"]

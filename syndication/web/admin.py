@@ -7,16 +7,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import push, websub
-from ..addresses import URLRefused, check_url, parse_networks
-from ..config import parse_api_source
-from ..errors import ConfigError, Conflict, InvalidInput, NotFound
-from ..model import Source
+from .. import admin, push
+from ..errors import Conflict, InvalidInput, NotFound
 from . import runtime
 from .api import source_document
 from .auth import json_body, require_admin
@@ -35,11 +31,11 @@ def openapi() -> ResponseReturnValue:
 def add_source() -> ResponseReturnValue:
     require_admin()
     definition = json_body()
-    source, _ = _checked(definition)
+    source, _ = admin.check_source(runtime(), definition)
     if source.id in runtime().catalogue.sources:
         origin = "feeds/*.toml" if source.id in runtime().live.declared.sources else "the API"
         raise Conflict(f"source '{source.id}' exists already (added through {origin})")
-    _apply(source.id, definition)
+    admin.save_source(runtime(), source.id, definition, datetime.now(UTC))
     response = jsonify(source_document(runtime().catalogue.sources[source.id]))
     response.status_code = 201
     response.headers["Location"] = url_for("api.source", source_id=source.id)
@@ -54,8 +50,8 @@ def replace_source(source_id: str) -> ResponseReturnValue:
     if isinstance(definition, dict):
         if definition.setdefault("id", source_id) != source_id:
             raise InvalidInput([("id", f"must be '{source_id}', the source's id in the URL")])
-    _checked(definition)
-    _apply(source_id, definition)
+    admin.check_source(runtime(), definition)
+    admin.save_source(runtime(), source_id, definition, datetime.now(UTC))
     return jsonify(source_document(runtime().catalogue.sources[source_id]))
 
 
@@ -63,7 +59,7 @@ def replace_source(source_id: str) -> ResponseReturnValue:
 def remove_source(source_id: str) -> ResponseReturnValue:
     require_admin()
     _api_source(source_id)
-    _apply(source_id, None)
+    admin.remove_source(runtime(), source_id, datetime.now(UTC))
     return "", 204
 
 
@@ -73,10 +69,8 @@ def refresh_source(source_id: str) -> ResponseReturnValue:
     source = runtime().catalogue.sources.get(source_id)
     if source is None:
         raise NotFound("source", source_id)
-    if source.type == "push":
-        raise Conflict(f"source '{source_id}' is a push source: its publisher sends its items")
     now = datetime.now(UTC)
-    runtime().registry.request_refresh(source_id, now)
+    admin.ask_refresh(runtime(), source, now)
     response = jsonify({"source": source_id, "requested_at": now.isoformat(),
                         "detail": "the scheduler refreshes it within seconds; its status "
                                   "says how it went"})
@@ -140,60 +134,3 @@ def _api_source(source_id: str) -> None:
         raise Conflict(f"source '{source_id}' is declared in feeds/*.toml: change it there")
     if source_id not in runtime().catalogue.sources:
         raise NotFound("source", source_id)
-
-
-def _checked(definition: Any) -> tuple[Source, tuple[str, ...]]:
-    """The source a definition describes, checked like a feeds/*.toml one, and its URL like
-    any URL that comes from outside."""
-    try:
-        source, feeds = parse_api_source(definition, runtime().live.declared)
-    except ConfigError as error:
-        raise InvalidInput([(error.field or "(body)", error.message)]) from None
-    if source.type != "push":
-        _check_fetch_url(source.url)
-    return source, feeds
-
-
-def _check_fetch_url(url: str) -> None:
-    settings = runtime().settings
-    domains = [d.strip().lower().strip(".") for d in settings.api_source_domains.split(",")
-               if d.strip()]
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
-    if not domains:
-        raise InvalidInput([("url", "no domain is open to sources added through the API: the "
-                                    "operator sets SYNDICATION_API_SOURCE_DOMAINS")])
-    if not any(host == domain or host.endswith("." + domain) for domain in domains):
-        raise InvalidInput([("url", f"host '{host}' is not on a domain open to sources added "
-                                    f"through the API ({', '.join(domains)})")])
-    try:
-        check_url(url, parse_networks(settings.fetch_allowed_networks, "fetch_allowed_networks"))
-    except URLRefused as error:
-        raise InvalidInput([("url", f"{url} {error}")]) from None
-
-
-def _apply(source_id: str, definition: dict[str, Any] | None) -> None:
-    """Save (or, with None, remove) a source's definition, then bring this process's catalogue
-    and the feeds it joined or left up to date at once; other processes follow within
-    seconds (catalogue.CHECK_SECONDS), and the scheduler asks for a first refresh."""
-    service = runtime()
-    before = service.catalogue
-    now = datetime.now(UTC)
-    if definition is None:
-        # Under the source's lease: a refresh in flight would write its items back.
-        with push.source_lease(service, source_id):
-            service.registry.remove(source_id)
-            service.sync_catalogue(force=True)
-            service.store.forget_source(source_id)
-    else:
-        service.registry.save(source_id, definition)
-        service.sync_catalogue(force=True)
-        if service.catalogue.sources[source_id].type != "push":
-            service.registry.request_refresh(source_id, now)
-    after = service.catalogue
-    touched = {f.id for f in before.feeds_of(source_id)} | {f.id for f in after.feeds_of(source_id)}
-    changed = [feed_id for feed_id in sorted(touched)
-               if service.store.rebuild_feed(after.feeds[feed_id], now)]
-    if changed:
-        websub.announce_changes(service, changed, now)
-    log.info("source %s %s through the API", source_id,
-             "removed" if definition is None else "saved")

@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
 from ..model import Feed, Item, Source
+from ..render.selection import Selection, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
-from .selection import Selection, parse_filters, select_items
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 

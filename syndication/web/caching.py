@@ -14,7 +14,7 @@ how long ago its version was last known to be current: subscribers keep their fe
 outage, and see the fresh content once Redis answers again. Redis is then asked again at most
 every RETRY_SECONDS (not at every request: each attempt costs the client's retries), and the
 outage is logged once when it starts and once when it ends (`Outage`). What was never rendered
-here cannot be served: the RedisError goes up, to the 503 of web/health.py.
+here cannot be served: StoreUnavailable goes up, to the 503 of web/health.py.
 """
 
 from __future__ import annotations
@@ -30,11 +30,9 @@ from dataclasses import dataclass, replace
 
 import brotli
 from flask import Request, Response
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from werkzeug.http import http_date, parse_date, parse_etags
 
-from ..store import FeedState, FeedStore
+from ..store import FeedState, FeedStore, StoreUnavailable, StoreUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -134,18 +132,18 @@ class RenderCache:
 
     def state(self, feed_id: str) -> FeedState:
         """The feed's current version: from memory when fresh, else one Redis round trip.
-        Raises RedisError when Redis cannot say (see get for what is served then)."""
+        Raises StoreUnavailable when Redis cannot say (see get for what is served then)."""
         self._ensure_listening()
         known = self._known.get(feed_id)
         if known is not None and known.trusted and (
                 time.monotonic() - known.confirmed_at < self.catch_up_seconds):
             return known.state
         if self.outage.waiting():
-            raise RedisConnectionError("Redis was unreachable a moment ago")
+            raise StoreUnreachable("Redis was unreachable a moment ago")
         heard = (self._heard_all, self._heard.get(feed_id, 0))
         try:
             state = self.store.feed_state(feed_id)
-        except RedisError as error:
+        except StoreUnavailable as error:
             self.outage.failed(error)
             raise
         self.outage.recovered()
@@ -157,11 +155,11 @@ class RenderCache:
             render: Callable[[FeedState], bytes]) -> Representation:
         """The representation of `variant` at the feed's current version, rendered if needed.
         Without Redis, the last one rendered of `variant` (whatever its version), with an Age
-        header; if there is none, the RedisError goes up."""
+        header; if there is none, StoreUnavailable goes up."""
         key = (feed_id, variant)
         try:
             state = self.state(feed_id)
-        except RedisError:
+        except StoreUnavailable:
             with self._lock:
                 cached = self._entries.get(key)
             if cached is None:
@@ -174,7 +172,7 @@ class RenderCache:
                 return cached
         try:
             body = render(state)  # outside the lock: other feeds keep being served meanwhile
-        except RedisError as error:  # Redis went away between the version and the items
+        except StoreUnavailable as error:  # Redis went away between the version and the items
             self.outage.failed(error)
             if cached is None:
                 raise

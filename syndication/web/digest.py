@@ -20,10 +20,10 @@ from flask import Blueprint, Response, request
 from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item
 from ..render.digest import DigestContext, render_digest_html, render_digest_json
+from ..render.selection import Filters, parse_filters, select_items
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
 from .caching import respond
-from .selection import Filters, parse_filters, select_items
 
 blueprint = Blueprint("digest", __name__)
 

@@ -28,6 +28,7 @@ from flask.blueprints import BlueprintSetupState
 
 from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
+from ..render.selection import Filters, select_items
 from ..render.widget import (
     FONTS,
     LAYOUTS,
@@ -46,7 +47,6 @@ from ..runtime import Runtime
 from ..store import FeedState
 from . import public_base_url, render_cache, runtime
 from .caching import CACHE_CONTROL, Representation, respond
-from .selection import Filters, select_items
 
 blueprint = Blueprint("embed", __name__)
 

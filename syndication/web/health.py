@@ -1,19 +1,16 @@
-"""/healthz (the process answers) and /readyz (it can serve: Redis reachable), and what every
-request that needs Redis answers while it is unreachable: a 503 problem document with
-Retry-After, logged once per outage (web/caching.py `Outage`) instead of once per request. Feeds
-and widgets already rendered do not get here: the render cache serves them from memory."""
+"""/healthz (the process answers) and /readyz (it can serve: Redis reachable). What other requests
+answer while Redis is unreachable is app.py's: a 503 with Retry-After."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from redis.exceptions import RedisError
 
-from . import render_cache, runtime
+from ..store import StoreUnavailable
+from . import RETRY_AFTER_SECONDS, render_cache, runtime
 
 blueprint = Blueprint("health", __name__)
 
-RETRY_AFTER_SECONDS = 10  # what a client is told to wait while Redis is unreachable
 
 
 @blueprint.get("/healthz")
@@ -28,7 +25,7 @@ def readyz() -> ResponseReturnValue:
     outage = render_cache().outage
     try:
         runtime().store.ping()
-    except RedisError as error:
+    except StoreUnavailable as error:
         outage.failed(error)
         response = jsonify({"status": "unavailable", "redis": str(error)})
         response.status_code = 503
@@ -36,16 +33,3 @@ def readyz() -> ResponseReturnValue:
         return response
     outage.recovered()
     return jsonify({"status": "ready", "redis": "ok"})
-
-
-@blueprint.app_errorhandler(RedisError)
-def redis_unavailable(error: RedisError) -> Response:
-    """Any request that needed Redis and could not have it (a feed never rendered in this
-    process, the API, the status page): 503, not 500, and no traceback per request."""
-    render_cache().outage.failed(error)
-    response = jsonify({"type": "about:blank", "title": "Service unavailable", "status": 503,
-                        "detail": "the service's database is unreachable; try again shortly"})
-    response.status_code = 503
-    response.mimetype = "application/problem+json"
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response

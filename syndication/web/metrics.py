@@ -33,11 +33,10 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from redis.exceptions import RedisError
 
 from ..model import SOURCE_STATES
 from ..runtime import Runtime
-from ..store.metrics import MetricsStore
+from ..store import StoreUnavailable
 from . import runtime
 
 log = logging.getLogger(__name__)
@@ -120,7 +119,7 @@ class SourceCollector(Collector):
                                "Whether Redis answered while these metrics were read.")
         try:
             families = list(self._families())
-        except RedisError as error:
+        except StoreUnavailable as error:
             log.warning("metrics: Redis is unavailable (%s)", error)
             up.add_metric([], 0)
             yield up
@@ -131,8 +130,7 @@ class SourceCollector(Collector):
 
     def _families(self) -> Iterator[Metric]:
         store, sources = self.service.store, list(self.service.catalogue.sources)
-        counters = MetricsStore(self.service.redis, self.service.settings.redis_prefix
-                                ).read(sources)
+        counters = self.service.stores.metrics.read(sources)
 
         durations = HistogramMetricFamily("syndication_refresh_duration_seconds",
                                           "Time a refresh of a source took.", labels=["source"])

@@ -29,8 +29,7 @@ from markupsafe import escape
 from werkzeug.exceptions import NotImplemented as FormatNotImplemented
 
 from ..errors import InvalidParameter, NotFound
-from ..images import derivative_of
-from ..model import Feed, Item
+from ..model import Feed, Item, derivative_of
 from ..render.widget import THUMBNAIL_WIDTH, WidgetOptions, estimated_height, parse_widget_options
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime

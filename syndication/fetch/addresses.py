@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

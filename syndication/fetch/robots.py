@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import httpx
 from protego import Protego
 
-from .errors import FetchError, RobotsUnreachable
+from ..errors import FetchError, RobotsUnreachable
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SITE_DIR = Path(__file__).resolve().parent.parent / "sample_site"
+SITE_DIR = Path(__file__).resolve().parent / "site"
 
 
 class SampleSiteHandler(SimpleHTTPRequestHandler):

@@ -1,21 +1,13 @@
-"""WebSub: the service is the hub of its own feeds (W3C Recommendation,
-https://www.w3.org/TR/websub/), so that subscribers get new content pushed instead of polling.
+"""WebSub protocol (W3C Recommendation, https://www.w3.org/TR/websub/): what the hub accepts
+and how it checks it. Entry points: `handle_request(runtime, form, base_url)` for a subscriber's
+POST /hub, `verify_pending(runtime)` for verification of intent.
 
-Entry points:
-
-- `handle_request(runtime, form, base_url)`: a subscriber's POST /hub (#subscriber-sends-
-  subscription-request). Checks it, queues it for verification, answers (202, …) or (4xx, reason
-  naming the parameter). Its answer never depends on the verification, as the spec requires.
-- `verify_pending(runtime)`: verification of intent (#hub-verifies-intent): a GET to the callback
-  with a random hub.challenge; only a 2xx answer echoing exactly the challenge makes the
+- `handle_request`: checks a (un)subscription request (#subscriber-sends-subscription-request)
+  and queues it for verification; returns what happens next, raises InvalidParameter naming the
+  parameter. Its answer never depends on the verification, as the spec requires.
+- `verify_pending`: verification of intent (#hub-verifies-intent): a GET to the callback with a
+  random hub.challenge; only a 2xx answer echoing exactly the challenge makes the
   (un)subscription take effect.
-- `announce_changes(runtime, feed_ids)`: feeds whose content version changed; every active
-  subscriber to one of their topics gets a delivery queued.
-- `deliver_due(runtime)`: content distribution (#content-distribution): a POST of the full feed
-  document, signed with the subscriber's secret (#authenticated-content-distribution); failures
-  are retried with exponential back-off, and a subscriber still failing after MAX_ATTEMPTS loses
-  its subscription, as the spec says a hub does when its retry limits are reached.
-- `tick(runtime)`: verify_pending then deliver_due: the scheduler's periodic job.
 
 Topics are exactly our feed URLs, …/feeds/{feed}.{rss,atom,json}, on SYNDICATION_BASE_URL or on
 the host the request came to. Query strings are refused: a delivery carries the feed as its URL
@@ -23,17 +15,14 @@ serves it by default, so a filtered topic (?tag=…) would promise content the h
 
 Callback URLs are untrusted: http(s) only, and their host must resolve to public addresses unless
 the operator admits networks (setting hub_allowed_networks, CIDRs). The check, shared with the
-fetcher, lives in syndication/addresses.py. It runs when the request comes in and again before
-every request to the callback, and each request goes to the very address that passed the check
-(no second DNS lookup that could answer differently). Redirects are not followed. Secrets are
-never logged, and callbacks only by their origin: a callback is often a capability URL, whose path
-is as good as a password.
+fetcher, lives in fetch/addresses.py. It runs when the request comes in and again before every
+request to the callback, and each request goes to the very address that passed the check (no
+second DNS lookup that could answer differently). Redirects are not followed. Secrets are never
+logged, and callbacks only by their origin: a callback is often a capability URL, whose path is as
+good as a password.
 """
-
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -45,36 +34,27 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
-from redis.exceptions import RedisError
 
-from . import addresses
-from .addresses import Address, Network, URLRefused, default_port, pinned_request
-from .errors import InvalidParameter
-from .runtime import Runtime
-from .store.subscriptions import Subscription, SubscriptionRequest, SubscriptionStore
+from ..errors import InvalidParameter
+from ..fetch import addresses
+from ..fetch.addresses import Address, Network, URLRefused, default_port, pinned_request
+from ..runtime import Runtime
+from ..settings import Settings
+from ..store.subscriptions import SubscriptionRequest, SubscriptionStore
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("rss", "atom", "json")
 MODES = ("subscribe", "unsubscribe")
 
-# Defaults of the settings hub_lease_seconds, hub_max_lease_seconds, hub_timeout.
-DEFAULT_LEASE_SECONDS = 10 * 86400
-MAX_LEASE_SECONDS = 30 * 86400
 MIN_LEASE_SECONDS = 60  # shorter requests are lengthened: a lease is not a polling interval
-TIMEOUT_SECONDS = 5.0
 
 MAX_SECRET_BYTES = 199  # the spec: "MUST be less than 200 bytes"
 MAX_CALLBACK_LENGTH = 2048
 
-FIRST_RETRY_SECONDS = 60  # then 2, 4, 8… minutes
-RETRY_CEILING_SECONDS = 3600
-MAX_ATTEMPTS = 10  # about five hours of trying before a subscription is terminated
 
 VERIFY_BATCH = 32
-DELIVERY_BATCH = 64
 CONCURRENCY = 8  # one slow callback must not hold up the others
-RENDER_RETRY_SECONDS = 60
 
 _FEED_PATH = re.compile(r"/feeds/(?P<feed>[a-z0-9][a-z0-9-]*)\.(?P<format>[a-z]+)")
 
@@ -95,15 +75,12 @@ class HubPolicy:
     user_agent: str
 
     @classmethod
-    def of(cls, settings: Any) -> HubPolicy:
-        # getattr: these settings may be missing from older Settings classes.
-        max_lease = int(getattr(settings, "hub_max_lease_seconds", MAX_LEASE_SECONDS))
-        default_lease = int(getattr(settings, "hub_lease_seconds", DEFAULT_LEASE_SECONDS))
+    def of(cls, settings: Settings) -> HubPolicy:
         return cls(
-            allowed_networks=parse_networks(getattr(settings, "hub_allowed_networks", "")),
-            default_lease_seconds=min(default_lease, max_lease),
-            max_lease_seconds=max_lease,
-            timeout=float(getattr(settings, "hub_timeout", TIMEOUT_SECONDS)),
+            allowed_networks=parse_networks(settings.hub_allowed_networks),
+            default_lease_seconds=min(settings.hub_lease_seconds, settings.hub_max_lease_seconds),
+            max_lease_seconds=settings.hub_max_lease_seconds,
+            timeout=settings.hub_timeout,
             user_agent=settings.user_agent,
         )
 
@@ -117,31 +94,21 @@ def parse_networks(value: str) -> tuple[Network, ...]:
     return addresses.parse_networks(value, "hub_allowed_networks")
 
 
-def subscriptions(runtime: Runtime) -> SubscriptionStore:
-    return SubscriptionStore(runtime.redis, runtime.settings.redis_prefix)
-
-
 # --- subscriber requests -----------------------------------------------------------------------
 
 
 def handle_request(runtime: Runtime, form: Mapping[str, str], base_url: str,
-                   now: datetime | None = None) -> tuple[int, str]:
+                   now: datetime | None = None) -> str:
     """A subscription or unsubscription request; `base_url` is the root URL the request came
-    to. Returns (202, what happens next) or (4xx/503, why, naming the parameter)."""
+    to. Returns what happens next (the request is accepted: 202 on the web); raises
+    InvalidParameter naming the parameter, or StoreUnavailable when it cannot be queued."""
     now = now or datetime.now(UTC)
-    try:
-        request = parse_request(runtime, form, base_url)
-    except InvalidParameter as error:
-        return 400, str(error)
-    try:
-        subscriptions(runtime).add_intent(request, due=now.timestamp())
-    except RedisError as error:
-        log.warning("hub: could not queue a %s request (%s)", request.mode, error)
-        return 503, "the hub cannot take requests right now; please try again later"
+    request = parse_request(runtime, form, base_url)
+    runtime.stores.subscriptions.add_intent(request, due=now.timestamp())
     log.info("hub: %s request for %s from %s queued for verification", request.mode,
              request.topic, origin(request.callback))
-    return 202, (f"{request.mode} request accepted: the hub will confirm it with a GET to the "
-                 f"callback carrying hub.challenge")
+    return (f"{request.mode} request accepted: the hub will confirm it with a GET to the "
+            f"callback carrying hub.challenge")
 
 
 def parse_request(runtime: Runtime, form: Mapping[str, str], base_url: str) -> SubscriptionRequest:
@@ -254,7 +221,7 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
-def _http_client(policy: HubPolicy) -> httpx.Client:
+def http_client(policy: HubPolicy) -> httpx.Client:
     # No environment proxies (they would bypass the address check), no redirects, and no
     # kept-alive connections: each request goes to the address just checked for its host.
     return httpx.Client(timeout=policy.timeout, follow_redirects=False, trust_env=False,
@@ -278,13 +245,13 @@ class Verification:
 def verify_pending(runtime: Runtime, now: datetime | None = None) -> list[Verification]:
     """Verify the requests waiting for it; apply the verified ones."""
     now = now or datetime.now(UTC)
-    store, policy = subscriptions(runtime), HubPolicy.of(runtime.settings)
-    _drop_expired(store, now.timestamp())
+    store, policy = runtime.stores.subscriptions, HubPolicy.of(runtime.settings)
+    drop_expired(store, now.timestamp())
     intents = store.claim_intents(now.timestamp(), VERIFY_BATCH)
     if not intents:
         return []
-    with _http_client(policy) as client:
-        outcomes = _in_parallel(lambda intent: _verify(client, policy, intent[1]), intents)
+    with http_client(policy) as client:
+        outcomes = in_parallel(lambda intent: _verify(client, policy, intent[1]), intents)
     results = []
     for (intent_id, request), (verified, reason) in zip(intents, outcomes, strict=True):
         if verified and request.mode == "subscribe":
@@ -316,7 +283,7 @@ def _verify(client: httpx.Client, policy: HubPolicy,
         try:
             if not 200 <= response.status_code < 300:
                 return False, f"the callback answered HTTP {response.status_code}"
-            body = _read_at_most(response, len(expected) + 1)
+            body = read_at_most(response, len(expected) + 1)
         finally:
             response.close()
     except CallbackRefused as error:
@@ -330,7 +297,7 @@ def _verify(client: httpx.Client, policy: HubPolicy,
     return True, "verified"
 
 
-def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+def read_at_most(response: httpx.Response, limit: int) -> bytes:
     """Up to `limit` bytes of the body as sent: an answer longer than a challenge is wrong
     anyway, and an endless one must not be read to its end."""
     body = b""
@@ -341,154 +308,10 @@ def _read_at_most(response: httpx.Response, limit: int) -> bytes:
     return body[:limit]
 
 
-# --- distribution ------------------------------------------------------------------------------
+# --- shared by verification and delivery -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What came of one attempt to deliver a feed to a subscriber."""
-
-    subscription_id: str
-    delivered: bool
-    reason: str  # "delivered", or why not
-    retry_at: datetime | None = None  # when the next attempt is due, after a failure
-
-
-def announce_changes(runtime: Runtime, feed_ids: Iterable[str],
-                     now: datetime | None = None) -> int:
-    """Queue a delivery for every active subscriber of these feeds; returns how many were newly
-    queued (one already waiting is brought forward instead). Never raises for Redis trouble: a
-    refresh must not fail because of its subscribers."""
-    now = now or datetime.now(UTC)
-    feed_ids = sorted(set(feed_ids))
-    try:
-        store = subscriptions(runtime)
-        _drop_expired(store, now.timestamp())
-        queued = 0
-        for feed_id in feed_ids:
-            queued += store.enqueue_deliveries(store.active_ids(feed_id, now.timestamp()),
-                                               now.timestamp())
-    except RedisError as error:
-        log.warning("hub: deliveries for %s not queued, Redis is unavailable (%s)",
-                    ", ".join(feed_ids), error)
-        return 0
-    if queued:
-        log.info("hub: %d deliveries queued for %s", queued, ", ".join(feed_ids))
-    return queued
-
-
-def deliver_due(runtime: Runtime, now: datetime | None = None) -> list[Delivery]:
-    """Send the deliveries that are due; schedule retries for the ones that fail."""
-    now = now or datetime.now(UTC)
-    store, policy = subscriptions(runtime), HubPolicy.of(runtime.settings)
-    _drop_expired(store, now.timestamp())
-    ready: list[tuple[Subscription, float, tuple[bytes, str]]] = []
-    documents: dict[tuple[str, str, str], tuple[bytes, str]] = {}
-    for sub_id, claim in store.claim_deliveries(now.timestamp(), DELIVERY_BATCH):
-        sub = store.subscription(sub_id)
-        if sub is None or sub.expires_at <= now.timestamp():
-            store.delivered(sub_id, claim)  # nobody to deliver to any more
-            continue
-        if sub.feed not in runtime.catalogue.feeds:
-            log.warning("hub: feed %s is no longer declared; subscription of %s ended",
-                        sub.feed, origin(sub.callback))
-            store.remove(sub_id)
-            continue
-        key = (sub.feed, sub.format, sub.base_url)
-        if key not in documents:
-            try:
-                documents[key] = _render(runtime, sub)
-            except Exception:  # noqa: BLE001 - our failure, not the subscriber's: retry later
-                log.exception("hub: feed %s.%s could not be rendered for delivery", sub.feed,
-                              sub.format)
-                store.retry_at(sub_id, now.timestamp() + RENDER_RETRY_SECONDS)
-                continue
-        ready.append((sub, claim, documents[key]))
-    if not ready:
-        return []
-    with _http_client(policy) as client:
-        outcomes = _in_parallel(lambda entry: _post(client, policy, entry[0], *entry[2]), ready)
-    results = [_record(store, sub, claim, ok, reason, now)
-               for (sub, claim, _), (ok, reason) in zip(ready, outcomes, strict=True)]
-    delivered = sum(1 for result in results if result.delivered)
-    log.info("hub: %d deliveries sent, %d failed", delivered, len(results) - delivered)
-    return results
-
-
-def _render(runtime: Runtime, sub: Subscription) -> tuple[bytes, str]:
-    from .web.feeds import render_feed  # the web layer renders feeds; imported on first use
-
-    feed = runtime.catalogue.feeds[sub.feed]
-    return render_feed(runtime, feed, sub.format, sub.base_url)
-
-
-def _post(client: httpx.Client, policy: HubPolicy, sub: Subscription, body: bytes,
-          content_type: str) -> tuple[bool, str]:
-    headers = {"Content-Type": content_type,
-               "Link": f'<{hub_url(sub.base_url)}>; rel="hub", <{sub.topic}>; rel="self"'}
-    if sub.secret:
-        headers["X-Hub-Signature"] = "sha256=" + signature(sub.secret, body)
-    try:
-        address = check_callback(sub.callback, policy)
-        response = client.send(pinned_request(client, "POST", sub.callback, address,
-                                               headers=headers, content=body), stream=True)
-        response.close()  # the spec: the hub ignores the body of the answer
-    except CallbackRefused as error:
-        return False, f"callback refused: {error}"
-    except httpx.TimeoutException:
-        return False, "the callback did not answer in time"
-    except httpx.HTTPError as error:
-        return False, f"the callback could not be reached ({type(error).__name__})"
-    if not 200 <= response.status_code < 300:
-        return False, f"the callback answered HTTP {response.status_code}"
-    return True, "delivered"
-
-
-def _record(store: SubscriptionStore, sub: Subscription, claim: float, ok: bool, reason: str,
-            now: datetime) -> Delivery:
-    if ok:
-        store.delivered(sub.id, claim)
-        return Delivery(sub.id, True, reason)
-    failures = store.record_failure(sub.id)
-    if failures >= MAX_ATTEMPTS:
-        store.remove(sub.id)
-        log.warning("hub: delivery of %s to %s failed %d times (%s); subscription terminated",
-                    sub.topic, origin(sub.callback), failures, reason)
-        return Delivery(sub.id, False, f"{reason}; subscription terminated")
-    due = now.timestamp() + retry_delay(failures)
-    store.retry_at(sub.id, due)
-    log.info("hub: delivery of %s to %s failed (%s); attempt %d in %d s", sub.topic,
-             origin(sub.callback), reason, failures + 1, retry_delay(failures))
-    return Delivery(sub.id, False, reason, datetime.fromtimestamp(due, UTC))
-
-
-def retry_delay(failures: int) -> int:
-    """Seconds before the next attempt after `failures` failed ones: 1 min, 2, 4… capped."""
-    return min(FIRST_RETRY_SECONDS * 2 ** (max(1, failures) - 1), RETRY_CEILING_SECONDS)
-
-
-def signature(secret: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 of the exact body sent, keyed with the subscriber's hub.secret."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def hub_url(base_url: str) -> str:
-    return base_url.rstrip("/") + "/hub"
-
-
-# --- the scheduler's job -----------------------------------------------------------------------
-
-
-def tick(runtime: Runtime) -> None:
-    """Verify pending requests, then send due deliveries. Redis trouble waits for the next tick."""
-    try:
-        verify_pending(runtime)
-        deliver_due(runtime)
-    except RedisError as error:
-        log.warning("hub: verification and delivery postponed, Redis is unavailable (%s)", error)
-
-
-def _drop_expired(store: SubscriptionStore, now: float) -> None:
+def drop_expired(store: SubscriptionStore, now: float) -> None:
     for sub in store.drop_expired(now):
         log.info("hub: lease of %s to %s ended", origin(sub.callback), sub.topic)
 
@@ -497,7 +320,7 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-def _in_parallel(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+def in_parallel(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     """work(item) for every item, CONCURRENCY at a time, results in the items' order."""
     if len(items) == 1:
         return [work(items[0])]

@@ -18,19 +18,16 @@ from __future__ import annotations
 import logging
 import random
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from redis import ConnectionPool, Redis
-from redis.exceptions import RedisError
 from rq import Queue, Retry, SimpleWorker
 from rq.job import Job, JobStatus
 
-from . import websub
-from .model import Source
-from .refresh import RefreshResult, refresh
-from .runtime import Runtime
+from ..model import Outcome, Source
+from ..refresh import RefreshResult, refresh
+from ..runtime import Runtime
+from ..store import QueueConnection, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,25 +38,23 @@ _PENDING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.
 
 
 def run_refresh(runtime: Runtime, source: Source) -> RefreshResult:
-    """Refresh a source, tell WebSub subscribers, and record when it should run next: its
+    """Refresh a source and record when it should run next: its
     interval, or after a failure (or a changed layout, which hammering does not fix) a back-off
     that honours the site's Retry-After. The date is kept in Redis, where every scheduler reads
     it (schedule.tick, and a scheduler taking over the lead)."""
     result = refresh(source, runtime)
-    if result.changed_feeds:
-        websub.announce_changes(runtime, result.changed_feeds)
-    if result.outcome == "skipped":  # another process is refreshing it and will plan the next
+    if result.outcome == Outcome.SKIPPED:  # another process is refreshing it and will plan the next
         return result
     delay = timedelta(seconds=source.every_seconds)
     try:
-        if result.outcome in ("failed", "degraded"):
+        if result.outcome in (Outcome.FAILED, Outcome.DEGRADED):
             failures = runtime.store.source_status(source.id).consecutive_failures
             delay = backoff_delay(source.every_seconds, failures)
             if result.retry_after is not None:  # the server said when to come back
                 delay = max(delay, timedelta(seconds=result.retry_after))
             log.info("source %s: next attempt in %s", source.id, delay)
         runtime.store.record_next_run(source.id, datetime.now(UTC) + delay)
-    except RedisError:
+    except StoreUnavailable:
         log.warning("could not record the next run of source %s", source.id)
     return result
 
@@ -73,25 +68,16 @@ def backoff_delay(every_seconds: int, failures: int) -> timedelta:
 # --- RQ ------------------------------------------------------------------------------------
 
 
-def rq_connection(redis: Redis) -> Redis:
-    """A client to the same server for RQ, which stores pickles: no decoding of replies."""
-    pool = redis.connection_pool
-    # No read timeout: a worker blocks on the queue for minutes by design.
-    kwargs = {**pool.connection_kwargs, "decode_responses": False, "socket_timeout": None}
-    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class,
-                                                **kwargs))
-
-
 def _rq_name(runtime: Runtime, *parts: str) -> str:
     """A name RQ accepts (letters, digits, _ and -) that carries the key prefix, so that
     deployments sharing a Redis server keep their work apart."""
     return re.sub(r"[^A-Za-z0-9_-]", "_", "-".join((runtime.settings.redis_prefix, *parts)))
 
 
-def refresh_queue(runtime: Runtime, connection: Redis | None = None) -> Queue:
+def refresh_queue(runtime: Runtime, connection: QueueConnection | None = None) -> Queue:
     """The queue of refresh jobs."""
     return Queue(_rq_name(runtime, "refresh"),
-                 connection=connection or rq_connection(runtime.redis))
+                 connection=connection or runtime.stores.queue_connection())
 
 
 def enqueue_refresh(runtime: Runtime, source_id: str, queue: Queue | None = None) -> bool:
@@ -133,7 +119,7 @@ def _abandoned(runtime: Runtime, source_id: str, job: Job) -> bool:
     seconds = runtime.settings.lease_seconds
     if (datetime.now(UTC) - started).total_seconds() < seconds:
         return False
-    if runtime.store.lease(source_id, seconds).locked():
+    if runtime.stores.source_locked(source_id):
         return False
     log.warning("refresh of source %s abandoned by its worker: queued again", source_id)
     return True
@@ -150,7 +136,7 @@ def refresh_job(source_id: str) -> dict[str, Any]:
     runtime.sync_catalogue()
     source = runtime.catalogue.sources.get(source_id)
     if source is None:  # removed through the operator API since it was queued
-        return {"source": source_id, "outcome": "removed"}
+        return {"source": source_id, "outcome": Outcome.REMOVED}
     result = run_refresh(runtime, source)
     return {"source": source_id, "outcome": result.outcome, "new": result.new,
             "updated": result.updated, "error": result.error}
@@ -161,24 +147,8 @@ def work(runtime: Runtime, *, burst: bool = False, name: str | None = None) -> N
     SIGINT: the current job finishes first) or, with `burst`, until the queue is empty."""
     global _worker_runtime
     _worker_runtime = runtime
-    connection = rq_connection(runtime.redis)
-    wait_for_redis(connection)
+    connection = runtime.stores.queue_connection()
+    runtime.stores.wait_until_reachable(connection)
     worker = SimpleWorker([refresh_queue(runtime, connection)], connection=connection,
                           name=name, maintenance_interval=MAINTENANCE_SECONDS)
     worker.work(burst=burst, logging_level=runtime.settings.log_level.upper())
-
-
-def wait_for_redis(connection: Redis, longest_pause: float = 5.0) -> None:
-    """Return once Redis answers: a worker (re)started during an outage waits instead of exiting
-    (and being restarted in a loop by its supervisor)."""
-    pause, warned = 0.5, False
-    while True:
-        try:
-            connection.ping()
-            return
-        except RedisError as error:
-            if not warned:
-                log.warning("Redis is unreachable (%s): waiting for it before taking jobs", error)
-                warned = True
-        time.sleep(pause)
-        pause = min(2 * pause, longest_pause)

@@ -19,14 +19,14 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from redis.exceptions import RedisError
 from rq import Queue
 
-from . import jobs, websub
-from .leader import Leadership
-from .model import Source
-from .refresh import RefreshResult
-from .runtime import Runtime
+from .. import websub
+from ..model import Outcome, Source
+from ..refresh import RefreshResult
+from ..runtime import Runtime
+from ..store import Leadership, StoreUnavailable
+from . import jobs
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def build_scheduler(runtime: Runtime, *, takes_over: bool = False,
 def _planned_run(runtime: Runtime, source: Source, now: datetime) -> datetime | None:
     try:
         planned = runtime.store.source_status(source.id).next_run
-    except RedisError:
+    except StoreUnavailable:
         return None
     return planned if planned is not None and planned > now else None
 
@@ -82,19 +82,19 @@ def tick(runtime: Runtime, source: Source, *, asked: bool = False,
     now = datetime.now(UTC)
     try:
         status = runtime.store.source_status(source.id)
-    except RedisError:
+    except StoreUnavailable:
         status = None
     backing_off = (not asked and status is not None and status.consecutive_failures > 0
                    and status.next_run)
     if backing_off and now < status.next_run - timedelta(seconds=_jitter(source) + 5):
-        return RefreshResult(source.id, "skipped")
+        return RefreshResult(source.id, Outcome.SKIPPED)
     if runtime.settings.refresh_mode == "rq":
         try:
             queued = jobs.enqueue_refresh(runtime, source.id, queue)
-        except RedisError as error:
+        except StoreUnavailable as error:
             log.warning("refresh of source %s not queued: %s", source.id, error)
-            return RefreshResult(source.id, "failed", error=str(error), error_kind="redis")
-        return RefreshResult(source.id, "queued" if queued else "skipped")
+            return RefreshResult(source.id, Outcome.FAILED, error=str(error), error_kind="redis")
+        return RefreshResult(source.id, Outcome.QUEUED if queued else Outcome.SKIPPED)
     return jobs.run_refresh(runtime, source)
 
 
@@ -117,7 +117,7 @@ class CatalogueWatcher(threading.Thread):
                 sync_jobs(self.scheduler, self.runtime, self.queue)
                 if self.leadership is not None:
                     self.leadership.beat()
-            except RedisError as error:
+            except StoreUnavailable as error:
                 log.warning("sources not re-read (Redis unavailable): %s", error)
             except Exception:  # noqa: BLE001 - the watcher must outlive one bad turn
                 log.exception("sources not re-read")
@@ -164,20 +164,19 @@ def prepare(runtime: Runtime) -> None:
     for feed in runtime.catalogue.feeds.values():
         if runtime.store.rebuild_feed(feed, now):
             log.info("feed %s re-indexed from its sources", feed.id)
-            websub.announce_changes(runtime, [feed.id], now)
 
 
 def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
     """Lead when no other scheduler does, schedule while leading, step down when the lease is
     lost; until `stop` is set. Survives Redis outages: it tries again."""
-    leadership = Leadership(runtime)
+    leadership = runtime.stores.leadership(runtime.settings.leader_lease_seconds)
     queue = jobs.refresh_queue(runtime) if runtime.settings.refresh_mode == "rq" else None
     unreachable = False  # warned once per outage, not at every try
     while not stop.is_set():
         try:
             leading = leadership.try_lead()
             unreachable = False
-        except RedisError as error:
+        except StoreUnavailable as error:
             if not unreachable:
                 log.warning("cannot reach Redis to lead, trying again: %s", error)
                 unreachable = True
@@ -201,7 +200,7 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
                 stop.wait(0.5)
                 if not watcher.is_alive():  # it never ends on its own: treat as a lost turn
                     raise RuntimeError("the catalogue watcher stopped")
-        except RedisError as error:
+        except StoreUnavailable as error:
             log.warning("scheduling interrupted, Redis unavailable: %s", error)
         except Exception:  # noqa: BLE001 - a scheduler must outlive one bad turn
             log.exception("scheduling interrupted")
@@ -214,7 +213,7 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
                 scheduler.shutdown(wait=stop.is_set())
             try:
                 leadership.resign(clean=stop.is_set())
-            except RedisError:
+            except StoreUnavailable:
                 pass  # the lease expires by itself
             if not stop.is_set():
                 log.warning("this scheduler no longer leads; waiting to lead again")

@@ -15,10 +15,10 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from .config import parse_api_source
-from .errors import ConfigError
-from .model import Catalogue, Source
-from .store.sources import SourceRegistry
+from ..errors import ConfigError
+from ..model import Catalogue, Source
+from ..store.sources import SourceRegistry
+from .api import parse_api_source
 
 log = logging.getLogger(__name__)
 

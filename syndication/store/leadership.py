@@ -1,4 +1,6 @@
-"""Which scheduler leads. Any number of `syndication scheduler` processes may run; the one
+"""Which scheduler leads (schedule/scheduler.py runs the leader).
+
+Any number of `syndication scheduler` processes may run; the one
 holding the leader lease (a KeptLease: renewed every third of SYNDICATION_LEADER_LEASE_SECONDS)
 plans and dispatches refreshes, the others wait to take over. A leader that dies (SIGKILL, a
 machine lost) stops renewing, and another leads within one lease period.
@@ -20,19 +22,20 @@ import os
 import socket
 import uuid
 
+from redis import Redis
+
+from .keys import key_prefix
 from .leases import KeptLease
-from .runtime import Runtime
-from .store.keys import key_prefix
 
 
 class Leadership:
-    def __init__(self, runtime: Runtime):
-        self.runtime = runtime
-        self.seconds = runtime.settings.leader_lease_seconds
-        prefix = key_prefix(runtime.settings.redis_prefix)
+    def __init__(self, redis: Redis, prefix: str, seconds: float):
+        self.redis = redis
+        self.seconds = seconds
+        prefix = key_prefix(prefix)
         self.key, self.plan_key = f"{prefix}:scheduler:leader", f"{prefix}:scheduler:plan"
         self.token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        lock = runtime.redis.lock(self.key, timeout=self.seconds, thread_local=False)
+        lock = redis.lock(self.key, timeout=self.seconds, thread_local=False)
         self.lease = KeptLease(lock, "scheduler leader", token=self.token)
         self.lost = self.lease.lost
         self.takes_over = False  # whether the last try_lead found a plan to continue
@@ -42,7 +45,7 @@ class Leadership:
         if not self.lease.acquire():
             return False
         try:
-            self.takes_over = bool(self.runtime.redis.exists(self.plan_key))
+            self.takes_over = bool(self.redis.exists(self.plan_key))
             self.beat()
         except BaseException:  # not leading after all: free the lease for the next try
             self.lease.release()
@@ -51,16 +54,16 @@ class Leadership:
 
     def beat(self) -> None:
         """Say that a leader is at work (called as it works)."""
-        self.runtime.redis.set(self.plan_key, self.token, ex=3 * self.seconds)
+        self.redis.set(self.plan_key, self.token, ex=3 * self.seconds)
 
     def resign(self, *, clean: bool) -> None:
         """Stop leading; `clean`: the service is stopping, the next leader starts cold."""
         try:
             if clean:
-                self.runtime.redis.delete(self.plan_key)
+                self.redis.delete(self.plan_key)
         finally:
             self.lease.release()
 
     def current(self) -> str | None:
         """The token of the process that leads now, if any."""
-        return self.runtime.redis.get(self.key)
+        return self.redis.get(self.key)

@@ -1,0 +1,124 @@
+"""Decide: what a refresh writes, from what it harvested and what is stored. Entry points:
+`normalise_harvest` (records → items) and `decide` (→ a Commit). Both pure: no I/O, tested with
+plain values; refresh.py runs the steps around them.
+
+A refresh whose pages answered but whose result looks like a changed layout (drift.py) commits no
+item: the source is degraded until a refresh looks normal again. One whose pages all answered 304
+writes its status only. Otherwise the items that subscribers would see differently (reconcile)
+are written with the pages' new validators, and what was extracted becomes the baseline that the
+next refresh is compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from .drift import layout_drift
+from .errors import ExtractionFailed
+from .harvest import Harvest
+from .model import (
+    ExtractionCounts,
+    Item,
+    Outcome,
+    PageState,
+    Source,
+    SourceState,
+    SourceStatus,
+    member_of,
+)
+from .normalise import normalise, reconcile
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A harvest's records as items, and the pages with the members they gave."""
+
+    items: list[Item]
+    kept: list[str]  # members of pages unchanged or unreadable: their items stay as stored
+    pages: dict[str, PageState]
+    warnings: tuple[str, ...]
+    counts: ExtractionCounts  # what drift.py compares with the last good refresh
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What one refresh writes. `changed` is empty unless the outcome is OK."""
+
+    outcome: Outcome
+    status: SourceStatus
+    changed: list[Item] = field(default_factory=list)
+    pages: dict[str, PageState] = field(default_factory=dict)
+    baseline: ExtractionCounts | None = None  # None: the last good one stays
+    new: int = 0
+    unchanged: int = 0
+
+    @property
+    def updated(self) -> int:
+        return len(self.changed) - self.new
+
+
+def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normalised:
+    """Every record normalised (a record normalise refuses becomes a warning, and its page is
+    forgotten so that it is read again); a dossier relates the items it links to."""
+    items: dict[str, Item] = {}
+    pages, warnings = dict(harvest.pages), list(harvest.warnings)
+    entry_id = None
+    for page_url, record in harvest.records:
+        try:
+            item = normalise(record, source, now)
+        except ValueError as error:
+            warnings.append(str(error))
+            pages.pop(page_url, None)
+            continue
+        items.setdefault(item.id, item)
+        entry_id = item.id if page_url == source.url else entry_id
+        pages[page_url] = replace(pages[page_url], member=member_of(item),
+                                  dated=item.published is not None)
+    if entry_id is not None and source.follow:
+        members = (pages[url].member for url in harvest.followed if url in pages)
+        related = (member.split("/", 1)[1] for member in members if member)
+        items[entry_id] = replace(items[entry_id], related=tuple(dict.fromkeys(related)))
+    return Normalised(list(items.values()), list(harvest.kept), pages, tuple(warnings),
+                      _count(len(harvest.records) + len(harvest.kept), pages))
+
+
+def _count(pages_read: int, pages: dict[str, PageState]) -> ExtractionCounts:
+    """Pages that gave a record (fetched now, or kept since the last good refresh), items among
+    them (those with a title: normalise refuses the others) and items with a date. Kept pages
+    say so from their stored state: no item is read back for this."""
+    produced = [state for state in pages.values() if state.member]
+    return ExtractionCounts(pages=pages_read, items=len(produced),
+                            dated=sum(state.dated for state in produced))
+
+
+def decide(source: Source, previous: SourceStatus, harvested: Normalised,
+           stored: dict[str, Item], baseline: ExtractionCounts | None, now: datetime, *,
+           drift_min_ratio: float, duration_ms: int) -> Commit:
+    """What to write. `stored`: the stored items of the harvested ones, by member; `baseline`:
+    what the last committed refresh extracted. Raises ExtractionFailed when nothing was ever
+    readable."""
+    drift = layout_drift(baseline, harvested.counts, min_ratio=drift_min_ratio)
+    if drift is not None:  # nothing committed: subscribers keep the last good items
+        error = f"{drift} ({source.url})"
+        return Commit(Outcome.DEGRADED, replace(
+            previous, state=SourceState.DEGRADED, last_attempt=now, last_error=error,
+            last_error_kind="layout", last_error_at=now,
+            failing_since=previous.failing_since or now,
+            consecutive_failures=previous.consecutive_failures + 1,
+            last_duration_ms=duration_ms, warnings=harvested.warnings))
+    if not harvested.items and not harvested.kept:
+        raise ExtractionFailed(source.url, "no item could be extracted from the source's pages")
+    status = SourceStatus(
+        state=SourceState.OK if harvested.items else SourceState.NOT_MODIFIED,
+        last_attempt=now, last_success=now, last_error=previous.last_error,
+        last_error_kind=previous.last_error_kind, last_error_at=previous.last_error_at,
+        last_duration_ms=duration_ms, warnings=harvested.warnings)
+    if not harvested.items:  # every page answered 304, or kept its item
+        return Commit(Outcome.NOT_MODIFIED, status, baseline=harvested.counts,
+                      unchanged=len(harvested.kept))
+    changed = [kept for kept in (reconcile(stored.get(member_of(item)), item)
+                                 for item in harvested.items) if kept]
+    new = sum(1 for item in changed if member_of(item) not in stored)
+    return Commit(Outcome.OK, status, changed, harvested.pages, harvested.counts, new=new,
+                  unchanged=len(harvested.items) - len(changed) + len(harvested.kept))

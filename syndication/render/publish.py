@@ -1,0 +1,93 @@
+"""A feed's bytes, for the web and the WebSub hub alike. Entry points: `feed_document` (a feed in
+one format, with filters and paging) and `render_feed` (its default document, for a delivery).
+
+Both read what the store holds and the catalogue declares; neither knows of HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import partial
+from typing import Protocol
+from urllib.parse import urlencode
+
+from ..errors import NotFound
+from ..model import Catalogue, Feed
+from ..settings import Settings
+from ..store import FeedStore
+from .feeds import FeedContext, render_atom, render_json_feed, render_rss
+from .selection import Filters, select_items
+
+FORMATS = {
+    "rss": (render_rss, "application/rss+xml; charset=utf-8"),
+    "atom": (render_atom, "application/atom+xml; charset=utf-8"),
+    "json": (render_json_feed, "application/feed+json; charset=utf-8"),
+}
+STYLESHEET_PATH = "/static/feed.xsl"  # lets a person who opens a feed in a browser read it
+
+
+class Holdings(Protocol):
+    """What publishing reads: a Runtime is one."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def store(self) -> FeedStore: ...
+
+    @property
+    def catalogue(self) -> Catalogue: ...
+
+
+def media_type(fmt: str) -> str:
+    """The content type of a feed format; NotFound for an unknown one."""
+    if fmt not in FORMATS:
+        raise NotFound("feed format", fmt)
+    return FORMATS[fmt][1]
+
+
+def render_feed(holdings: Holdings, feed: Feed, fmt: str, base_url: str) -> tuple[bytes, str]:
+    """The feed's default document (first page, no filters) and its content type, outside any
+    request: for WebSub distribution."""
+    state = holdings.store.feed_state(feed.id)
+    body = feed_document(holdings, feed, fmt, Filters(limit=feed.limit, default_limit=feed.limit),
+                         base_url.rstrip("/"), state.changed_at)
+    return body, media_type(fmt)
+
+
+def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, base_url: str,
+                  changed_at: datetime | None) -> bytes:
+    store, catalogue = holdings.store, holdings.catalogue
+    selection = select_items(
+        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                      offset=offset),
+        partial(store.feed_count, feed.id), filters, holdings.settings.retention)
+    publisher = catalogue.publishers[feed.publisher]
+    first_source = catalogue.sources.get(feed.sources[0])
+    url = partial(feed_url, base_url, feed.id, fmt)
+    last = selection.last_page(filters.limit)
+    pages = {"first": url(filters.query(page=1)), "last": url(filters.query(page=last))}
+    if filters.page > 1:
+        pages["previous"] = url(filters.query(page=filters.page - 1))
+    if filters.page < last:
+        pages["next"] = url(filters.query(page=filters.page + 1))
+    context = FeedContext(
+        feed=feed,
+        self_url=url(filters.query()),
+        home_url=first_source.url if first_source else publisher.url,
+        publisher=publisher.name,
+        publisher_logo=publisher.logo,
+        updated=changed_at or max((i.updated for i in selection.items),
+                                  default=datetime(2000, 1, 1, tzinfo=UTC)),
+        hub_url=f"{base_url}/hub",
+        pages=pages,
+        stylesheet_url=f"{base_url}{STYLESHEET_PATH}",
+        base_url=base_url,
+    )
+    render, _ = FORMATS[fmt]
+    return render(context, selection.items)
+
+
+def feed_url(base_url: str, feed_id: str, fmt: str, query: dict[str, str] | None = None) -> str:
+    url = f"{base_url}/feeds/{feed_id}.{fmt}"
+    return f"{url}?{urlencode(query)}" if query else url
