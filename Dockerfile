@@ -10,7 +10,7 @@ WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY syndication ./syndication
-RUN pip install .
+RUN pip install '.[serve]'
 
 COPY feeds ./feeds
 COPY wsgi.py ./

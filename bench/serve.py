@@ -13,8 +13,8 @@ candidates come with `pip install -e '.[bench]'`), it measures requests per seco
   - 304: the same with `If-None-Match: <its ETag>`.
 
 The store is filled first from the bundled sample site through the real pipeline, in an embedded
-Redis that the servers reach over its unix socket. Prints the ratios against the targets of
-issue 3 (hit ≥ 0.8 × baseline, 304 ≥ 0.9 × baseline), of the caching proxy (hit ≥ 0.8 × the
+Redis that the servers reach over its unix socket. Prints the ratios against the targets
+(hit ≥ 0.8 × baseline, 304 ≥ 0.9 × baseline), of the caching proxy (hit ≥ 0.8 × the
 static file) and the production default by the numbers.
 """
 

@@ -1,5 +1,5 @@
-"""The assembled pieces of a running service: settings, catalogue, stores, HTTP fetcher. Entry
-point: `open_runtime()`.
+"""The assembled pieces of a running service: settings, catalogue, stores, HTTP fetcher.
+Entry point: `open_runtime()`.
 
 Both the web app (create_app) and the scheduler and worker processes build one; tests build one
 against their own Redis. Here, once per process, the store's change stream is wired to what

@@ -21,6 +21,7 @@ The faults (FAULTS), each the answer to every request but robots.txt unless said
 - "big-sitemap": /sitemap.xml lists its own entries and then `big_sitemap_urls` more pages
   (/archives/N, 3.7 MB for 100 000), written a block at a time with no declared length; every
   other path is answered as usual.
+`fail_path(path, status)` makes one page answer `status` while the rest of the site is well.
 `write` puts any other document (a malformed feed, one in another encoding...) in the copy.
 
 /robots.txt is apart: faults leave it alone (it serves the site's file) unless `robots` says
@@ -87,6 +88,9 @@ class FaultyHandler(SampleSiteHandler):
         return super().guess_type(path)
 
     def _answer(self) -> None:
+        status = self.server.failing_paths.get(self.path.split("?")[0])
+        if status is not None:
+            return self._reply(status, b"<html><body>Erreur</body></html>")
         fault = self.server.fault
         if fault in (None, "charset") or (fault == "big-sitemap"
                                           and self.path.split("?")[0] != "/sitemap.xml"):
@@ -228,6 +232,7 @@ class _FaultyServer(SampleSiteServer):
     trickle_seconds: float = 0.2  # between two bytes of the trickle fault
     big_sitemap_urls: int = 100_000  # pages the big-sitemap fault adds to the site's own
     content_types: dict[str, str]  # the charset fault: file suffix → Content-Type
+    failing_paths: dict[str, int]  # one page's fault: path → the status it answers
     root: Path
     stopping: threading.Event  # set when the site stops: streaming faults end
     robots_requests: list[tuple[str, dict[str, str]]]
@@ -247,6 +252,7 @@ class FaultySite:
         self.server.arrivals, self.server.departures = [], []
         self.server.lock = threading.Lock()
         self.server.content_types, self.server.root = {}, copy
+        self.server.failing_paths = {}
         self.server.stopping = threading.Event()
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -256,6 +262,13 @@ class FaultySite:
     def fail_with(self, fault: str | None) -> None:
         assert fault is None or fault in FAULTS
         self.server.fault = fault
+
+    def fail_path(self, path: str, status: int | None) -> None:
+        """Make one page answer `status` (None: heal it); the rest of the site stays well."""
+        if status is None:
+            self.server.failing_paths.pop(path, None)
+        else:
+            self.server.failing_paths[path] = status
 
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:

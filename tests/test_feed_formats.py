@@ -1,4 +1,4 @@
-"""The feed formats of issue 3, end to end: the sample site over loopback → real refreshes → real
+"""The feed formats, end to end: the sample site over loopback → real refreshes → real
 Redis → the Flask app, then each document checked the way its consumers read it.
 
 - the XSLT page (syndication/static/feed.xsl) that a person sees on opening a feed in a browser:
@@ -726,7 +726,7 @@ def test_rss_documents_have_the_structure_of_rss_2(web: FlaskClient, url: str) -
     assert len(guids) == len(set(guids))
 
 
-# --- the element set of issue 3 --------------------------------------------------------------
+# --- the element set --------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,9 @@ from syndication.errors import (
     RobotsDisallowed,
     RobotsUnreachable,
 )
-from syndication.fetch import MAX_RETRY_AFTER, Fetcher, ImageBody, Page, parse_retry_after
+from syndication.fetch import Fetcher, ImageBody, Page
 from syndication.fetch.addresses import parse_networks
+from syndication.fetch.client import MAX_RETRY_AFTER, parse_retry_after
 from syndication.fetch.robots import ROBOTS_RETRY
 from syndication.refresh import refresh
 from syndication.settings import load_settings

@@ -187,3 +187,29 @@ def test_without_redis_a_refresh_fails_cleanly(catalogue, prefix: str) -> None: 
     finally:
         service.fetcher.close()
     assert result.outcome == "failed" and "Redis unavailable" in (result.error or "")
+
+
+def test_a_linked_page_that_fails_once_keeps_its_item_and_the_dossier_unchanged(
+        site_runtime: Runtime, faulty_site: FaultySite) -> None:
+    """A passing 500 on one of the dossier's linked pages: its item stays, the dossier still
+    relates it, and nothing subscribers see changes (no new feed version, no rewrite)."""
+    dossier = next(page for page in MANIFEST["pages"] if page["path"] == "/region-solidaire")
+    failing = dossier["latest_news"][0]["path"]
+    assert run(site_runtime, "region-solidaire").outcome == "ok"
+    before = {item.url: item for item in site_runtime.store.feed_items("region-solidaire",
+                                                                       limit=50)}
+    version = site_runtime.store.feed_state("region-solidaire").version
+    faulty_site.fail_with(None)
+    faulty_site.fail_path(failing, 500)
+    result = run(site_runtime, "region-solidaire")
+    assert result.outcome == "not_modified" and result.updated == 0 and result.new == 0
+    assert len(result.warnings) == 1 and "500" in result.warnings[0]
+    assert failing in result.warnings[0]
+    after = {item.url: item for item in site_runtime.store.feed_items("region-solidaire",
+                                                                      limit=50)}
+    assert after == before  # the failing page's item included, the dossier's related intact
+    assert any(url.endswith(failing) for url in after)
+    assert site_runtime.store.feed_state("region-solidaire").version == version
+    faulty_site.fail_path(failing, None)  # healed: read again (conditionally) next time
+    assert run(site_runtime, "region-solidaire").outcome == "not_modified"
+    assert site_runtime.store.feed_state("region-solidaire").version == version

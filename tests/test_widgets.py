@@ -32,7 +32,8 @@ from syndication.errors import ConfigError, InvalidParameter
 from syndication.model import Item
 from syndication.refresh import refresh
 from syndication.render.french import french_date, french_figure
-from syndication.render.widget import (
+from syndication.render.widget import widget_script
+from syndication.render.widget_options import (
     FONTS,
     LAYOUTS,
     MIN_CONTRAST,
@@ -40,7 +41,6 @@ from syndication.render.widget import (
     WidgetOptions,
     contrast_ratio,
     parse_widget_options,
-    widget_script,
 )
 from syndication.runtime import Runtime
 from syndication.web.embed import frame_ancestors_policy

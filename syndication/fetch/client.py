@@ -22,28 +22,22 @@ Every request, each redirect hop included, goes through `_open`:
    when longer) after the previous one ended.
 
 Redirects are followed here, not by httpx, so that each hop passes all four. Each request (each
-hop) has `timeout` seconds in all, from connecting to its body's last byte (`_Budget`): httpx's
-own timeouts bound each read, not the whole, and a server that sends a byte a second would
-otherwise hold a fetch for ever.
+hop) has `timeout` seconds in all, from connecting to its body's last byte (budget.py's
+`TimeBudget`): httpx's own timeouts bound each read, not the whole, and a server that sends a
+byte a second would otherwise hold a fetch for ever.
 """
 
 from __future__ import annotations
 
-import codecs
 import logging
-import socket
-import threading
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Any
 
 import httpx
-from bs4.dammit import EncodingDetector, UnicodeDammit
 
 from ..errors import (
     BodyTooLarge,
@@ -59,6 +53,7 @@ from ..errors import (
     WrongContentType,
 )
 from ..model import Validators
+from ..settings import Settings
 from .addresses import (
     Address,
     Network,
@@ -68,6 +63,8 @@ from .addresses import (
     parse_networks,
     pinned_request,
 )
+from .budget import TimeBudget
+from .charset import decode_html
 from .pacing import HostPacing, LocalPacing
 from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsAnswer, RobotsCache
 
@@ -88,9 +85,6 @@ INFLATE_STEP = 65_536  # bytes of decompressed body at a time
 REDIRECTS = (301, 302, 303, 307, 308)
 RETRY_AFTER_STATUSES = (429, 503)
 MAX_RETRY_AFTER = 86_400.0  # a longer Retry-After is read as a day
-DEFAULT_HOST_DELAY = 1.0  # the default of the setting host_delay
-
-
 @dataclass(frozen=True, slots=True)
 class Page:
     url: str  # after redirects
@@ -136,7 +130,7 @@ class Fetcher:
 
     def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int,
                  allowed_networks: tuple[Network, ...] = (),
-                 host_delay: float = DEFAULT_HOST_DELAY, pacing: HostPacing | None = None):
+                 host_delay: float = Settings.host_delay, pacing: HostPacing | None = None):
         self.timeout, self.max_bytes, self.max_redirects = timeout, max_bytes, max_redirects
         self.allowed_networks, self.host_delay = allowed_networks, host_delay
         self.pacing = pacing or LocalPacing()
@@ -154,7 +148,7 @@ class Fetcher:
         )
 
     @classmethod
-    def from_settings(cls, settings: Any, pacing: HostPacing | None = None) -> Fetcher:
+    def from_settings(cls, settings: Settings, pacing: HostPacing | None = None) -> Fetcher:
         if settings.host_delay < 0:
             raise ConfigError(f"host_delay must be 0 or more seconds, not {settings.host_delay}",
                               field="host_delay")
@@ -239,7 +233,7 @@ class Fetcher:
                                            hop=current if hop else None)
                 interval = max(interval, rules.crawl_delay or 0.0)
             # The budget starts with our turn: waiting for it is no fault of the server's.
-            with self.pacing.turn(host, interval), _Budget(name, self.timeout) as budget:
+            with self.pacing.turn(host, interval), TimeBudget(name, self.timeout) as budget:
                 self._check_hold(name, host)  # set by another thread while this one waited
                 request = pinned_request(self.client, "GET", current, address, headers=headers)
                 request.extensions["trace"] = budget.trace
@@ -298,54 +292,6 @@ class Fetcher:
                 raise BodyTooLarge(url, f"body exceeds {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
-
-
-class _Budget:
-    """The time one request may take in all, from connecting to the last byte of its body.
-
-    httpx's timeouts bound each step (connecting, each read), not the whole: a server that
-    trickles its headers or its body a byte at a time never trips them. When the budget runs out
-    the connection's socket is shut down, so that the read waiting on it returns at once and the
-    request ends; leaving the block then raises FetchTimeout, whether the request failed for it
-    or its body merely looked complete (a body delimited by the connection's end)."""
-
-    def __init__(self, name: str, seconds: float):
-        self.name, self.seconds = name, seconds
-        self.expired = False
-        self._socket: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's `trace` request extension: learns the socket as soon as it is connected."""
-        if event == "connection.connect_tcp.complete":
-            with self._lock:
-                self._socket = info["return_value"].get_extra_info("socket")
-                if self.expired:
-                    self._shut_down()
-
-    def __enter__(self) -> _Budget:
-        self._timer.start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self._timer.cancel()
-        if self.expired and (error is None or isinstance(error, httpx.HTTPError)):
-            raise FetchTimeout(self.name,
-                               f"no complete answer within {self.seconds:g} s") from None
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            if self._socket is not None:
-                self._shut_down()
-
-    def _shut_down(self) -> None:
-        assert self._socket is not None
-        with suppress(OSError):  # already closed: the request ended in the meantime
-            self._socket.shutdown(socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,44 +372,3 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=UTC)
     seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(0.0, min(seconds, MAX_RETRY_AFTER))
-
-
-def decode_html(url: str, body: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Bytes → text, for pages whose declarations are often wrong or missing.
-
-    In order: a byte-order mark; UTF-8, when the bytes are valid UTF-8 (whatever the page says:
-    text in another encoding is practically never valid UTF-8 by chance, and servers that label
-    every page ISO-8859-1 are common); the HTTP charset, then the page's own <meta> declaration,
-    each read as browsers read it (ISO-8859-1 and ASCII as windows-1252, WHATWG Encoding);
-    windows-1252, the browsers' default for French pages; last, detection. BeautifulSoup's
-    UnicodeDammit does the decoding and the sniffing."""
-    utf16 = body.startswith((b"\xff\xfe", b"\xfe\xff"))  # a BOM: UnicodeDammit sniffs it
-    if b"\x00" in body[:4096] and not utf16:
-        raise UndecodableBody(url, "binary content where HTML was expected")
-    candidates = []
-    if not utf16:
-        try:
-            return body.decode("utf-8-sig"), "utf-8"
-        except UnicodeDecodeError:
-            pass
-        candidates = [_as_browsers_read(label) for label in (
-            declared, EncodingDetector.find_declared_encoding(body, is_html=True), "windows-1252")
-            if label]
-    dammit = UnicodeDammit(body, is_html=True,
-                           known_definite_encodings=list(dict.fromkeys(candidates)))
-    if dammit.unicode_markup is None or dammit.original_encoding is None:
-        raise UndecodableBody(url, "cannot decode the page in any known character set")
-    text = dammit.unicode_markup
-    if text.count("\ufffd") > max(10, len(text) // 100):
-        raise UndecodableBody(url, f"page does not decode as {dammit.original_encoding}")
-    return text, dammit.original_encoding
-
-
-def _as_browsers_read(label: str) -> str:
-    """Browsers read a page declared ISO-8859-1 or ASCII as windows-1252 (WHATWG Encoding), and
-    such pages do use its curly quotes, œ and €."""
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return label
-    return "windows-1252" if name in ("iso8859-1", "ascii") else label

@@ -30,18 +30,20 @@ from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
 from ..render.selection import Filters, select_items
 from ..render.widget import (
+    WidgetSource,
+    http_url,
+    render_widget_fragment,
+    render_widget_frame,
+    widget_script,
+)
+from ..render.widget_options import (
     FONTS,
     LAYOUTS,
     MIN_CONTRAST,
     PALETTES,
     THEMES,
     WidgetOptions,
-    WidgetSource,
-    http_url,
     parse_widget_options,
-    render_widget_fragment,
-    render_widget_frame,
-    widget_script,
 )
 from ..runtime import Runtime
 from ..store import FeedState

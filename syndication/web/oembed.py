@@ -30,7 +30,8 @@ from werkzeug.exceptions import NotImplemented as FormatNotImplemented
 
 from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item, derivative_of
-from ..render.widget import THUMBNAIL_WIDTH, WidgetOptions, estimated_height, parse_widget_options
+from ..render.widget import estimated_height
+from ..render.widget_options import THUMBNAIL_WIDTH, WidgetOptions, parse_widget_options
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
 from .caching import respond
