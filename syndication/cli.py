@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from demo.sample_site import SITE_DIR
-
 from .catalogue import load_catalogue
 from .errors import ConfigError, SyndicationError
 from .model import Outcome, Source
@@ -107,7 +105,6 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
 
 
 DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - the demo's, on loopback, documented
-SAMPLE_PUSH = SITE_DIR / "push" / "agenda.json"
 
 
 def _push_sample_agenda(runtime: Runtime, base: str) -> None:
@@ -115,11 +112,14 @@ def _push_sample_agenda(runtime: Runtime, base: str) -> None:
     token issued for its publisher (revoked once used)."""
     import httpx
 
-    if not SAMPLE_PUSH.exists():
+    from demo.sample_site import SITE_DIR  # the demo's own site: not part of the service
+
+    sample_push = SITE_DIR / "push" / "agenda.json"
+    if not sample_push.exists():
         return
     token, issued = runtime.registry.issue_token("sample-site", datetime.now(UTC), "demo")
     try:
-        answer = httpx.post(f"{base}/api/items", content=SAMPLE_PUSH.read_bytes(), timeout=30,
+        answer = httpx.post(f"{base}/api/items", content=sample_push.read_bytes(), timeout=30,
                             headers={"Authorization": f"Bearer {token}",
                                      "Content-Type": "application/json"})
         click.echo(f"Pushed items:       {base}/feeds/agenda.rss ({answer.status_code}: "
