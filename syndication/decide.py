@@ -16,9 +16,9 @@ from datetime import datetime
 
 from .drift import layout_drift
 from .errors import ExtractionFailed
-from .harvest import Harvest
 from .model import (
     ExtractionCounts,
+    Harvest,
     Item,
     Outcome,
     PageState,

@@ -356,6 +356,23 @@ class PageState:
     lastmod: str | None = None  # sitemap sources: the page's <lastmod> when it was last read
 
 
+@dataclass
+class Harvest:
+    """What one pass over a source's pages brought back."""
+
+    records: list[tuple[str, RawRecord]] = field(default_factory=list)  # (page URL, record)
+    kept: list[str] = field(default_factory=list)  # members of pages unchanged or unreadable
+    pages: dict[str, PageState] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    followed: list[str] = field(default_factory=list)  # detail page URLs, in page order
+
+    def keep(self, link: str, state: PageState) -> None:
+        """The page gave an item before and is not read now: its item stays as stored."""
+        assert state.member is not None
+        self.kept.append(state.member)
+        self.pages[link] = state
+
+
 @dataclass(frozen=True, slots=True)
 class Hold:
     """A host that answered `status` with Retry-After: not contacted for `remaining` seconds."""

@@ -126,3 +126,37 @@ def test_every_stage_names_its_entry_point() -> None:
     for stage in stages:
         docstring = ast.get_docstring(ast.parse((PACKAGE / stage).read_text(encoding="utf-8")))
         assert docstring and "Entry point" in docstring, stage
+
+
+def graph() -> dict[str, set[str]]:
+    """Each of our modules → the modules of ours it imports."""
+    names = {module_name(path): path for path in MODULES}
+    edges: dict[str, set[str]] = {}
+    for name, path in names.items():
+        imported = imports_of(path.read_text(encoding="utf-8"), name,
+                              is_package=path.name == "__init__.py")
+        edges[name] = {module for module in imported if module in names}
+    return edges
+
+
+def reachable(edges: dict[str, set[str]], start: str) -> set[str]:
+    seen, stack = set(), [start]
+    while stack:
+        for module in edges[stack.pop()] - seen:
+            seen.add(module)
+            stack.append(module)
+    return seen
+
+
+@pytest.mark.parametrize(("stage", "forbidden"), [
+    ("syndication.render", ("syndication.fetch", "syndication.harvest", "syndication.runtime")),
+    ("syndication.extract", ("syndication.store", "syndication.fetch")),
+    ("syndication.normalise", ("syndication.store", "syndication.fetch")),
+    ("syndication.decide", ("syndication.store", "syndication.fetch", "syndication.runtime")),
+])
+def test_pure_stages_do_not_reach_io_even_indirectly(stage: str,
+                                                     forbidden: tuple[str, ...]) -> None:
+    edges = graph()
+    for module in (name for name in edges if name == stage or name.startswith(stage + ".")):
+        reached = reachable(edges, module)
+        assert not [m for m in reached if m.startswith(forbidden)], module

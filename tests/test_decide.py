@@ -10,9 +10,9 @@ import pytest
 
 from syndication.decide import decide, normalise_harvest
 from syndication.errors import ExtractionFailed
-from syndication.harvest import Harvest
 from syndication.model import (
     ExtractionCounts,
+    Harvest,
     Outcome,
     PageState,
     RawRecord,

@@ -14,10 +14,9 @@ nothing: their publisher sends items (push.py).
 from __future__ import annotations
 
 from ..fetch import Fetcher
-from ..model import PageState, Source, SourceType
+from ..model import Harvest, PageState, Source, SourceType
 from .feed import harvest_feed
 from .html import harvest_html
-from .pages import Harvest
 from .sitemap import harvest_sitemap
 
 __all__ = ["Harvest", "harvest"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from ..extract.feeds import parse_feed
 from ..fetch import Fetcher, Unchanged, Validators
-from ..model import PageState, RawRecord, Source
+from ..model import Harvest, PageState, RawRecord, Source
 from ..normalise import canonical_url
-from .pages import Harvest, detail_page
+from .pages import detail_page
 
 
 def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:

@@ -8,9 +8,9 @@ from dataclasses import replace
 from ..errors import FetchError
 from ..extract import extract_page
 from ..fetch import Fetcher, Page, Unchanged
-from ..model import PageState, Source
+from ..model import Harvest, PageState, Source
 from ..normalise import canonical_url
-from .pages import Harvest, detail_page
+from .pages import detail_page
 
 
 def harvest_html(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:

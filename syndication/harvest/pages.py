@@ -1,31 +1,14 @@
-"""What every harvester shares: the `Harvest` it returns and `detail_page`, the one way a linked
-page is fetched and read."""
+"""What every harvester shares: `detail_page`, the one way a linked page is fetched and read.
+Each harvester returns a model.Harvest."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..errors import FetchError
 from ..extract import extract_page
 from ..fetch import Fetcher, Unchanged
-from ..model import PageState, RawRecord, Source
-
-
-@dataclass
-class Harvest:
-    """What one pass over a source's pages brought back."""
-
-    records: list[tuple[str, RawRecord]] = field(default_factory=list)  # (page URL, record)
-    kept: list[str] = field(default_factory=list)  # members of pages unchanged or unreadable
-    pages: dict[str, PageState] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    followed: list[str] = field(default_factory=list)  # detail page URLs, in page order
-
-    def keep(self, link: str, state: PageState) -> None:
-        """The page gave an item before and is not read now: its item stays as stored."""
-        assert state.member is not None
-        self.kept.append(state.member)
-        self.pages[link] = state
+from ..model import Harvest, PageState, RawRecord, Source
 
 
 def as_detail_page(source: Source) -> Source:

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 from ..errors import FetchError
 from ..extract.feeds import parse_sitemap
 from ..fetch import Fetcher, Unchanged
-from ..model import PageState, Source
+from ..model import Harvest, PageState, Source
 from ..normalise import canonical_url
-from .pages import Harvest, detail_page
+from .pages import detail_page
 
 MAX_SITEMAPS = 50  # sitemaps read per refresh: the index and up to 49 of the sitemaps it lists
 CHILD = "sitemap:"  # marks a child sitemap among the links a sitemap's page state keeps
