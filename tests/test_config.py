@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import syndication.settings as settings_module
 from syndication.catalogue import load_catalogue
 from syndication.errors import ConfigError
 from syndication.settings import load_settings, settings_table
@@ -136,3 +137,21 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     for variable, _default, help_text in settings_table():
         assert help_text, variable
         assert f"`{variable}`" in readme, f"{variable} is missing from the README"
+
+
+@pytest.mark.parametrize(("raw", "value"), [("true", True), ("1", True), ("Yes", True),
+                                            ("on", True), ("false", False), ("0", False),
+                                            ("no", False), ("off", False), ("", False)])
+def test_a_boolean_setting_reads_words_not_python_truth(raw: str, value: bool) -> None:
+    # bool("false") is True: a boolean setting must read the word.
+    assert settings_module._convert("flag", raw, bool) is value
+
+
+def test_a_boolean_setting_refuses_other_words() -> None:
+    with pytest.raises(ConfigError, match="SYNDICATION_FLAG='maybe' is not true or false"):
+        settings_module._convert("flag", "maybe", bool)
+
+
+def test_a_number_setting_names_the_variable_when_wrong() -> None:
+    with pytest.raises(ConfigError, match="SYNDICATION_RETENTION='many' is not a valid int"):
+        load_settings(environ={"SYNDICATION_RETENTION": "many"})

@@ -13,7 +13,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Iterator
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,24 +42,9 @@ T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 LOOPBACK_ALLOWED = {"hub_allowed_networks": "127.0.0.0/8", "hub_timeout": 0.5}
 
 
-class _SettingsOverlay:
-    """Settings plus hub settings that config.Settings may not declare yet."""
-
-    def __init__(self, settings: Any, extra: dict[str, Any]):
-        self._settings, self._extra = settings, extra
-
-    def __getattr__(self, name: str) -> Any:
-        return self._extra[name] if name in self._extra else getattr(self._settings, name)
-
-
 def set_settings(runtime: Runtime, **values: Any) -> None:
-    """Change settings of a runtime, the hub's ones included, declared in Settings or not."""
-    declared = {spec.name for spec in fields(Settings)}
-    base = getattr(runtime.settings, "_settings", runtime.settings)
-    base = replace(base, **{k: v for k, v in values.items() if k in declared})
-    extra = {**getattr(runtime.settings, "_extra", {}),
-             **{k: v for k, v in values.items() if k not in declared}}
-    runtime.settings = _SettingsOverlay(base, extra) if extra else base  # type: ignore[assignment]
+    """Change settings of a running runtime (the hub reads them at each use)."""
+    runtime.settings = replace(runtime.settings, **values)
 
 
 @pytest.fixture
