@@ -10,12 +10,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from .catalogue import load_catalogue
-from .errors import ConfigError, SyndicationError
+from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
 from .model import Outcome, Source
 from .settings import load_settings, settings_table
 
@@ -322,6 +322,55 @@ def sources() -> None:
                        f"{runtime.store.item_count(source.id):>5}  "
                        f"{_when(status.last_success):<16}  {_when(status.next_run):<16}  "
                        f"{status.consecutive_failures:>5}  {took:>7}  {error}")
+    finally:
+        runtime.close()
+
+
+@main.command("add-source")
+@click.argument("definition", type=click.File("r", encoding="utf-8"))
+def add_source(definition: TextIO) -> None:
+    """Add or replace a source from a JSON DEFINITION file ('-' for standard input): the fields
+    of a [[sources]] table plus `publisher` and `feeds`, as POST /api/sources takes them. It is
+    kept in Redis; every process takes it in within seconds."""
+    from . import admin
+
+    runtime = _runtime()
+    try:
+        try:
+            data = json.load(definition)
+        except json.JSONDecodeError as error:
+            raise click.BadParameter(f"not JSON: {error}", param_hint="DEFINITION") from None
+        try:
+            source, _ = admin.check_source(runtime, data)
+        except InvalidInput as error:
+            raise click.BadParameter(str(error), param_hint="DEFINITION") from None
+        if source.id in runtime.live.declared.sources:
+            raise click.BadParameter(f"source '{source.id}' is declared in feeds/*.toml: change "
+                                     "it there", param_hint="DEFINITION")
+        changed = admin.save_source(runtime, source.id, data, datetime.now(UTC))
+        click.echo(json.dumps({"source": source.id, "feeds_changed": changed}, indent=2))
+    finally:
+        runtime.close()
+
+
+@main.command("remove-source")
+@click.argument("source_id")
+def remove_source(source_id: str) -> None:
+    """Remove a source added through the API or add-source, with its items."""
+    from . import admin
+
+    runtime = _runtime()
+    try:
+        if source_id in runtime.live.declared.sources:
+            raise click.BadParameter(f"source '{source_id}' is declared in feeds/*.toml: "
+                                     "remove it there", param_hint="SOURCE_ID")
+        if source_id not in runtime.catalogue.sources:
+            raise click.BadParameter(f"unknown source '{source_id}'", param_hint="SOURCE_ID")
+        try:
+            changed = admin.remove_source(runtime, source_id, datetime.now(UTC))
+        except Conflict as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(json.dumps({"source": source_id, "feeds_changed": changed}, indent=2))
     finally:
         runtime.close()
 

@@ -32,7 +32,8 @@ from .conftest import FEEDS_DIR, LOOPBACK, ROOT, make_catalogue
 
 MANIFEST = json.loads((ROOT / "demo" / "site" / "MANIFEST.json").read_text(encoding="utf-8"))
 PAGES = {page["path"]: page for page in MANIFEST["pages"]}
-COMMANDS = ("serve", "demo", "scheduler", "refresh", "preview", "sources")
+COMMANDS = ("serve", "demo", "scheduler", "refresh", "preview", "sources", "add-source",
+            "remove-source")
 MALTE = "/actualites/ordre-de-malte-partenariat-solidarite"
 # The sample site is on loopback, which the fetcher refuses unless admitted.
 FETCH_LOOPBACK = {"SYNDICATION_FETCH_ALLOWED_NETWORKS": LOOPBACK, "SYNDICATION_HOST_DELAY": "0"}
@@ -423,3 +424,54 @@ def test_items_survive_between_processes_with_the_embedded_redis(sample_site: st
     listed = run_cli(["sources"], env, tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert _source_lines(listed.stdout)["region-solidaire"][1:3] == ["ok", "4"]
+
+
+# --- sources at run time: the operator API's actions, from the command line ----------------
+
+
+def test_add_source_then_remove_source(env: dict[str, str], prefix: str, redis_client: Redis,
+                                       sample_site: str, tmp_path: Path) -> None:
+    definition = tmp_path / "climat.json"
+    definition.write_text(json.dumps({
+        "id": "climat-cli", "publisher": "sample-site", "kind": "dossier",
+        "url": f"{sample_site}/dossiers/plan-climat", "feeds": ["actualites"],
+        "selectors": {"title": "h1.page-title", "summary": ".chapo"}}), encoding="utf-8")
+    added = invoke(["add-source", str(definition)],
+                   {**env, "SYNDICATION_API_SOURCE_DOMAINS": "127.0.0.1"})
+    assert added.exit_code == 0, added.output
+    assert _json(added.stdout)["source"] == "climat-cli"
+    listed = _source_lines(invoke(["sources"], env).stdout)
+    assert "climat-cli" in listed
+    assert redis_client.zscore(f"{prefix}:refresh-requests", "climat-cli") is not None
+
+    refreshed = invoke(["refresh", "climat-cli"], env)
+    assert _json(refreshed.stdout)["outcome"] == "ok"
+    assert redis_client.zcard(f"{prefix}:feed:actualites:index") == 1
+
+    removed = invoke(["remove-source", "climat-cli"], env)
+    assert removed.exit_code == 0, removed.output
+    assert _json(removed.stdout)["feeds_changed"] == ["actualites"]
+    assert redis_client.zcard(f"{prefix}:feed:actualites:index") == 0
+    assert "climat-cli" not in _source_lines(invoke(["sources"], env).stdout)
+
+
+@pytest.mark.parametrize(("definition", "words"), [
+    ('{"id": "x", "publisher": "sample-site", "colour": "red"}', "unknown field 'colour'"),
+    ('{"id": "x", "publisher": "sample-site", "url": "http://elsewhere.example/"}',
+     "not on a domain open"),
+    ("{not json", "not JSON"),
+])
+def test_add_source_names_what_is_wrong(env: dict[str, str], tmp_path: Path, definition: str,
+                                        words: str) -> None:
+    path = tmp_path / "source.json"
+    path.write_text(definition, encoding="utf-8")
+    result = invoke(["add-source", str(path)], {**env, "SYNDICATION_API_SOURCE_DOMAINS":
+                                                "127.0.0.1"})
+    assert result.exit_code == 2 and words in result.output
+
+
+def test_remove_source_refuses_a_declared_or_unknown_source(env: dict[str, str]) -> None:
+    declared = invoke(["remove-source", "actualites"], env)
+    assert declared.exit_code == 2 and "feeds/*.toml" in declared.output
+    unknown = invoke(["remove-source", "nowhere"], env)
+    assert unknown.exit_code == 2 and "unknown source" in unknown.output
