@@ -92,7 +92,10 @@ def _publish_changes(runtime: Runtime) -> None:
     """The one subscription of the hub to the store's change stream, in this process: every
     commit here (a refresh, a push, a withdrawal, an operator's change of sources) queues the
     deliveries to the changed feed's subscribers."""
-    from .websub import announce_changes  # websub needs a Runtime's type, not this module
+    from .websub import announce_changes  # websub imports this module: imported on first use
 
-    runtime.store.add_listener(lambda feed_id: feed_id is not None and bool(
-        announce_changes(runtime, [feed_id])))
+    def tell_subscribers(feed_id: str | None) -> None:
+        if feed_id is not None:  # None: "changes may have been missed", for caches only
+            announce_changes(runtime, [feed_id])
+
+    runtime.store.add_listener(tell_subscribers)
