@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 def create_app(config: Mapping[str, Any] | None = None, *,
                runtime: Runtime | None = None) -> Flask:
-    """Build the web app. `config` overrides settings (see config.Settings); tests pass their own
+    """Build the web app. `config` overrides settings (see settings.Settings); tests pass their own
     `runtime` (Redis, catalogue) instead."""
     app = Flask(__name__)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
@@ -68,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     @app.before_request
     def follow_api_sources() -> None:
         """Sources added through the operator API by any process: re-read at most every
-        second (catalogue.CHECK_SECONDS)."""
+        second (catalogue/live.py's CHECK_SECONDS)."""
         service.sync_catalogue()
 
     app.register_error_handler(SyndicationError, _domain_error)

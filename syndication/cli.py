@@ -1,4 +1,7 @@
-"""The `syndication` command: serve, scheduler, demo, refresh, preview, sources."""
+"""The `syndication` command: serve, scheduler, demo, refresh, preview, sources.
+
+Entry point: `run()`, the `syndication` console script.
+"""
 
 from __future__ import annotations
 

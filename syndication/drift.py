@@ -5,6 +5,8 @@ nothing, or much less, or items without their title or date. `layout_drift` comp
 refresh got with what the last good one got (model.ExtractionCounts, kept by the store with each
 committed refresh) and names what changed; refresh.py then keeps the last good items published and
 marks the source `degraded`. A pure function of old and new counts, tested without I/O.
+
+Entry point: `layout_drift(last_good, now)`.
 """
 
 from __future__ import annotations

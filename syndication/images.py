@@ -10,6 +10,8 @@ or decoded leaves its item exactly as it was, and is not tried again for `retry_
 `derivative(runtime, key, width)` gives one derivative's bytes (rendered again from the stored
 original if they went missing); web/images.py serves them at /images/{key}-{version}/{width}.{ext},
 where the version, a digest of the original's bytes, makes each URL's content immutable.
+
+Entry point: `probe_images(runtime, items)`; `derivative` serves a resized copy.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Pure functions, no I/O: dates in French forms (Europe/Paris), key figures with amount and unit,
 absolute canonical URLs without tracking parameters, sanitised HTML (nh3), stable ids, a content
 hash, and `reconcile`, which decides whether a re-scraped item really changed.
+
+Entry point: `normalise(record, source, now)`; `reconcile` decides what an edit changes.
 """
 
 from __future__ import annotations

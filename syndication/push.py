@@ -6,6 +6,8 @@ An item's id is derived from its source and the publisher's own id, so that send
 updates it (idempotent upserts); an identical item changes nothing and bumps no feed version. A
 batch is checked whole before anything is stored: one invalid item rejects it, with every
 problem named by its path ("items[3].published").
+
+Entry points: `check_batch`, then `ingest`; `withdraw` removes one item.
 """
 
 from __future__ import annotations

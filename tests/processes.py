@@ -356,7 +356,8 @@ class Cluster:
         return next((p for p in self.processes if p.pid == pid and p.alive()), None)
 
     def leader_pid(self) -> int | None:
-        """The pid in the leader lease's token ("host:pid:random", leader.py), if one leads."""
+        """The pid in the leader lease's token ("host:pid:random",
+        store/leadership.py), if one leads."""
         with self.redis.client() as client:
             # Found by pattern: the prefix may be written as a hash tag ({prefix}, store/keys.py).
             keys = list(client.scan_iter(match=f"*{self.prefix}*:scheduler:leader"))

@@ -7,6 +7,8 @@ Each field comes from the first place that has it, in this order:
 4. a general article extractor, trafilatura, for body and date only (`article.py`).
 The page is parsed once, and every layer reads that one tree (`tree.py`).
 Extractors know HTML, not HTTP and not Redis.
+
+Entry point: `extract_page(html, url, source)`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ URL must not make the service reach its own machine or network (a metadata servi
 169.254.169.254, an admin port on loopback, a database on 10.x): `check_url` admits http(s) URLs
 whose host resolves to a public address, or to a network the operator admitted, and returns the
 address to send to. `pinned_request` then sends there and nowhere else, so a second DNS lookup
-cannot answer differently (DNS rebinding). Users: syndication/fetch.py (pages, images, every
-redirect hop, robots.txt) and syndication/websub.py (callbacks).
+cannot answer differently (DNS rebinding). Users: fetch/client.py (pages, images, every
+redirect hop, robots.txt) and websub/protocol.py (callbacks).
 """
 
 from __future__ import annotations

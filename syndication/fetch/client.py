@@ -12,11 +12,11 @@ image/* types accepted.
 Every request, each redirect hop included, goes through `_open`:
 
 1. the URL must be http(s) and its host resolve to a public address, or to a network of the
-   setting fetch_allowed_networks (syndication/addresses.py); the request then goes to that very
+   setting fetch_allowed_networks (addresses.py); the request then goes to that very
    address. Refused: RefusedAddress, nothing sent.
 2. a host that answered 429 or 503 with Retry-After is not contacted before that time:
-   RateLimited at once, for every page of it (syndication/pacing.py).
-3. the origin's robots.txt (downloaded once an hour, syndication/robots.py) must allow the URL:
+   RateLimited at once, for every page of it (pacing.py).
+3. the origin's robots.txt (downloaded once an hour, robots.py) must allow the URL:
    RobotsDisallowed names the rule, and nothing is sent.
 4. one request at a time per host, at least host_delay seconds (or the robots.txt Crawl-delay
    when longer) after the previous one ended.

@@ -1,1 +1,4 @@
-"""Render: items → bytes, one module per kind of output."""
+"""Render: items → bytes, one module per kind of output.
+
+Entry point for feeds: publish.py's `feed_document`.
+"""

@@ -2,7 +2,7 @@
 
 - scheduler.py: one APScheduler job per source, back-off, the catalogue watcher.
 - jobs.py: what one refresh job does, wherever it runs; the RQ queue and workers.
-- leader.py: which of several scheduler processes leads.
+Which of several scheduler processes leads is store/leadership.py's: a Redis lease and its keys.
 """
 
 from .scheduler import build_scheduler, prepare, run_scheduler, sync_jobs, tick

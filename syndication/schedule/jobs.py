@@ -41,7 +41,7 @@ def run_refresh(runtime: Runtime, source: Source) -> RefreshResult:
     """Refresh a source and record when it should run next: its
     interval, or after a failure (or a changed layout, which hammering does not fix) a back-off
     that honours the site's Retry-After. The date is kept in Redis, where every scheduler reads
-    it (schedule.tick, and a scheduler taking over the lead)."""
+    it (scheduler.tick, and a scheduler taking over the lead)."""
     result = refresh(source, runtime)
     if result.outcome == Outcome.SKIPPED:  # another process is refreshing it and will plan the next
         return result

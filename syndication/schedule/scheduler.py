@@ -1,8 +1,8 @@
-"""Schedule: timing only. The leading scheduler (leader.py) keeps one APScheduler job per source,
-at its interval with jitter; each tick skips a source that is backing off, then runs its refresh
-(SYNDICATION_REFRESH_MODE=in-process) or enqueues it for the workers (rq): what a refresh job
-does is in jobs.py. A watcher thread (`CatalogueWatcher`) follows the sources added, changed or
-removed through the operator API and the refreshes operators ask for.
+"""Schedule: timing only. Entry point: `run_scheduler`. The leading scheduler (store/leadership.py)
+keeps one APScheduler job per source, at its interval with jitter; each tick skips a source that is
+backing off, then runs its refresh (SYNDICATION_REFRESH_MODE=in-process) or enqueues it for the
+workers (rq): what a refresh job does is in jobs.py. A watcher thread (`CatalogueWatcher`) follows
+the sources added, changed or removed through the operator API and the refreshes operators ask for.
 
 Due dates live in Redis (each source's next-run, written after every refresh): a scheduler that
 takes over from a dead leader plans each source from that date, so the takeover neither skips nor

@@ -4,7 +4,7 @@ short write (a push, a withdrawal, a source removed).
 Leases that live as long as their holder: a redis-py Lock with a short expiry, renewed every
 third of it by a thread of its own while held. A long refresh (a polite crawl of a hundred pages)
 keeps its source's lease; a process that dies, even by SIGKILL, frees it within one lifetime. The
-leading scheduler holds one too (leader.py)."""
+leading scheduler holds one too (leadership.py)."""
 
 from __future__ import annotations
 

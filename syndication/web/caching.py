@@ -14,7 +14,7 @@ how long ago its version was last known to be current: subscribers keep their fe
 outage, and see the fresh content once Redis answers again. Redis is then asked again at most
 every RETRY_SECONDS (not at every request: each attempt costs the client's retries), and the
 outage is logged once when it starts and once when it ends (`Outage`). What was never rendered
-here cannot be served: StoreUnavailable goes up, to the 503 of web/health.py.
+here cannot be served: StoreUnavailable goes up, to app.py's 503.
 """
 
 from __future__ import annotations

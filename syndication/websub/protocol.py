@@ -206,7 +206,7 @@ def _quote(value: str) -> str:
 def check_callback(url: str, policy: HubPolicy) -> Address:
     """The address to send requests for `url` to; raises CallbackRefused when the URL is too
     long, not http(s), names credentials, or its host resolves to no address the policy admits
-    (syndication/addresses.py)."""
+    (fetch/addresses.py)."""
     if len(url) > MAX_CALLBACK_LENGTH:
         raise CallbackRefused(f"longer than {MAX_CALLBACK_LENGTH} characters")
     try:
