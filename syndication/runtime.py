@@ -94,5 +94,8 @@ def _publish_changes(runtime: Runtime) -> None:
     deliveries to the changed feed's subscribers."""
     from .websub import announce_changes  # websub needs a Runtime's type, not this module
 
-    runtime.store.add_listener(lambda feed_id: feed_id is not None and bool(
-        announce_changes(runtime, [feed_id])))
+    def announce(feed_id: str | None) -> None:
+        if feed_id is not None:
+            announce_changes(runtime, [feed_id])
+
+    runtime.store.add_listener(announce)
