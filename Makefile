@@ -26,11 +26,12 @@ demo: $(STAMP)          ## the service on the bundled sample site, embedded Redi
 test: $(STAMP) $(AXE)   ## the whole test suite (embedded Redis; SYNDICATION_TEST_REDIS_URL for another)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)          ## ruff, then the type checker (mypy, configured in pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 serve: $(STAMP)         ## web + scheduler on feeds/ (no sample site)
 	PORT=$(PORT) $(BIN)/syndication serve
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .hypothesis .mypy_cache

@@ -54,4 +54,5 @@ def start_sample_site(host: str = "127.0.0.1", port: int = 0, directory: Path = 
 
 def site_url(server: SampleSiteServer) -> str:
     host, port = server.server_address[:2]
+    assert isinstance(host, str)  # bound to a host given as text (start_sample_site)
     return f"http://{host}:{port}"

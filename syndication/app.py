@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
@@ -55,8 +56,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     """Build the web app. `config` overrides settings (see settings.Settings); tests pass their own
     `runtime` (Redis, catalogue) instead."""
     app = Flask(__name__)
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    assert isinstance(app.json, DefaultJSONProvider)  # Flask's default, whose settings these are
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
     service = runtime or open_runtime(load_settings(config))
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)

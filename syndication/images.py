@@ -194,6 +194,7 @@ def _has_transparency(image: Pillow.Image) -> bool:
     if image.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in image.info:
         return False
     low, _ = image.convert("RGBA").getchannel("A").getextrema()
+    assert isinstance(low, int | float)  # one band: (lowest, highest), not one pair per band
     return low < 255
 
 

@@ -116,7 +116,7 @@ class Figure:
 class Item:
     id: str
     source: str
-    kind: str
+    kind: ItemKind
     url: str
     title: str
     summary: str
@@ -150,6 +150,7 @@ class Item:
         for name in ("first_seen", "updated", "published"):
             if data.get(name):
                 data[name] = datetime.fromisoformat(data[name])
+        data["kind"] = ItemKind(data["kind"])
         data["image"] = Image.from_dict(data["image"]) if data.get("image") else None
         data["figures"] = tuple(Figure(**figure) for figure in data.get("figures", ()))
         for name in ("authors", "tags", "related"):
@@ -215,7 +216,7 @@ class Feed:
     publisher: str
     sources: tuple[str, ...]
     description: str = ""
-    kinds: tuple[str, ...] = ()  # empty: every kind
+    kinds: tuple[ItemKind, ...] = ()  # empty: every kind
     tags: tuple[str, ...] = ()  # empty: every tag; otherwise items with at least one of them
     limit: int = 50
 

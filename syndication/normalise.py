@@ -27,7 +27,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 from bs4 import BeautifulSoup
 
 from .extract.metadata import CREDIT_LINE
-from .model import Figure, Image, Item, RawRecord, Source
+from .model import Figure, Image, Item, ItemKind, RawRecord, Source
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -212,15 +212,17 @@ def _dimension(value: str | None) -> int | None:
     return int(digits.group(1)) if digits and int(digits.group(1)) > 0 else None
 
 
-_KINDS = {"dossier": "dossier", "dossiers": "dossier",
-          "actualite": "actualite", "actualites": "actualite", "communique de presse": "actualite",
-          "newsarticle": "actualite", "blogposting": "actualite",
-          "reportagenewsarticle": "actualite",
-          "analysisnewsarticle": "actualite",
-          "evenement": "evenement", "agenda": "evenement", "event": "evenement"}
+_KINDS = {"dossier": ItemKind.DOSSIER, "dossiers": ItemKind.DOSSIER,
+          "actualite": ItemKind.ACTUALITE, "actualites": ItemKind.ACTUALITE,
+          "communique de presse": ItemKind.ACTUALITE,
+          "newsarticle": ItemKind.ACTUALITE, "blogposting": ItemKind.ACTUALITE,
+          "reportagenewsarticle": ItemKind.ACTUALITE,
+          "analysisnewsarticle": ItemKind.ACTUALITE,
+          "evenement": ItemKind.EVENEMENT, "agenda": ItemKind.EVENEMENT,
+          "event": ItemKind.EVENEMENT}
 
 
-def kind_from_label(label: str | None) -> str | None:
+def kind_from_label(label: str | None) -> ItemKind | None:
     """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
     return _KINDS.get(fold(plain_text(label))) if label else None
 

@@ -17,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -33,7 +34,7 @@ from referencing.jsonschema import DRAFT202012
 from .admin import source_write
 from .errors import InvalidInput
 from .images import LIMITS, probe_images
-from .model import Item, RawRecord, Source, SourceState, SourceStatus, member_of
+from .model import Item, ItemKind, Outcome, RawRecord, Source, SourceState, SourceStatus, member_of
 from .normalise import content_hash, normalise, reconcile, xml_safe
 from .runtime import Runtime
 from .store import StoreUnavailable
@@ -106,11 +107,12 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None) -> li
                                  f"items[{seen[item['id']]}].id"))
             seen.setdefault(item["id"], n)
     if problems:
-        first = {}  # one problem per field: the schema's, when it found one
+        first: dict[str, str] = {}  # one problem per field: the schema's, when it found one
         for field, message in problems:
             first.setdefault(field, message)
         raise InvalidInput(sorted(first.items(), key=_problem_order)[:MAX_PROBLEMS])
-    return items  # type: ignore[return-value] - the schema made it a list of objects
+    assert isinstance(items, list)  # the schema made it a list of objects
+    return items
 
 
 def _problem_order(problem: tuple[str, str]) -> tuple[Any, ...]:
@@ -124,10 +126,11 @@ def _problems(error: ValidationError) -> list[tuple[str, str]]:
     unexpected one rather than the object that lacks or holds it."""
     path = _path(error.absolute_path)
     within = "" if path == "(body)" else path + "."
-    if error.validator == "required":
+    if error.validator == "required" and isinstance(error.validator_value, list):
         return [(within + name, "is required") for name in error.validator_value
                 if isinstance(error.instance, dict) and name not in error.instance]
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
+            and isinstance(error.schema, Mapping)):
         allowed = set(error.schema.get("properties", {}))
         return [(within + name, f"unknown field (allowed: {', '.join(sorted(allowed))})")
                 for name in error.instance if name not in allowed]
@@ -239,14 +242,15 @@ def _item(source: Source, entry: dict[str, Any], now: datetime) -> Item:
         tags=tuple(entry.get("tags", ())), authors=tuple(entry.get("authors", ())))
     item = normalise(record, source, now)
     item = replace(item, id=pushed_item_id(source.id, entry["id"]),
-                   kind=entry.get("kind") or source.kind)
+                   kind=ItemKind(entry["kind"]) if entry.get("kind") else source.kind)
     return replace(item, content_hash=content_hash(item))
 
 
 def _count(runtime: Runtime, outcome: PushOutcome, status: SourceStatus) -> None:
+    counted = Outcome.OK if status.state == SourceState.OK else Outcome.NOT_MODIFIED
     try:
         runtime.stores.metrics.record_refresh(
-            outcome.source, status.state, seconds=(status.last_duration_ms or 0) / 1000,
+            outcome.source, counted, seconds=(status.last_duration_ms or 0) / 1000,
             new=outcome.count("created"), updated=outcome.count("updated"), error_kind=None)
     except StoreUnavailable as error:
         log.warning("push to %s not counted: %s", outcome.source, error)

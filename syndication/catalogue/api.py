@@ -22,7 +22,7 @@ def parse_api_source(data: Any, catalogue: Catalogue) -> tuple[Source, tuple[str
         raise ConfigError("a source is a JSON object")
     reject_unknown(locator, data, API_SOURCE_KEYS, None, None)
     publisher_id = text(locator, data, "publisher", "sources", 0, required=True)
-    publisher = catalogue.publishers.get(publisher_id or "")
+    publisher = catalogue.publishers.get(publisher_id)
     if publisher is None:
         raise locator.error(f"unknown publisher '{publisher_id}' (declared: "
                             f"{', '.join(sorted(catalogue.publishers))})", None, None, "publisher")

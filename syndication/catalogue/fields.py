@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlsplit
 
 from cssselect import HTMLTranslator, SelectorError
@@ -80,6 +80,16 @@ def reject_unknown(locator: Locator, table: dict[str, Any], allowed: Iterable[st
                                 name, index, key, subtable)
 
 
+@overload
+def text(locator: Locator, table: dict[str, Any], key: str, name: str, index: int | None,
+         *, required: Literal[True]) -> str: ...
+
+
+@overload
+def text(locator: Locator, table: dict[str, Any], key: str, name: str, index: int | None,
+         *, required: bool = False) -> str | None: ...
+
+
 def text(locator: Locator, table: dict[str, Any], key: str, name: str, index: int | None,
           *, required: bool = False) -> str | None:
     value = table.get(key)
@@ -94,7 +104,6 @@ def text(locator: Locator, table: dict[str, Any], key: str, name: str, index: in
 
 def slug(locator: Locator, table: dict[str, Any], name: str, index: int) -> str:
     value = text(locator, table, "id", name, index, required=True)
-    assert value is not None
     if not _SLUG.match(value):
         raise locator.error(f"id '{value}' must be lowercase letters, digits and dashes",
                             name, index, "id")
@@ -104,7 +113,6 @@ def slug(locator: Locator, table: dict[str, Any], name: str, index: int) -> str:
 def url(locator: Locator, table: dict[str, Any], key: str, name: str,
          index: int | None) -> str:
     value = text(locator, table, key, name, index, required=True)
-    assert value is not None
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError when out of range

@@ -12,7 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..model import ITEM_KINDS, SOURCE_TYPES, Catalogue, Feed, Publisher, Selectors, Source
+from ..model import (
+    ITEM_KINDS,
+    SOURCE_TYPES,
+    Catalogue,
+    Feed,
+    ItemKind,
+    Publisher,
+    Selectors,
+    Source,
+    SourceType,
+)
 from .fields import (
     Locator,
     bool_,
@@ -32,7 +42,8 @@ _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 # A push source fetches nothing: its publisher sends items to POST /api/items.
 _PUSH_KEYS = {"id", "type", "url", "kind", "tags"}
 _HTML_ONLY_KEYS = ("listing", "follow", "paginate", "max_pages")
-_TYPE_KEYS = {"full_page": "feed", "include": "sitemap", "max_urls": "sitemap"}
+_TYPE_KEYS = {"full_page": SourceType.FEED, "include": SourceType.SITEMAP,
+              "max_urls": SourceType.SITEMAP}
 _SELECTOR_KEYS = {f.name for f in fields(Selectors)}
 
 
@@ -151,17 +162,18 @@ _FEED_KEYS = {"id", "title", "description", "sources", "kinds", "tags", "limit"}
 def parse_source(locator: Locator, table: dict[str, Any], n: int, publisher: Publisher,
                   default_selectors: dict[str, Any]) -> Source:
     reject_unknown(locator, table, SOURCE_KEYS, "sources", n)
-    source_type = text(locator, table, "type", "sources", n) or "html"
-    if source_type not in SOURCE_TYPES:
+    declared_type = text(locator, table, "type", "sources", n) or SourceType.HTML
+    if declared_type not in SOURCE_TYPES:
         raise locator.error(f"type must be one of {', '.join(SOURCE_TYPES)}, not "
-                            f"'{source_type}'", "sources", n, "type")
-    if source_type == "push":
+                            f"'{declared_type}'", "sources", n, "type")
+    source_type = SourceType(declared_type)
+    if source_type == SourceType.PUSH:
         for key in table:
             if key not in _PUSH_KEYS:
                 raise locator.error(f"'{key}' does not apply to a push source (its publisher "
                                     f"sends items to POST /api/items)", "sources", n, key)
     for key in _HTML_ONLY_KEYS:
-        if key in table and source_type != "html":
+        if key in table and source_type != SourceType.HTML:
             raise locator.error(f"'{key}' applies to html sources only, not to a "
                                 f"{source_type} source", "sources", n, key)
     for key, applies_to in _TYPE_KEYS.items():
@@ -173,10 +185,10 @@ def parse_source(locator: Locator, table: dict[str, Any], n: int, publisher: Pub
         if not pattern.startswith("/"):
             raise locator.error(f"include patterns are URL paths starting with '/' like "
                                 f"'/actualites/*', not {pattern!r}", "sources", n, "include")
-    kind = text(locator, table, "kind", "sources", n) or "page"
-    if kind not in ITEM_KINDS:
-        raise locator.error(f"kind must be one of {', '.join(ITEM_KINDS)}, not '{kind}'",
-                            "sources", n, "kind")
+    declared_kind = text(locator, table, "kind", "sources", n) or ItemKind.PAGE
+    if declared_kind not in ITEM_KINDS:
+        raise locator.error(f"kind must be one of {', '.join(ITEM_KINDS)}, not "
+                            f"'{declared_kind}'", "sources", n, "kind")
     every = text(locator, table, "every", "sources", n) or "30m"
     match = _DURATION.match(every)
     if not match or int(match.group(1)) * _DURATION_UNITS[match.group(2)] < 10:
@@ -185,11 +197,11 @@ def parse_source(locator: Locator, table: dict[str, Any], n: int, publisher: Pub
     return Source(
         id=slug(locator, table, "sources", n),
         # A push source's URL only says where its items come from: the publisher's site.
-        url=(publisher.url if source_type == "push" and "url" not in table
+        url=(publisher.url if source_type == SourceType.PUSH and "url" not in table
              else url(locator, table, "url", "sources", n)),
         publisher=publisher.id,
         type=source_type,
-        kind=kind,
+        kind=ItemKind(declared_kind),
         every_seconds=int(match.group(1)) * _DURATION_UNITS[match.group(2)],
         listing=bool_(locator, table, "listing", "sources", n),
         follow=selector(locator, table, "follow", n),
@@ -210,8 +222,8 @@ def _parse_feed(locator: Locator, table: dict[str, Any], n: int, publisher: Publ
     sources = strings(locator, table, "sources", "feeds", n)
     if not sources:
         raise locator.error("a feed needs at least one source", "feeds", n, "sources")
-    kinds = strings(locator, table, "kinds", "feeds", n)
-    for kind in kinds:
+    declared_kinds = strings(locator, table, "kinds", "feeds", n)
+    for kind in declared_kinds:
         if kind not in ITEM_KINDS:
             raise locator.error(f"unknown kind '{kind}'", "feeds", n, "kinds")
     return Feed(
@@ -220,7 +232,7 @@ def _parse_feed(locator: Locator, table: dict[str, Any], n: int, publisher: Publ
         description=text(locator, table, "description", "feeds", n) or "",
         publisher=publisher.id,
         sources=sources,
-        kinds=kinds,
+        kinds=tuple(map(ItemKind, declared_kinds)),
         tags=strings(locator, table, "tags", "feeds", n),
         limit=int_(locator, table, "limit", "feeds", n, 50, 1, 500),
     )

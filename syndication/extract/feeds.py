@@ -149,10 +149,6 @@ class Sitemap:
     truncated: bool = False  # more than max_urls entries: the rest was not read
 
 
-_SITEMAP_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, huge_tree=False,
-                               load_dtd=False, dtd_validation=False, recover=False)
-
-
 def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
     """A sitemap's <url> entries (at most max_urls) or a sitemap index's <sitemap> entries.
 
@@ -162,8 +158,10 @@ def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
     entries: list[tuple[str, str | None]] = []
     truncated, root_name, depth = False, "", 0
     try:
-        for event, element in etree.iterparse(io.BytesIO(body), events=("start", "end"),
-                                              **_SITEMAP_PARSER_OPTIONS):
+        for event, element in etree.iterparse(
+                io.BytesIO(body), events=("start", "end"), resolve_entities=False,
+                no_network=True, huge_tree=False, load_dtd=False, dtd_validation=False,
+                recover=False):
             if not isinstance(element.tag, str):  # a comment or a processing instruction
                 continue
             if event == "start":

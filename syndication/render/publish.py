@@ -71,14 +71,15 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
         pages["previous"] = url(filters.query(page=filters.page - 1))
     if filters.page < last:
         pages["next"] = url(filters.query(page=filters.page + 1))
+    updated = changed_at if changed_at is not None else max(
+        (i.updated for i in selection.items), default=datetime(2000, 1, 1, tzinfo=UTC))
     context = FeedContext(
         feed=feed,
         self_url=url(filters.query()),
         home_url=first_source.url if first_source else publisher.url,
         publisher=publisher.name,
         publisher_logo=publisher.logo,
-        updated=changed_at or max((i.updated for i in selection.items),
-                                  default=datetime(2000, 1, 1, tzinfo=UTC)),
+        updated=updated,
         hub_url=f"{base_url}/hub",
         pages=pages,
         stylesheet_url=f"{base_url}{STYLESHEET_PATH}",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..errors import InvalidParameter
-from ..model import ITEM_KINDS, Item
+from ..model import ITEM_KINDS, Item, ItemKind
 from ..normalise import PARIS, fold
 
 MAX_LIMIT = 500
@@ -20,7 +20,7 @@ MAX_PAGE = 1000
 @dataclass(frozen=True, slots=True)
 class Filters:
     limit: int
-    kind: str | None = None
+    kind: ItemKind | None = None
     tag: str | None = None
     since: datetime | None = None
     q: str | None = None  # words that must all appear in the title or the summary
@@ -44,8 +44,9 @@ class Filters:
 
     def query(self, **changes: object) -> dict[str, str]:
         """These filters as query parameters (only those that differ from the defaults)."""
-        values = {"limit": self.limit, "kind": self.kind, "tag": self.tag, "q": self.q,
-                  "since": self.since.isoformat() if self.since else None, "page": self.page}
+        values: dict[str, object] = {
+            "limit": self.limit, "kind": self.kind, "tag": self.tag, "q": self.q,
+            "since": self.since.isoformat() if self.since else None, "page": self.page}
         values.update(changes)
         if values["page"] == 1:
             values["page"] = None
@@ -108,12 +109,12 @@ def _limit(raw: str | None, default: int) -> int:
     return int(raw)
 
 
-def _kind(raw: str | None) -> str | None:
+def _kind(raw: str | None) -> ItemKind | None:
     if raw is None or raw == "":
         return None
     if raw not in ITEM_KINDS:
         raise InvalidParameter("kind", f"must be one of {', '.join(ITEM_KINDS)}, not {raw!r}")
-    return raw
+    return ItemKind(raw)
 
 
 def _tag(raw: str | None) -> str | None:

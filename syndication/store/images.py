@@ -25,11 +25,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from redis import Redis
 from redis.client import NEVER_DECODE
 
 from ..model import Derivative
+from .connection import Connection
 from .keys import key_prefix
+from .replies import fields, optional_text, text_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class ImageRecord:
 
 
 class ImageStore:
-    def __init__(self, redis: Redis, prefix: str):
+    def __init__(self, redis: Connection, prefix: str):
         self.redis = redis
         self.prefix = key_prefix(prefix)
 
@@ -92,12 +93,12 @@ class ImageStore:
         return records, failed
 
     def record(self, key: str) -> ImageRecord | None:
-        data = self.redis.hgetall(self._key(key))
+        data = text_hash(self.redis.hgetall(self._key(key)))
         return ImageRecord.from_hash(data) if data else None
 
     def failure(self, key: str) -> str | None:
         """Why the image's last fetch failed, while it may not be tried again."""
-        return self.redis.get(self._key(key, "failed"))
+        return optional_text(self.redis.get(self._key(key, "failed")))
 
     def original(self, key: str) -> bytes | None:
         return self._get_bytes(self._key(key, "original"))
@@ -122,7 +123,7 @@ class ImageStore:
                 tx.delete(*(self._key(key, previous.version, _name(d))
                             for d in previous.derivatives), self._key(key, "original"))
             tx.delete(self._key(key))
-            tx.hset(self._key(key), mapping=record.to_hash())
+            tx.hset(self._key(key), mapping=fields(record.to_hash()))
             if original is not None:
                 tx.set(self._key(key, "original"), original)
             else:

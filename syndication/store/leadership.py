@@ -22,14 +22,14 @@ import os
 import socket
 import uuid
 
-from redis import Redis
-
+from .connection import Connection
 from .keys import key_prefix
 from .leases import KeptLease
+from .replies import optional_text
 
 
 class Leadership:
-    def __init__(self, redis: Redis, prefix: str, seconds: float):
+    def __init__(self, redis: Connection, prefix: str, seconds: int):
         self.redis = redis
         self.seconds = seconds
         prefix = key_prefix(prefix)
@@ -66,4 +66,4 @@ class Leadership:
 
     def current(self) -> str | None:
         """The token of the process that leads now, if any."""
-        return self.redis.get(self.key)
+        return optional_text(self.redis.get(self.key))

@@ -24,6 +24,7 @@ class KeptLease:
     def __init__(self, lock: Lock, name: str, token: str | None = None):
         if lock.timeout is None:
             raise ValueError("a kept lease needs a lock with a timeout")
+        self.lifetime = float(lock.timeout)  # seconds; renewed every third of it
         self.lock, self.name, self.token = lock, name, token  # token: None for a random one
         self.lost = threading.Event()  # set when a renewal failed: another may hold it now
         self._stop = threading.Event()
@@ -61,7 +62,7 @@ class KeptLease:
             return False
 
     def _renew(self) -> None:
-        lifetime = float(self.lock.timeout)  # type: ignore[arg-type]
+        lifetime = self.lifetime
         renewed_at = time.monotonic()
         while not self._stop.wait(lifetime / 3):
             try:

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from redis import Redis
-
+from ..model import Outcome
+from .connection import Connection
 from .keys import key_prefix
 
 # Seconds: a re-poll answered by 304s takes tens of milliseconds, a listing with its detail pages
@@ -51,14 +51,14 @@ class RefreshMetrics:
 
 
 class MetricsStore:
-    def __init__(self, redis: Redis, prefix: str):
+    def __init__(self, redis: Connection, prefix: str):
         self.redis = redis
         self.prefix = key_prefix(prefix)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, "metrics", *parts))
 
-    def record_refresh(self, source_id: str, outcome: str, *, seconds: float | None,
+    def record_refresh(self, source_id: str, outcome: Outcome, *, seconds: float | None,
                        new: int = 0, updated: int = 0, error_kind: str | None = None) -> None:
         """Count one refresh: its outcome, the items it brought, its error, its duration (None
         for a refresh that did not run: another process held the lease)."""

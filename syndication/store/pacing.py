@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from redis import Redis
-
 from ..model import Hold
+from .connection import Connection
 from .leases import KeptLease
 
 
@@ -25,7 +24,7 @@ class RedisPacing:
     """HostPacing for every process of a deployment, through Redis. Times are wall-clock epoch
     seconds, the only clock that processes on several machines share."""
 
-    def __init__(self, redis: Redis, prefix: str, *, turn_seconds: float = 60.0,
+    def __init__(self, redis: Connection, prefix: str, *, turn_seconds: float = 60.0,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep):
         self.redis, self.prefix = redis, prefix  # as the store's keys start (store/keys.py)

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from redis import Redis
-
+from .connection import Connection
 from .keys import key_prefix
+from .replies import scored, text_hash
 
 
 def token_digest(token: str) -> str:
@@ -44,7 +44,7 @@ class PushToken:
 
 
 class SourceRegistry:
-    def __init__(self, redis: Redis, prefix: str):
+    def __init__(self, redis: Connection, prefix: str):
         self.redis = redis
         self.prefix = key_prefix(prefix)
 
@@ -67,13 +67,13 @@ class SourceRegistry:
     def save(self, source_id: str, definition: dict[str, Any]) -> None:
         with self.redis.pipeline(transaction=True) as tx:
             tx.hset(self._key("api-sources"), source_id, json.dumps(definition))
-            tx.incr(self._key("api-sources", "version"))
+            tx.incrby(self._key("api-sources", "version"), 1)
             tx.execute()
 
     def remove(self, source_id: str) -> bool:
         with self.redis.pipeline(transaction=True) as tx:
             tx.hdel(self._key("api-sources"), source_id)
-            tx.incr(self._key("api-sources", "version"))
+            tx.incrby(self._key("api-sources", "version"), 1)
             removed, _ = tx.execute()
         return bool(removed)
 
@@ -94,7 +94,7 @@ class SourceRegistry:
 
     def tokens(self, publisher: str | None = None) -> list[PushToken]:
         found = [PushToken(digest, **json.loads(raw))
-                 for digest, raw in self.redis.hgetall(self._key("push-tokens")).items()]
+                 for digest, raw in text_hash(self.redis.hgetall(self._key("push-tokens"))).items()]
         return sorted((t for t in found if publisher is None or t.publisher == publisher),
                       key=lambda t: t.created)
 
@@ -110,4 +110,4 @@ class SourceRegistry:
     def take_refresh_requests(self, limit: int = 100) -> list[str]:
         """The oldest requests, removed as they are taken: one scheduler runs each."""
         return [source_id for source_id, _ in
-                self.redis.zpopmin(self._key("refresh-requests"), limit)]
+                scored(self.redis.zpopmin(self._key("refresh-requests"), limit))]

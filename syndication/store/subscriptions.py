@@ -37,9 +37,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from redis import Redis
-
+from .connection import Connection
 from .keys import key_prefix
+from .replies import fields, text_hash, texts
 
 CLAIM_SECONDS = 300  # longer than one batch of verifications or deliveries can take
 
@@ -100,7 +100,7 @@ def subscription_id(topic: str, callback: str) -> str:
 
 
 class SubscriptionStore:
-    def __init__(self, redis: Redis, prefix: str):
+    def __init__(self, redis: Connection, prefix: str):
         self.redis = redis
         self.prefix = key_prefix(prefix)
         self._claim_due = redis.register_script(_CLAIM_DUE)
@@ -114,7 +114,7 @@ class SubscriptionStore:
     def add_intent(self, request: SubscriptionRequest, due: float) -> str:
         intent_id = uuid.uuid4().hex
         with self.redis.pipeline(transaction=True) as tx:
-            tx.hset(self._key("intent", intent_id), mapping=_request_fields(request))
+            tx.hset(self._key("intent", intent_id), mapping=fields(_request_fields(request)))
             tx.zadd(self._key("intents"), {intent_id: due})
             tx.execute()
         return intent_id
@@ -125,7 +125,7 @@ class SubscriptionStore:
                                   args=[now, limit, now + CLAIM_SECONDS])
         intents = []
         for intent_id in claimed:
-            raw = self.redis.hgetall(self._key("intent", intent_id))
+            raw = text_hash(self.redis.hgetall(self._key("intent", intent_id)))
             if raw:
                 intents.append((intent_id, _request_from(raw)))
             else:  # its hash is gone (finished elsewhere): nothing left to do
@@ -149,16 +149,18 @@ class SubscriptionStore:
         key = self._key("subscription", sub_id)
         with self.redis.pipeline(transaction=True) as tx:
             tx.delete(key)  # a renewal without hub.secret must not keep the old one
-            fields = _request_fields(request)
-            del fields["mode"]  # a subscription has no mode; its intent had one
-            tx.hset(key, mapping={**fields, "expires_at": expires_at})
+            values = _request_fields(request)
+            del values["mode"]  # a subscription has no mode; its intent had one
+            tx.hset(key, mapping=fields({**values, "expires_at": expires_at}))
             tx.zadd(self._key("leases"), {sub_id: expires_at})
             tx.sadd(self._key("feed", request.feed), sub_id)
             tx.execute()
-        return self.subscription(sub_id)  # type: ignore[return-value]
+        subscription = self.subscription(sub_id)
+        assert subscription is not None  # written by the transaction above
+        return subscription
 
     def subscription(self, sub_id: str) -> Subscription | None:
-        raw = self.redis.hgetall(self._key("subscription", sub_id))
+        raw = text_hash(self.redis.hgetall(self._key("subscription", sub_id)))
         if not raw:
             return None
         return Subscription(id=sub_id, topic=raw["topic"], callback=raw["callback"],
@@ -181,7 +183,7 @@ class SubscriptionStore:
 
     def active_ids(self, feed_id: str, now: float) -> list[str]:
         """Subscriptions to a feed's topics whose lease has not ended."""
-        ids = sorted(self.redis.smembers(self._key("feed", feed_id)))
+        ids = sorted(texts(self.redis.smembers(self._key("feed", feed_id))))
         if not ids:
             return []
         leases = self.redis.zmscore(self._key("leases"), ids)
@@ -190,7 +192,7 @@ class SubscriptionStore:
 
     def drop_expired(self, now: float) -> list[Subscription]:
         """Remove every subscription whose lease ended by `now`; returns them."""
-        expired = self.redis.zrangebyscore(self._key("leases"), "-inf", now)
+        expired = texts(self.redis.zrangebyscore(self._key("leases"), "-inf", now))
         dropped = []
         for sub_id in expired:
             sub = self.subscription(sub_id)
@@ -210,7 +212,8 @@ class SubscriptionStore:
         mapping = {sub_id: due for sub_id in sub_ids}
         if not mapping:
             return 0
-        return int(self.redis.zadd(self._key("deliveries"), mapping, lt=True))
+        added = self.redis.zadd(self._key("deliveries"), mapping, lt=True)
+        return int(added or 0)  # a count (only ZADD INCR answers a score or nil)
 
     def claim_deliveries(self, now: float, limit: int) -> list[tuple[str, float]]:
         """(subscription id, claim) of the deliveries due by `now`; give the claim back to

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request, url_for
 
 from ..runtime import Runtime
@@ -24,7 +26,7 @@ def public_base_url() -> str:
     return (runtime().settings.base_url or request.url_root).rstrip("/")
 
 
-def external_url(endpoint: str, **values: object) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """An absolute URL, on SYNDICATION_BASE_URL when set (behind a proxy), else on this request."""
     base = runtime().settings.base_url.rstrip("/")
     if base:

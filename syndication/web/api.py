@@ -11,7 +11,7 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
-from ..model import Feed, Item, Source
+from ..model import Feed, Item, Source, SourceType
 from ..render.selection import Selection, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
@@ -107,7 +107,7 @@ def _feed(feed: Feed) -> dict[str, Any]:
 def source_document(source: Source) -> dict[str, Any]:
     service = runtime()
     store = service.store
-    pushed = source.type == "push"
+    pushed = source.type == SourceType.PUSH
     return {
         "id": source.id, "url": source.url, "type": source.type, "publisher": source.publisher,
         "origin": "file" if source.id in service.live.declared.sources else "api",

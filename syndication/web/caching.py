@@ -206,8 +206,8 @@ class RenderCache:
                 known.trusted = False
         else:
             self._heard[feed_id] = self._heard.get(feed_id, 0) + 1
-            if (known := self._known.get(feed_id)) is not None:
-                known.trusted = False
+            if (knowledge := self._known.get(feed_id)) is not None:
+                knowledge.trusted = False
 
     def close(self) -> None:
         self._stop.set()

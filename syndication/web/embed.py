@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
+from flask.typing import ResponseReturnValue
 
 from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
@@ -132,7 +133,7 @@ def resize_script() -> Response:
 
 
 @blueprint.get("/embed/<feed_id>/go")
-def go(feed_id: str) -> Response:
+def go(feed_id: str) -> ResponseReturnValue:
     """A redirect to an item of the feed (or its page): for WordPress, which follows the links
     of a frame only to the frame's own host. Never to any other URL: not an open redirect."""
     service, feed = runtime(), runtime().catalogue.feed(feed_id)

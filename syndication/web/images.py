@@ -7,6 +7,7 @@ import hashlib
 import re
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
 from ..images import KEY_LENGTH, MEDIA_EXTENSIONS, VERSION_LENGTH, derivative
@@ -20,7 +21,7 @@ _REFERENCE = re.compile(rf"^([0-9a-f]{{{KEY_LENGTH}}})-([0-9a-f]{{{VERSION_LENGT
 
 
 @blueprint.get("/images/<reference>/<int:width>.<ext>")
-def derivative_image(reference: str, width: int, ext: str) -> Response:
+def derivative_image(reference: str, width: int, ext: str) -> ResponseReturnValue:
     match = _REFERENCE.match(reference)
     if match is None:
         raise NotFound("image", reference)

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
+from ..model import Feed, SourceState
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
 from .oembed import discovery_links
 
 blueprint = Blueprint("index", __name__)
 
-STATE_LABELS = {"never": "jamais actualisée", "ok": "à jour", "not_modified": "inchangée",
-                "degraded": "mise en page changée ?", "failing": "en échec"}
+STATE_LABELS = {SourceState.NEVER: "jamais actualisée", SourceState.OK: "à jour",
+                SourceState.NOT_MODIFIED: "inchangée",
+                SourceState.DEGRADED: "mise en page changée ?", SourceState.FAILING: "en échec"}
+
+
+class _FeedEntry(TypedDict):
+    feed: Feed
+    links: dict[str, str]  # format (rss, atom, json) → the feed's URL
 
 
 @blueprint.get("/")
 def index() -> ResponseReturnValue:
     service = runtime()
-    feeds = [{
+    feeds: list[_FeedEntry] = [{
         "feed": feed,
         "links": {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
                   for fmt in ("rss", "atom", "json")},

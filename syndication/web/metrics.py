@@ -92,7 +92,7 @@ def metrics() -> Response:
         registry.register(_Registered(current_app))
     registry.register(SourceCollector(runtime()))
     # The text format Prometheus has always read, or OpenMetrics when the scraper asks for it.
-    encode, content_type = choose_encoder(request.headers.get("Accept"))
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encode(registry), content_type=content_type,
                     headers={"Cache-Control": "no-store"})
 

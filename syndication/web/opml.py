@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Blueprint, Response, request
+from flask.typing import ResponseReturnValue
 from lxml import etree
 
 from ..model import Catalogue, Feed
@@ -31,7 +32,7 @@ FILENAME = "flux-region.opml"
 
 
 @blueprint.get("/feeds.opml")
-def opml_document() -> Response:
+def opml_document() -> ResponseReturnValue:
     body = render_opml(runtime().catalogue)
     response = Response(body, content_type=MEDIA_TYPE)
     response.set_etag(hashlib.sha256(body).hexdigest()[:20])

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from .. import push
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..model import Source
+from ..model import Source, SourceType
 from ..store.sources import PushToken
 from . import runtime
 from .auth import json_body, require_pusher
@@ -47,7 +47,8 @@ def _push_source(token: PushToken | None, source_id: str | None) -> Source:
     if source_id is None:
         if token is None:
             raise InvalidInput([("source", "is required when pushing with the admin token")])
-        own = [s for s in sources.values() if s.type == "push" and s.publisher == token.publisher]
+        own = [s for s in sources.values()
+               if s.type == SourceType.PUSH and s.publisher == token.publisher]
         if len(own) != 1:
             names = ", ".join(s.id for s in own) or "none"
             raise InvalidInput([("source", f"is required: publisher '{token.publisher}' has "
@@ -58,7 +59,7 @@ def _push_source(token: PushToken | None, source_id: str | None) -> Source:
         raise NotFound("source", source_id)
     if token is not None and source.publisher != token.publisher:
         raise Forbidden(f"source '{source_id}' belongs to another publisher than this token's")
-    if source.type != "push":
+    if source.type != SourceType.PUSH:
         raise Conflict(f"source '{source_id}' is a {source.type} source: it is fetched, not "
                        "pushed to")
     return source

@@ -4,11 +4,13 @@ words (colour only repeats them), the last error with its kind and since when.""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from babel.numbers import format_decimal
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
+from ..model import Source, SourceState, SourceStatus
 from ..render.french import french_datetime
 from . import runtime
 from .index import STATE_LABELS
@@ -16,7 +18,8 @@ from .index import STATE_LABELS
 blueprint = Blueprint("status", __name__)
 
 # Worst first: the rows that need someone come at the top.
-_SEVERITY = {"failing": 0, "degraded": 1, "never": 2, "not_modified": 3, "ok": 3}
+_SEVERITY = {SourceState.FAILING: 0, SourceState.DEGRADED: 1, SourceState.NEVER: 2,
+             SourceState.NOT_MODIFIED: 3, SourceState.OK: 3}
 
 # errors.py kinds, and "layout" (drift.py), as the web team would say them.
 KIND_LABELS = {
@@ -31,11 +34,22 @@ KIND_LABELS = {
 }
 
 
+class _Row(TypedDict):
+    source: Source
+    status: SourceStatus
+    state_label: str
+    kind_label: str | None
+    item_count: int
+    duration: str
+    late: bool
+    order: tuple[int, int]  # severity, then the catalogue's order
+
+
 @blueprint.get("/status")
 def status() -> ResponseReturnValue:
     service = runtime()
     now = datetime.now(UTC)
-    rows = []
+    rows: list[_Row] = []
     for order, source in enumerate(service.catalogue.sources.values()):
         state = service.store.source_status(source.id)
         rows.append({
@@ -49,7 +63,7 @@ def status() -> ResponseReturnValue:
             "order": (_SEVERITY.get(state.state, 0), order),
         })
     rows.sort(key=lambda row: row["order"])
-    summary = {}
+    summary: dict[str, int] = {}
     for row in rows:
         summary[row["state_label"]] = summary.get(row["state_label"], 0) + 1
     return render_template("status.html", rows=rows, summary=summary, now=now,
