@@ -475,3 +475,13 @@ def test_remove_source_refuses_a_declared_or_unknown_source(env: dict[str, str])
     assert declared.exit_code == 2 and "feeds/*.toml" in declared.output
     unknown = invoke(["remove-source", "nowhere"], env)
     assert unknown.exit_code == 2 and "unknown source" in unknown.output
+
+
+def test_the_wsgi_entry_point_builds_the_app(env: dict[str, str]) -> None:
+    """`granian … wsgi:app` (the image's command) imports wsgi.py: it must build the app."""
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi; print(type(wsgi.app).__name__)"],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")},
+             **env}, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Flask"
