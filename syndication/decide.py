@@ -11,11 +11,12 @@ next refresh is compared with.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from .drift import layout_drift
-from .errors import ExtractionFailed
+from .errors import ExtractionFailed, page_skipped, where_raised
 from .model import (
     ExtractionCounts,
     Harvest,
@@ -28,6 +29,8 @@ from .model import (
     member_of,
 )
 from .normalise import normalise, reconcile
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,11 @@ class Commit:
 
 def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normalised:
     """Every record normalised (a record normalise refuses becomes a warning, and its page is
-    forgotten so that it is read again); a dossier relates the items it links to."""
+    forgotten so that it is read again); a dossier relates the items it links to. A record
+    that raises anything else is skipped as well, and the item its page gave before stays;
+    only the source's own page raising fails the refresh."""
     items: dict[str, Item] = {}
-    pages, warnings = dict(harvest.pages), list(harvest.warnings)
+    pages, warnings, kept = dict(harvest.pages), list(harvest.warnings), list(harvest.kept)
     entry_id = None
     for page_url, record in harvest.records:
         try:
@@ -70,6 +75,18 @@ def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normal
         except ValueError as error:
             warnings.append(str(error))
             pages.pop(page_url, None)
+            continue
+        except Exception as error:  # noqa: BLE001 - TypeError, RecursionError… of one page
+            if page_url == source.url:
+                raise
+            warnings.append(page_skipped(page_url, error))
+            log.warning("source %s: %s", source.id, where_raised(error))
+            earlier = harvest.earlier.get(page_url)
+            if earlier is not None and earlier.member:
+                kept.append(earlier.member)
+                pages[page_url] = earlier
+            else:
+                pages.pop(page_url, None)
             continue
         items.setdefault(item.id, item)
         entry_id = item.id if page_url == source.url else entry_id
@@ -79,7 +96,7 @@ def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normal
         members = (pages[url].member for url in harvest.followed if url in pages)
         related = (member.split("/", 1)[1] for member in members if member)
         items[entry_id] = replace(items[entry_id], related=tuple(dict.fromkeys(related)))
-    return Normalised(list(items.values()), list(harvest.kept), pages, tuple(warnings),
+    return Normalised(list(items.values()), kept, pages, tuple(warnings),
                       _count(len(harvest.records) + len(harvest.kept), pages))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 
 class SyndicationError(Exception):
     """Root of every error the service raises on purpose."""
@@ -170,3 +172,16 @@ class InvalidParameter(SyndicationError):
     def __init__(self, parameter: str, message: str):
         self.parameter = parameter
         super().__init__(f"parameter '{parameter}': {message}")
+
+
+def page_skipped(url: str, error: Exception) -> str:
+    """The warning for one page (a detail page, a feed entry, a sitemap) that raised something
+    unexpected while it was read: its type, never its text, which goes to the log alone
+    (`where_raised`)."""
+    return f"page skipped (internal error: {type(error).__name__}): {url}"
+
+
+def where_raised(error: BaseException, frames: int = 8) -> str:
+    """The error and the last frames of its traceback, for the log: enough to find the bug,
+    without the thousand frames of a RecursionError."""
+    return "".join(traceback.format_exception(error, limit=-frames)).rstrip()

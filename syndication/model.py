@@ -366,6 +366,9 @@ class Harvest:
     pages: dict[str, PageState] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     followed: list[str] = field(default_factory=list)  # detail page URLs, in page order
+    # Pages read again that gave an item before: their earlier state, kept if the new record
+    # cannot be normalised (decide.normalise_harvest).
+    earlier: dict[str, PageState] = field(default_factory=dict)
 
     def keep(self, link: str, state: PageState) -> None:
         """The page gave an item before and is not read now: its item stays as stored."""

@@ -83,6 +83,9 @@ def catalogue(sample_site: str) -> Catalogue:
 # admitted; they are ours, so they need no pause between requests either.
 LOOPBACK = "127.0.0.0/8,::1/128"
 TEST_FETCH_SETTINGS = {"fetch_allowed_networks": LOOPBACK, "host_delay": 0.0}
+# The operator's token of `site_runtime`: /api/sources shows it the text of errors.
+OPERATOR_TOKEN = "operator-test-token"
+OPERATOR_AUTH = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
 
 
 def delete_prefix(redis_client: Redis, prefix: str) -> None:
@@ -124,9 +127,10 @@ def runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterator[
 
 @pytest.fixture
 def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
-    """A runtime on the faulty site's copy of the sample site, with a short fetch timeout."""
+    """A runtime on the faulty site's copy of the sample site, with a short fetch timeout and
+    an operator's token (OPERATOR_AUTH)."""
     service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
-                           fetch_timeout=2.0)
+                           fetch_timeout=2.0, admin_token=OPERATOR_TOKEN)
     yield service
     service.fetcher.close()
 

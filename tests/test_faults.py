@@ -31,7 +31,7 @@ from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 
 from .browser_harness import dump_dom, serving
-from .conftest import make_catalogue, make_runtime
+from .conftest import OPERATOR_AUTH, OPERATOR_TOKEN, make_catalogue, make_runtime
 from .faulty_site import BILLION_LAUGHS, FaultySite
 
 FEED = "partenaires/restos-solidaires/feed.xml"
@@ -150,7 +150,8 @@ def other_host() -> Iterator[str]:
 @pytest.fixture
 def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> Iterator[Runtime]:
     service = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
-                           fetch_timeout=FETCH_TIMEOUT)  # the page limit stays at its 5 MB
+                           fetch_timeout=FETCH_TIMEOUT,  # the page limit stays at its 5 MB
+                           admin_token=OPERATOR_TOKEN)
     yield service
     service.fetcher.close()
 
@@ -248,7 +249,8 @@ def test_chromium_shows_the_failing_source_first_on_the_status_page(
     assert rows[0]["data-state"] == "failing"
     text = rows[0].get_text(" ", strip=True)
     assert "en échec" in text.lower() or "échec" in text.lower(), text
-    assert "erreur HTTP" in text and "HTTP 500" in text and faulty_site.url in text
+    assert "erreur HTTP" in text and "http-status" in text
+    assert "HTTP 500" not in text and faulty_site.url not in text  # the kind, not the text
     assert page.find("tr", id="source-plan-climat")["data-state"] == "ok"
 
 
@@ -271,6 +273,13 @@ def _items(runtime: Runtime, source_id: str) -> list[dict[str, Any]]:
 
 
 def _api_status(web: FlaskClient, source_id: str) -> dict[str, Any]:
-    response = web.get(f"/api/sources/{source_id}")
+    """The source's status as the operator reads it; the public one is the same without the
+    text of the error and of the warnings."""
+    response = web.get(f"/api/sources/{source_id}", headers=OPERATOR_AUTH)
     assert response.status_code == 200
-    return response.get_json()["status"]
+    status = response.get_json()["status"]
+    public = web.get(f"/api/sources/{source_id}").get_json()["status"]
+    assert public == {name: value for name, value in status.items()
+                      if name not in ("last_error", "warnings")}
+    assert status["warning_count"] == len(status["warnings"])
+    return status

@@ -40,7 +40,14 @@ from syndication.model import Catalogue, Item, SourceStatus
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 
-from .conftest import FEEDS_DIR, filled_runtime, make_catalogue, make_runtime
+from .conftest import (
+    FEEDS_DIR,
+    OPERATOR_AUTH,
+    OPERATOR_TOKEN,
+    filled_runtime,
+    make_catalogue,
+    make_runtime,
+)
 from .faulty_site import FaultySite
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "jsonfeed-1.1.json"
@@ -104,8 +111,8 @@ def _closed_port() -> int:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _get_ok(client: FlaskClient, url: str) -> Any:
-    response = client.get(url)
+def _get_ok(client: FlaskClient, url: str, headers: dict[str, str] | None = None) -> Any:
+    response = client.get(url, headers=headers)
     assert response.status_code == 200, (url, response.status_code, response.get_data(True))
     return response
 
@@ -683,7 +690,7 @@ def test_a_failing_source_is_reported_and_keeps_serving_its_items(
     healthy = make_catalogue(sample_site)
     catalogue = Catalogue(publishers=broken.publishers, feeds=broken.feeds,
                           sources={**broken.sources, "actualites": healthy.sources["actualites"]})
-    service = make_runtime(redis_client, prefix, catalogue)
+    service = make_runtime(redis_client, prefix, catalogue, admin_token=OPERATOR_TOKEN)
     try:
         client = create_app(runtime=service).test_client()
         dossier, news = catalogue.sources["region-solidaire"], catalogue.sources["actualites"]
@@ -695,7 +702,8 @@ def test_a_failing_source_is_reported_and_keeps_serving_its_items(
         assert refresh(dossier, service).outcome == "failed"
         assert refresh(news, service).outcome in ("ok", "not_modified")
 
-        sources = {s["id"]: s for s in _get_ok(client, "/api/sources").get_json()["sources"]}
+        sources = {s["id"]: s for s in _get_ok(client, "/api/sources", headers=OPERATOR_AUTH)
+                   .get_json()["sources"]}
         status = sources["region-solidaire"]["status"]
         assert status["state"] == "failing"
         assert "HTTP 500" in status["last_error"] and f"{faulty_site.url}/region-solidaire" in \
@@ -712,7 +720,8 @@ def test_a_failing_source_is_reported_and_keeps_serving_its_items(
         # a second failure: still failing, since the first one
         assert refresh(dossier, service).outcome == "failed"
         again = _get_ok(client, "/api/sources/region-solidaire").get_json()["status"]
-        assert again["consecutive_failures"] == 2
+        assert again["consecutive_failures"] == 2 and again["last_error_kind"] == "http-status"
+        assert "last_error" not in again  # without the operator's token
         assert datetime.fromisoformat(again["failing_since"]) == since
 
         # subscribers keep the last good items
@@ -725,7 +734,8 @@ def test_a_failing_source_is_reported_and_keeps_serving_its_items(
         row = soup.find("th", string="region-solidaire").find_parent("tr")
         assert "state-failing" in row["class"]
         assert "en échec" in row.get_text()
-        assert "HTTP 500" in row.get_text()
+        assert "erreur HTTP" in row.get_text()  # the error's kind; its text is the operator's
+        assert "HTTP 500" not in row.get_text()
     finally:
         service.fetcher.close()
 

@@ -69,11 +69,17 @@ def _links(page: Node, url: str, selector: str) -> tuple[str, ...]:
         href = anchor.get("href") if anchor is not None else None
         if isinstance(href, str) and href.strip() and not href.startswith(("#", "javascript:",
                                                                            "mailto:")):
-            seen.setdefault(urljoin(base, href.strip()), None)
+            try:
+                seen.setdefault(urljoin(base, href.strip()), None)
+            except ValueError:  # no URL ("http://[…"): nothing to follow
+                continue
     return tuple(seen)
 
 
 def _base_url(page: Node, url: str) -> str:
     base = first(page, "descendant::base[@href]")
     href = base.get("href") if base is not None else None
-    return urljoin(url, href) if isinstance(href, str) else url
+    try:
+        return urljoin(url, href) if isinstance(href, str) else url
+    except ValueError:  # a <base> that is no URL is ignored, as browsers do
+        return url

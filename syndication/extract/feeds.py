@@ -4,15 +4,17 @@ RSS 0.9x/1.0/2.0 and Atom are read by feedparser, JSON Feed (1.0, 1.1) by hand, 
 sitemap indexes (sitemaps.org) by lxml, as a stream. XML that declares entities is refused before
 any parser sees it: entity expansion ("billion laughs") and external entities are attacks, and no
 feed or sitemap needs a DTD. The parsers are configured safely besides (feedparser never fetches
-external entities; lxml runs with resolve_entities=False, no_network=True, huge_tree=False).
+external entities; lxml runs with resolve_entities=False, no_network=True, huge_tree=False). A
+JSON Feed nested more deeply than jsontext.MAX_DEPTH is refused as malformed. One entry that
+raises while it is read is skipped (FeedEntries.skipped); the others are read all the same.
 """
 
 from __future__ import annotations
 
 import calendar
 import io
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from lxml import etree
 
 from ..errors import MalformedFeed
 from ..model import RawRecord
+from .jsontext import load_json
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -36,8 +39,26 @@ def refuse_entities(url: str, body: bytes) -> None:
         raise MalformedFeed(url, "XML entity declarations are refused (entity expansion attack?)")
 
 
-def parse_feed(body: bytes, media_type: str, url: str) -> list[RawRecord]:
-    """Each entry of an RSS, Atom or JSON Feed as a RawRecord, in feed order."""
+@dataclass(frozen=True, slots=True)
+class FeedEntries:
+    """A feed's entries, in feed order: each one read, or skipped with what it raised."""
+
+    records: list[RawRecord]
+    skipped: list[SkippedEntry]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedEntry:
+    """An entry that raised while it was read: the others are read all the same."""
+
+    link: str | None  # the entry's link (absolute when it could be made so), if it has one
+    where: str  # the link, its id, or its position in the feed: what a warning names
+    error: Exception
+
+
+def parse_feed(body: bytes, media_type: str, url: str) -> FeedEntries:
+    """Each entry of an RSS, Atom or JSON Feed as a RawRecord, in feed order. The feed that
+    cannot be read raises MalformedFeed; one entry that cannot be read is only skipped."""
     if media_type in JSON_TYPES or body.lstrip()[:1] == b"{":
         return _parse_json_feed(body, url)
     refuse_entities(url, body)
@@ -48,7 +69,37 @@ def parse_feed(body: bytes, media_type: str, url: str) -> list[RawRecord]:
         reason = parsed.get("bozo_exception") or "no RSS or Atom document found"
         raise MalformedFeed(url, f"not a readable feed: {reason}")
     base = urljoin(url, parsed.feed.get("link") or "")
-    return [_feed_entry(entry, base) for entry in parsed.entries]
+    return _each_entry(parsed.entries, url, base, lambda entry: _feed_entry(entry, base))
+
+
+def _each_entry(entries: list[Any], url: str, base: str,
+                read: Callable[[Any], RawRecord | None]) -> FeedEntries:
+    """`read` applied to each entry; what one entry raises skips that entry alone."""
+    found = FeedEntries([], [])
+    for position, entry in enumerate(entries, 1):
+        try:
+            record = read(entry)
+        except Exception as error:  # noqa: BLE001 - one hostile entry must not lose the others
+            link = _entry_field(entry, "link") or _entry_field(entry, "url")
+            try:
+                link = urljoin(base, link) if link else None
+            except ValueError:  # the link itself is what cannot be read
+                pass
+            where = link or _entry_field(entry, "id") or f"entry {position} of {url}"
+            found.skipped.append(SkippedEntry(link, where, error))
+            continue
+        if record is not None:
+            found.records.append(record)
+    return found
+
+
+def _entry_field(entry: Any, name: str) -> str | None:
+    """A field of an entry that failed to be read, if it is a plain string."""
+    try:
+        value = entry.get(name) if isinstance(entry, dict) else None
+    except Exception:  # noqa: BLE001 - feedparser's dict computes some keys
+        return None
+    return (value.strip() or None) if isinstance(value, str) else None
 
 
 def _feed_entry(entry: Any, base: str) -> RawRecord:
@@ -103,39 +154,41 @@ def _struct_date(value: Any) -> str | None:
         return None
 
 
-def _parse_json_feed(body: bytes, url: str) -> list[RawRecord]:
+def _parse_json_feed(body: bytes, url: str) -> FeedEntries:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        data = load_json(body)  # at most MAX_DEPTH levels deep: TooDeep otherwise
+    except ValueError as error:  # UnicodeDecodeError and TooDeep among them
         raise MalformedFeed(url, f"not a readable JSON Feed: {error}") from None
     if (not isinstance(data, dict) or not str(data.get("version", "")).startswith(
             "https://jsonfeed.org/version/") or not isinstance(data.get("items"), list)):
         raise MalformedFeed(url, "not a JSON Feed (no jsonfeed.org version or no items list)")
     base = urljoin(url, _string(data.get("home_page_url")) or "")
-    records = []
-    for item in data["items"]:
-        if not isinstance(item, dict):
-            continue
-        link = _string(item.get("url")) or _string(item.get("external_url"))
-        link = urljoin(base, link) if link else None
-        authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
-        image = _string(item.get("image")) or _string(item.get("banner_image"))
-        text = _string(item.get("content_text"))
-        records.append(RawRecord(
-            url=link or _string(item.get("id")) or url,
-            canonical_url=link,
-            title=_string(item.get("title")),
-            summary=_string(item.get("summary")) or text,
-            content_html=_string(item.get("content_html")) or text,
-            published=_string(item.get("date_published")),
-            updated=_string(item.get("date_modified")),
-            image_url=urljoin(base, image) if image else None,
-            tags=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
-            authors=tuple(a["name"] for a in authors
-                          if isinstance(a, dict) and isinstance(a.get("name"), str)),
-            lang=_string(item.get("language")) or _string(data.get("language")),
-        ))
-    return records
+    lang = _string(data.get("language"))
+    return _each_entry(data["items"], url, base, lambda item: _json_item(item, base, url, lang))
+
+
+def _json_item(item: Any, base: str, url: str, lang: str | None) -> RawRecord | None:
+    if not isinstance(item, dict):
+        return None
+    link = _string(item.get("url")) or _string(item.get("external_url"))
+    link = urljoin(base, link) if link else None
+    authors = item.get("authors") or ([item["author"]] if item.get("author") else [])
+    image = _string(item.get("image")) or _string(item.get("banner_image"))
+    text = _string(item.get("content_text"))
+    return RawRecord(
+        url=link or _string(item.get("id")) or url,
+        canonical_url=link,
+        title=_string(item.get("title")),
+        summary=_string(item.get("summary")) or text,
+        content_html=_string(item.get("content_html")) or text,
+        published=_string(item.get("date_published")),
+        updated=_string(item.get("date_modified")),
+        image_url=urljoin(base, image) if image else None,
+        tags=tuple(t for t in item.get("tags") or [] if isinstance(t, str)),
+        authors=tuple(a["name"] for a in authors
+                      if isinstance(a, dict) and isinstance(a.get("name"), str)),
+        lang=_string(item.get("language")) or lang,
+    )
 
 
 def _string(value: Any) -> str | None:
@@ -179,7 +232,7 @@ def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
                 break
             loc = _child_text(element, "loc")
             if loc:
-                entries.append((urljoin(url, loc), _child_text(element, "lastmod")))
+                entries.append((_joined(url, loc), _child_text(element, "lastmod")))
             element.clear()  # this entry, and the ones before it, are read: let them go
             parent = element.getparent()
             while parent is not None and len(parent) > 1:
@@ -191,6 +244,15 @@ def parse_sitemap(body: bytes, url: str, max_urls: int) -> Sitemap:
     if root_name == "sitemapindex":
         return Sitemap(urls=(), children=tuple(loc for loc, _ in entries), truncated=truncated)
     return Sitemap(urls=tuple(entries), children=(), truncated=truncated)
+
+
+def _joined(url: str, loc: str) -> str:
+    """The entry's absolute URL; one that is no URL ("http://[…") as written, for the harvester
+    to skip with a warning: the other entries are read all the same."""
+    try:
+        return urljoin(url, loc)
+    except ValueError:
+        return loc
 
 
 def _child_text(element: Any, name: str) -> str | None:

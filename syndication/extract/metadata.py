@@ -3,13 +3,13 @@ conventions of French public-sector sites (credit lines, <time> elements)."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 
+from .jsontext import load_json
 from .tree import Node, first, text
 
 ARTICLE_TYPES = {"NewsArticle", "Article", "BlogPosting", "Report", "WebPage", "Event",
@@ -32,8 +32,7 @@ def extract(page: Node) -> dict[str, Any]:
 
 def _json_ld(page: Node) -> dict[str, Any]:
     for node in _json_ld_nodes(page):
-        types = node.get("@type")
-        types = set(types) if isinstance(types, list) else {types}
+        types = {t for t in _as_list(node.get("@type")) if isinstance(t, str)}
         if not types & ARTICLE_TYPES:
             continue
         image = _first(node.get("image"))
@@ -69,9 +68,9 @@ _JSON_LD_SCRIPTS = etree.XPath("//script[@type='application/ld+json']")
 def _json_ld_nodes(page: Node) -> Iterator[dict[str, Any]]:
     for script in _JSON_LD_SCRIPTS(page):
         try:
-            data = json.loads(script.text or "")
-        except ValueError:
-            continue  # broken JSON-LD is common; the other layers still apply
+            data = load_json(script.text or "")
+        except ValueError:  # broken JSON-LD is common, nested too deeply is hostile: either
+            continue  # way it is read as none, and the other layers still apply
         stack = data if isinstance(data, list) else [data]
         for node in stack:
             if isinstance(node, dict):

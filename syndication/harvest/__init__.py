@@ -7,8 +7,10 @@
 
 `known` is what the last committed refresh left per page (validators, the item it gave), so an
 unchanged source costs a few 304s. One failing page is skipped and counted as a warning; the item
-it gave before is kept (pages.py's `detail_page`, shared by every type). Push sources harvest
-nothing: their publisher sends items (push.py).
+it gave before is kept (pages.py's `detail_page`, shared by every type). So is a page, a feed
+entry or a child sitemap that raises anything while it is read (pages.py's `skip_page`): only
+the source's own page, feed or sitemap failing fails it. Push sources harvest nothing: their
+publisher sends items (push.py).
 """
 
 from __future__ import annotations

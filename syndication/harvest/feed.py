@@ -1,5 +1,8 @@
 """Harvest of a feed source: the feed, asked "changed since?"; each entry an item, or with
-full_page each entry's page read as a detail page, conditionally. Entry point: `harvest_feed`."""
+full_page each entry's page read as a detail page, conditionally. Entry point: `harvest_feed`.
+
+Only the feed failing fails the source: an entry that cannot be read is skipped with a warning,
+and the item it gave before stays."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from ..extract.feeds import parse_feed
 from ..fetch import Fetcher, Unchanged, Validators
 from ..model import Harvest, PageState, RawRecord, Source
 from ..normalise import canonical_url
-from .pages import detail_page
+from .pages import detail_page, skip_page
 
 
 def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:
@@ -22,11 +25,26 @@ def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
             if state is not None and state.member:
                 harvest.keep(link, state)
         return harvest
+    parsed = parse_feed(answer.body, answer.media_type, answer.url)
     entries: dict[str, RawRecord] = {}
-    for record in parse_feed(answer.body, answer.media_type, answer.url):
-        entries.setdefault(canonical_url(record.canonical_url or record.url), record)
+    skipped: list[str] = []  # entries that gave an item before and cannot be read now
+    for record in parsed.records:
+        try:
+            link = canonical_url(record.canonical_url or record.url)
+        except ValueError as error:  # a link that is no URL ("http://[…")
+            skip_page(harvest, record.url, error)
+            continue
+        entries.setdefault(link, record)
+    for entry in parsed.skipped:
+        page = _canonical(entry.link)
+        state = known.get(page) if page and page not in entries else None
+        if page and state is not None and state.member:  # its item stays, under its URL
+            skip_page(harvest, page, entry.error, state)
+            skipped.append(page)
+        else:
+            skip_page(harvest, entry.where, entry.error)
     links = list(entries)[:source.max_items]
-    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links))
+    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links + skipped))
     harvest.followed = links
     for link in links:
         record = entries[link]
@@ -35,4 +53,14 @@ def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
         else:
             harvest.records.append((link, record))
             harvest.pages[link] = PageState(Validators())
+            earlier = known.get(link)
+            if earlier is not None and earlier.member:
+                harvest.earlier[link] = earlier
     return harvest
+
+
+def _canonical(link: str | None) -> str | None:
+    try:
+        return canonical_url(link) if link else None
+    except ValueError:
+        return None

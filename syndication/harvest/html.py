@@ -1,5 +1,8 @@
 """Harvest of an html source: the entry page, its further listing pages and the detail pages it
-links to, each with the validators of the last good refresh. Entry point: `harvest_html`."""
+links to, each with the validators of the last good refresh. Entry point: `harvest_html`.
+
+Only the entry page failing fails the source; a further listing page or a detail page that
+cannot be fetched or read is a warning."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from ..extract import extract_page
 from ..fetch import Fetcher, Page, Unchanged
 from ..model import Harvest, PageState, Source
 from ..normalise import canonical_url
-from .pages import detail_page
+from .pages import detail_page, skip_page
 
 
 def harvest_html(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:
@@ -50,7 +53,11 @@ def _paginate(source: Source, fetcher: Fetcher, next_page: str | None,
             harvest.warnings.append(f"listing page: {error}")
             break
         assert isinstance(listing, Page)  # no validators sent, so never Unchanged
-        more = extract_page(listing.text, listing.url, replace(source, listing=True))
+        try:
+            more = extract_page(listing.text, listing.url, replace(source, listing=True))
+        except Exception as error:  # noqa: BLE001 - this listing page alone is lost
+            skip_page(harvest, next_page, error)
+            break
         links.extend(more.links)
         next_page, pages_read = more.next_page, pages_read + 1
     return links

@@ -8,12 +8,12 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from urllib.parse import urlsplit
 
-from ..errors import FetchError
-from ..extract.feeds import parse_sitemap
-from ..fetch import Fetcher, Unchanged
+from ..errors import FetchError, SyndicationError
+from ..extract.feeds import Sitemap, parse_sitemap
+from ..fetch import Fetcher, Unchanged, Validators
 from ..model import Harvest, PageState, Source
 from ..normalise import canonical_url
-from .pages import detail_page
+from .pages import detail_page, skip_page
 
 MAX_SITEMAPS = 50  # sitemaps read per refresh: the index and up to 49 of the sitemaps it lists
 CHILD = "sitemap:"  # marks a child sitemap among the links a sitemap's page state keeps
@@ -42,8 +42,9 @@ def harvest_sitemap(source: Source, fetcher: Fetcher, known: dict[str, PageState
 def _walk(source: Source, fetcher: Fetcher, known: dict[str, PageState],
           harvest: Harvest) -> dict[str, str | None]:
     """Page URL → <lastmod> of every page the sitemaps list (on the source's host, included),
-    reading an index's sitemaps breadth first. A child sitemap that fails or did not change
-    gives what it gave last time; the source's own sitemap failing fails the refresh."""
+    reading an index's sitemaps breadth first. A child sitemap that fails (to be fetched or
+    read) or did not change gives what it gave last time; the source's own sitemap failing
+    fails the refresh. A listed URL that is no URL is skipped."""
     host = urlsplit(source.url).netloc.lower()
     entries: dict[str, str | None] = {}
     queue, sitemaps_read, budget = [source.url], 0, source.max_urls
@@ -51,14 +52,8 @@ def _walk(source: Source, fetcher: Fetcher, known: dict[str, PageState],
         sitemap_url = queue.pop(0)
         sitemaps_read += 1
         state = known.get(sitemap_url)
-        try:
-            answer = fetcher.fetch_feed(sitemap_url, state.validators if state else None)
-        except FetchError as error:
-            if sitemap_url == source.url:
-                raise
-            harvest.warnings.append(f"sitemap: {error}")
-            answer = None
-        if answer is None or isinstance(answer, Unchanged):
+        read = _read(source, fetcher, sitemap_url, state, budget, harvest)
+        if read is None:  # unchanged, or a child sitemap that failed: what it gave last time
             if state is None:
                 continue
             harvest.pages[sitemap_url] = state
@@ -68,25 +63,62 @@ def _walk(source: Source, fetcher: Fetcher, known: dict[str, PageState],
                 else:
                     entries.setdefault(link, known[link].lastmod if link in known else None)
             continue
-        sitemap = parse_sitemap(answer.body, answer.url, budget)
+        validators, sitemap = read
         if sitemap.truncated:
             harvest.warnings.append(f"sitemap {sitemap_url}: more than {source.max_urls} URLs, "
                                     "the rest was not read")
-        children = [c for c in sitemap.children if urlsplit(c).netloc.lower() == host]
+        children = [c for c in sitemap.children if _host(c) == host]
         queue.extend(children)
         kept_links = []
         for loc, lastmod in sitemap.urls:
             budget -= 1
-            if urlsplit(loc).netloc.lower() != host or not _included(source, loc):
+            try:
+                if urlsplit(loc).netloc.lower() != host or not _included(source, loc):
+                    continue
+                link = canonical_url(loc)
+            except ValueError as error:  # a <loc> that is no URL ("http://[…")
+                skip_page(harvest, loc, error)
                 continue
-            link = canonical_url(loc)
             entries.setdefault(link, lastmod)
             kept_links.append(link)
         harvest.pages[sitemap_url] = PageState(
-            answer.validators, links=tuple([CHILD + c for c in children] + kept_links))
+            validators, links=tuple([CHILD + c for c in children] + kept_links))
         if budget <= 0:
             break
     return entries
+
+
+def _read(source: Source, fetcher: Fetcher, sitemap_url: str, state: PageState | None,
+          budget: int, harvest: Harvest) -> tuple[Validators, Sitemap] | None:
+    """One sitemap, fetched (conditionally) and parsed; None when it did not change, or when a
+    child sitemap cannot be fetched or read (a warning). The source's own sitemap raises."""
+    try:
+        answer = fetcher.fetch_feed(sitemap_url, state.validators if state else None)
+    except FetchError as error:
+        if sitemap_url == source.url:
+            raise
+        harvest.warnings.append(f"sitemap: {error}")
+        return None
+    if isinstance(answer, Unchanged):
+        return None
+    try:
+        return answer.validators, parse_sitemap(answer.body, answer.url, budget)
+    except Exception as error:  # noqa: BLE001 - a child sitemap alone is lost
+        if sitemap_url == source.url:
+            raise
+        if isinstance(error, SyndicationError):  # malformed: its own words
+            harvest.warnings.append(f"sitemap: {error}")
+        else:
+            skip_page(harvest, sitemap_url, error)
+        return None
+
+
+def _host(url: str) -> str | None:
+    """The URL's host (and port), lowercase; None for what is no URL."""
+    try:
+        return urlsplit(url).netloc.lower()
+    except ValueError:
+        return None
 
 
 def _included(source: Source, url: str) -> bool:

@@ -1,4 +1,6 @@
-"""/api: items, feeds and sources (with their refresh status) as JSON."""
+"""/api: items, feeds and sources (with their refresh status) as JSON. A source's status says
+the kind of its last error to everyone; the error's text and the warnings of its last refresh
+(which may name internal hosts and addresses) only to the operator (auth.from_operator)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,12 @@ from ..model import Feed, Item, Source, SourceType
 from ..render.selection import Selection, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
+from .auth import from_operator
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
 DEFAULT_LIMIT = 50
+OPERATOR_ONLY = ("last_error", "warnings")  # of a source's status
 
 
 @blueprint.get("/items")
@@ -74,8 +78,10 @@ def feeds() -> ResponseReturnValue:
 
 @blueprint.get("/sources")
 def sources() -> ResponseReturnValue:
-    return jsonify({"sources": [source_document(s)
-                                for s in runtime().catalogue.sources.values()]})
+    response = jsonify({"sources": [source_document(s)
+                                    for s in runtime().catalogue.sources.values()]})
+    response.vary.add("Authorization")  # the operator's answer says more
+    return response
 
 
 @blueprint.get("/sources/<source_id>")
@@ -83,7 +89,9 @@ def source(source_id: str) -> ResponseReturnValue:
     found = runtime().catalogue.sources.get(source_id)
     if found is None:
         raise NotFound("source", source_id)
-    return jsonify(source_document(found))
+    response = jsonify(source_document(found))
+    response.vary.add("Authorization")
+    return response
 
 
 def _item(item: Item) -> dict[str, Any]:
@@ -105,14 +113,21 @@ def _feed(feed: Feed) -> dict[str, Any]:
 
 
 def source_document(source: Source) -> dict[str, Any]:
+    """The source and its status: for the operator in full, for anyone else without the text
+    of errors and warnings (their kind, time and number stay)."""
     service = runtime()
     store = service.store
     pushed = source.type == SourceType.PUSH
+    status = store.source_status(source.id)
+    shown = status.to_dict() | {"warning_count": len(status.warnings)}
+    if not from_operator():
+        for name in OPERATOR_ONLY:
+            del shown[name]
     return {
         "id": source.id, "url": source.url, "type": source.type, "publisher": source.publisher,
         "origin": "file" if source.id in service.live.declared.sources else "api",
         "feeds": [feed.id for feed in service.catalogue.feeds_of(source.id)],
         "kind": source.kind, "every_seconds": None if pushed else source.every_seconds,
         "item_count": store.item_count(source.id),
-        "status": store.source_status(source.id).to_dict(),
+        "status": shown,
     }

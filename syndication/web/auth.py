@@ -31,6 +31,13 @@ def is_admin(token: str) -> bool:
     return bool(expected) and hmac.compare_digest(token.encode(), expected.encode())
 
 
+def from_operator() -> bool:
+    """Whether this request carries the operator's token. Routes open to everyone show the
+    operator more (the text of errors); any other token, or none, gets the public answer."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(token.strip()) and is_admin(token.strip())
+
+
 def require_admin() -> None:
     if not runtime().settings.admin_token:
         raise Forbidden("the operator API is off: set SYNDICATION_ADMIN_TOKEN to use it")

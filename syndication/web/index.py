@@ -1,4 +1,5 @@
-"""/: what this service publishes, with feed discovery links, and how its sources are doing."""
+"""/: what this service publishes, with feed discovery links, and how its sources are doing (the
+kind of their last error, never its text)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ from typing import TypedDict
 from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
-from ..model import Feed, SourceState
+from ..model import Feed
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
+from .labels import STATE_LABELS, kind_label
 from .oembed import discovery_links
 
-blueprint = Blueprint("index", __name__)
+__all__ = ["STATE_LABELS", "blueprint"]
 
-STATE_LABELS = {SourceState.NEVER: "jamais actualisée", SourceState.OK: "à jour",
-                SourceState.NOT_MODIFIED: "inchangée",
-                SourceState.DEGRADED: "mise en page changée ?", SourceState.FAILING: "en échec"}
+blueprint = Blueprint("index", __name__)
 
 
 class _FeedEntry(TypedDict):
@@ -36,6 +36,7 @@ def index() -> ResponseReturnValue:
         "source": source,
         "status": (status := service.store.source_status(source.id)),
         "state_label": STATE_LABELS.get(status.state, status.state),
+        "kind_label": kind_label(status.last_error_kind),  # never the error's text: public
         "item_count": service.store.item_count(source.id),
     } for source in service.catalogue.sources.values()]
     response = make_response(render_template("index.html", feeds=feeds, sources=sources,

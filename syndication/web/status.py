@@ -1,5 +1,6 @@
 """/status: how every source is doing, in French, for the web team: problems first, each state in
-words (colour only repeats them), the last error with its kind and since when."""
+words (colour only repeats them), the kind of the last error and when, the number of pages the
+last refresh could not read. The page is public: it never shows an error's text (labels.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from ..model import Source, SourceState, SourceStatus
 from ..render.french import french_datetime
 from . import runtime
-from .index import STATE_LABELS
+from .labels import STATE_LABELS, kind_label
 
 blueprint = Blueprint("status", __name__)
 
@@ -21,24 +22,12 @@ blueprint = Blueprint("status", __name__)
 _SEVERITY = {SourceState.FAILING: 0, SourceState.DEGRADED: 1, SourceState.NEVER: 2,
              SourceState.NOT_MODIFIED: 3, SourceState.OK: 3}
 
-# errors.py kinds, and "layout" (drift.py), as the web team would say them.
-KIND_LABELS = {
-    "timeout": "délai dépassé", "http-status": "erreur HTTP",
-    "content-type": "type de contenu inattendu", "too-large": "page trop volumineuse",
-    "undecodable": "contenu illisible", "unreachable": "site injoignable",
-    "fetch": "téléchargement impossible", "extraction": "aucun contenu extrait",
-    "layout": "mise en page changée", "internal": "erreur interne",
-    "rate-limited": "trop de requêtes (429/503)", "refused-address": "adresse refusée",
-    "malformed-feed": "flux illisible", "robots": "interdit par robots.txt",
-    "robots-unreachable": "robots.txt injoignable", "redis": "Redis injoignable",
-}
-
 
 class _Row(TypedDict):
     source: Source
     status: SourceStatus
     state_label: str
-    kind_label: str | None
+    kind_label: str
     item_count: int
     duration: str
     late: bool
@@ -56,7 +45,7 @@ def status() -> ResponseReturnValue:
             "source": source,
             "status": state,
             "state_label": STATE_LABELS.get(state.state, state.state),
-            "kind_label": KIND_LABELS.get(state.last_error_kind or "", state.last_error_kind),
+            "kind_label": kind_label(state.last_error_kind),
             "item_count": service.store.item_count(source.id),
             "duration": _duration(state.last_duration_ms),
             "late": state.next_run is not None and state.next_run < now,
