@@ -27,7 +27,7 @@ from .model import (
     SourceStatus,
     member_of,
 )
-from .normalise import normalise, reconcile
+from .normalise import Networks, normalise, reconcile
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,17 @@ class Commit:
         return len(self.changed) - self.new
 
 
-def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normalised:
+def normalise_harvest(source: Source, harvest: Harvest, now: datetime, *,
+                      allowed_networks: Networks = ()) -> Normalised:
     """Every record normalised (a record normalise refuses becomes a warning, and its page is
-    forgotten so that it is read again); a dossier relates the items it links to."""
+    forgotten so that it is read again); a dossier relates the items it links to.
+    `allowed_networks`: the private networks the operator admits, for links (normalise)."""
     items: dict[str, Item] = {}
     pages, warnings = dict(harvest.pages), list(harvest.warnings)
     entry_id = None
     for page_url, record in harvest.records:
         try:
-            item = normalise(record, source, now)
+            item = normalise(record, source, now, allowed_networks=allowed_networks)
         except ValueError as error:
             warnings.append(str(error))
             pages.pop(page_url, None)

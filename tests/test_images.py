@@ -444,3 +444,33 @@ def test_the_sample_site_images_all_probe(site_runtime: Runtime, faulty_site: Fa
     assert len(paths) >= 20
     assert all(i.image and i.image.type == "image/jpeg" and derivative_of(i.image)
                for i in probed)
+
+
+def test_an_image_whose_name_leads_to_a_private_address_is_not_published(
+        redis_client: Redis, prefix: str, faulty_site: FaultySite) -> None:
+    """The fetcher refuses it; readers are not handed its URL either (now, and on later
+    refreshes, while the refusal is remembered)."""
+    import ipaddress
+    import socket
+
+    from .conftest import make_catalogue, make_runtime
+
+    name = socket.gethostname()
+    try:
+        address = ipaddress.ip_address(socket.getaddrinfo(name, None)[0][4][0])
+    except (OSError, ValueError):
+        pytest.skip(f"this machine's name {name!r} does not resolve")
+    if address.is_global:
+        pytest.skip(f"this machine's name {name!r} resolves to a public address")
+    port = faulty_site.url.rsplit(":", 1)[1]
+    url = f"http://{name}:{port}/media/plan-velo-regional.jpg"
+    public_only = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
+                               fetch_allowed_networks="")
+    try:
+        [probed] = probe_images(public_only, [item_with(url)])
+        assert probed.image is None
+        [again] = probe_images(public_only, [item_with(url)])
+        assert again.image is None
+        assert requests_for(faulty_site, "/media/plan-velo-regional.jpg") == []
+    finally:
+        public_only.fetcher.close()

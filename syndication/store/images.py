@@ -73,23 +73,23 @@ class ImageStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def lookup(self, keys: Iterable[str]) -> tuple[dict[str, ImageRecord], set[str]]:
-        """In one round trip: the records of the known images among `keys`, and the keys of
-        those whose last fetch failed and may not be tried again yet."""
+    def lookup(self, keys: Iterable[str]) -> tuple[dict[str, ImageRecord], dict[str, str]]:
+        """In one round trip: the records of the known images among `keys`, and the reasons of
+        those whose last fetch failed and may not be tried again yet, by key."""
         keys = list(dict.fromkeys(keys))
         if not keys:
-            return {}, set()
+            return {}, {}
         with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hgetall(self._key(key))
-                pipe.exists(self._key(key, "failed"))
+                pipe.get(self._key(key, "failed"))
             replies = pipe.execute()
-        records, failed = {}, set()
+        records, failed = {}, {}
         for key, data, failing in zip(keys, replies[::2], replies[1::2], strict=True):
             if data:
                 records[key] = ImageRecord.from_hash(data)
-            elif failing:
-                failed.add(key)
+            elif failing is not None:
+                failed[key] = str(failing)
         return records, failed
 
     def record(self, key: str) -> ImageRecord | None:
