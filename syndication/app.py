@@ -65,7 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
                    metrics, oembed):
         app.register_blueprint(module.blueprint)
-    embed.register(app)  # its blueprint, and the frame-ancestors policy of every other page
+    app.register_blueprint(embed.blueprint)
 
     @app.before_request
     def follow_api_sources() -> None:
@@ -73,6 +73,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
         second (catalogue/live.py's CHECK_SECONDS)."""
         service.sync_catalogue()
 
+    app.after_request(_security_headers)
     app.register_error_handler(SyndicationError, _domain_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
@@ -115,7 +116,25 @@ def _store_unavailable(error: StoreUnavailable) -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
-    return _problem(error.code or 500, error.name, error.description or error.name)
+    response = _problem(error.code or 500, error.name, error.description or error.name)
+    # What the error says besides its body: Allow on a 405, Retry-After, WWW-Authenticate...
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+# Pages that set no policy of their own: framed by this service only, scripts from this service
+# only (the configurator's), no plugins, no <base> pointing elsewhere.
+OWN_PAGES_POLICY = "frame-ancestors 'self'; script-src 'self'; object-src 'none'; base-uri 'self'"
+
+
+def _security_headers(response: Response) -> Response:
+    """After every request, errors included: no MIME sniffing anywhere, and the default
+    policy for a page that chose none (widgets and the digest choose their own)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Content-Security-Policy", OWN_PAGES_POLICY)
+    return response
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
