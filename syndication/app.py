@@ -26,7 +26,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .runtime import Runtime, open_runtime
-from .settings import load_settings
+from .settings import load_settings, trusted_hosts
 from .store import StoreUnavailable
 from .web import (
     RETRY_AFTER_SECONDS,
@@ -60,6 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     service = runtime or open_runtime(load_settings(config))
+    # Requests naming another host get 400: links never follow a Host header's choice.
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(service.settings)
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)
     for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,

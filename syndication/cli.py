@@ -20,7 +20,7 @@ import click
 from .catalogue import load_catalogue
 from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
 from .model import Outcome, Source
-from .settings import load_settings, settings_table
+from .settings import load_settings, require_known_origin, settings_table
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -141,6 +141,7 @@ def _serve(host: str, port: int, scheduler: bool,
     from .app import create_app
     from .schedule import run_scheduler
 
+    require_known_origin(load_settings(), host)
     runtime = _runtime()
     app = create_app(runtime=runtime)
     stopping = threading.Event()

@@ -37,6 +37,11 @@ class Settings:
                               "sources and feeds.")
     base_url: str = _setting("", "Public URL of the service, for self links in feeds; "
                              "empty: the request's own host.")
+    trusted_hosts: str = _setting("", "Host names (comma-separated; with :port when not the "
+                                  "scheme's default; a leading dot admits subdomains) that "
+                                  "requests may name in their Host header; others get 400. "
+                                  "A public deployment sets this or base_url: without either, "
+                                  "only a loopback bind may serve.")
     contact_url: str = _setting("", "URL (or mailto:) named in the User-Agent, so that the "
                                 "owners of scraped sites can reach the operators. Set it.")
     fetch_timeout: float = _setting(10.0, "Seconds allowed for each HTTP request to a source.")
@@ -153,3 +158,24 @@ def _convert(name: str, raw: str, kind: type) -> Any:
             pass
     expected = "true or false" if kind is bool else f"a valid {kind.__name__}"
     raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not {expected}", field=name)
+
+
+LOOPBACK_BINDS = ("127.0.0.1", "::1", "localhost")
+
+
+def require_known_origin(settings: Settings, bind: str | None = None) -> None:
+    """Refuse to serve where a request's Host header would choose the links: absolute URLs
+    come from base_url, or requests name one of trusted_hosts. A loopback `bind` (the demo,
+    development) may go without; the WSGI entry point, whose bind is unknown, may not."""
+    if settings.base_url or settings.trusted_hosts or bind in LOOPBACK_BINDS:
+        return
+    where = f"on {bind}" if bind else "behind a WSGI server"
+    raise ConfigError(f"serving {where} needs {ENV_PREFIX}BASE_URL (the public URL of the "
+                      f"service) or {ENV_PREFIX}TRUSTED_HOSTS: otherwise any client's Host "
+                      "header would choose the links in feeds and widgets", field="base_url")
+
+
+def trusted_hosts(settings: Settings) -> list[str] | None:
+    """Werkzeug's TRUSTED_HOSTS for the app: the hosts named, None for any."""
+    hosts = [host.strip().lower() for host in settings.trusted_hosts.split(",") if host.strip()]
+    return hosts or None
