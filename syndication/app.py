@@ -22,6 +22,7 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
     SyndicationError,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -93,6 +94,10 @@ def _domain_error(error: SyndicationError) -> ResponseReturnValue:
     if isinstance(error, Unauthorized):
         response = _problem(401, "Unauthorized", str(error))
         response.headers["WWW-Authenticate"] = 'Bearer realm="syndication"'
+        return response
+    if isinstance(error, TooManyRequests):
+        response = _problem(429, "Too many requests", str(error))
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
         return response
     for kind, code, title in _STATUSES:
         if isinstance(error, kind):

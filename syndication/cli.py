@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import click
 from .catalogue import load_catalogue
 from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
 from .model import Outcome, Source
-from .settings import load_settings, require_known_origin, settings_table
+from .settings import LOOPBACK_BINDS, load_settings, require_known_origin, settings_table
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -98,8 +99,14 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
     os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
     # The operator API, to try on loopback: a known token, and the sample site open to sources
-    # added through it.
-    os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
+    # added through it. Bound elsewhere, the documented token would open it to the network:
+    # a random one instead, shown once.
+    if host in LOOPBACK_BINDS:
+        os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
+    elif not os.environ.get("SYNDICATION_ADMIN_TOKEN"):
+        os.environ["SYNDICATION_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
+        click.echo(f"Operator token:     {os.environ['SYNDICATION_ADMIN_TOKEN']} (this run "
+                   "only; accepted from SYNDICATION_ADMIN_NETWORKS)")
     os.environ.setdefault("SYNDICATION_API_SOURCE_DOMAINS", "127.0.0.1,localhost")
     town = start_municipal_site("127.0.0.1", town_port, f"http://{host}:{port}")
     click.echo(f"A town's page:      http://127.0.0.1:{town.server_address[1]}/ "

@@ -84,6 +84,13 @@ class Settings:
                                 "removing sources, triggering refreshes, issuing publishers' "
                                 "push tokens. Empty: that API is off. A secret: pass it from a "
                                 "secret store, never from a file under version control.")
+    admin_networks: str = _setting("127.0.0.0/8,::1/128", "Networks (CIDR, comma-separated) "
+                                   "from which the operator token is accepted; from anywhere "
+                                   "else the operator API answers 403, token or not.")
+    trusted_proxies: str = _setting("", "Networks (CIDR, comma-separated) of the reverse "
+                                    "proxies in front of the service: a request coming from "
+                                    "one is from the address its X-Forwarded-For names. Empty: "
+                                    "the connecting address is the client's.")
     api_source_domains: str = _setting("", "Domains (comma-separated; each admits its "
                                        "subdomains) that sources added through the operator API "
                                        "may fetch from, e.g. iledefrance.fr,crij.fr. Empty: the "
