@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
@@ -259,3 +259,27 @@ def derivative(runtime: Runtime, key: str, width: int, *,
     store.save_derivative(key, record.version, name, data)
     log.info("derivative %s of %s rendered again from its original", name, record.url)
     return data, media_type
+
+
+# --- sweeping --------------------------------------------------------------------------------
+
+SWEEP_GRACE = timedelta(days=1)  # an image probed this recently may belong to a refresh underway
+
+
+def sweep_images(runtime: Runtime, now: datetime | None = None) -> int:
+    """Forget the images no stored item shows any more (their items left with retention, or
+    changed image): facts, original and derivatives. Images probed within SWEEP_GRACE stay,
+    since a refresh probes before it commits. Returns how many went."""
+    now = now or datetime.now(UTC)
+    store = runtime.stores.images
+    in_use = {image_key(url) for url in runtime.store.image_urls()}
+    gone = 0
+    for key in store.keys() - in_use:
+        record = store.record(key)
+        if record is not None and record.fetched_at > now - SWEEP_GRACE:
+            continue
+        store.forget(key)
+        gone += 1
+    if gone:
+        log.info("%d images no item shows any more were forgotten", gone)
+    return gone

@@ -10,7 +10,7 @@ import uuid
 import warnings
 import zlib
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -474,3 +474,33 @@ def test_an_image_whose_name_leads_to_a_private_address_is_not_published(
         assert requests_for(faulty_site, "/media/plan-velo-regional.jpg") == []
     finally:
         public_only.fetcher.close()
+
+
+def test_images_no_item_shows_are_swept_with_everything_kept_of_them(
+        redis_client: Redis, site_runtime: Runtime, faulty_site: FaultySite) -> None:
+    from syndication.images import SWEEP_GRACE, sweep_images
+    from syndication.refresh import refresh
+
+    assert refresh(site_runtime.catalogue.sources["region-solidaire"], site_runtime).outcome \
+        == "ok"
+    shown = {item.image.url for item in site_runtime.store.feed_items("region-solidaire",
+                                                                      limit=50) if item.image}
+    orphan = faulty_site.url + VELO
+    assert orphan not in shown
+    [probed] = probe_images(site_runtime, [item_with(orphan)])  # probed, never committed
+    assert probed.image is not None and probed.image.derivatives
+    key = image_key(orphan)
+    prefix = site_runtime.settings.redis_prefix
+    assert list(redis_client.scan_iter(match=f"{prefix}:image:{key}:*"))  # derivatives
+
+    assert sweep_images(site_runtime) == 0  # just probed: a refresh may be about to commit it
+    later = datetime.now(UTC) + SWEEP_GRACE + timedelta(minutes=1)
+    assert sweep_images(site_runtime, now=later) == 1
+    assert not redis_client.exists(f"{prefix}:image:{key}")
+    assert not list(redis_client.scan_iter(match=f"{prefix}:image:{key}:*"))
+    kept = site_runtime.stores.images.keys()
+    assert kept == {image_key(url) for url in shown} and kept
+    for url in shown:  # what items show is untouched, derivatives included
+        record = site_runtime.stores.images.record(image_key(url))
+        assert record is not None and record.derivatives
+        assert derivative(site_runtime, image_key(url), 600)[0]

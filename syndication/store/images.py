@@ -138,6 +138,19 @@ class ImageStore:
         and ETag do not change under clients that already have it."""
         self.redis.set(self._key(key, version, name), data, nx=True)
 
+    def keys(self) -> set[str]:
+        """The keys of every image with facts kept (SCAN: never blocks the server)."""
+        start = len(self._key(""))
+        return {name[start:] for name in map(str, self.redis.scan_iter(
+                    match=self._key("*"), count=1000)) if ":" not in name[start:]}
+
+    def forget(self, key: str) -> None:
+        """Delete everything kept of one image: facts, original, derivatives (every version
+        rendered, also on demand) and failure marker."""
+        names = [str(name) for name in self.redis.scan_iter(match=self._key(key, "*"),
+                                                             count=1000)]
+        self.redis.delete(self._key(key), *names)
+
     def record_failure(self, key: str, reason: str, retry_after: int) -> None:
         """Remember why an image could not be used (name its URL), for `retry_after` seconds."""
         self.redis.set(self._key(key, "failed"), reason[:1000], ex=retry_after)
