@@ -183,7 +183,9 @@ def plain_text(value: str | None) -> str:
     return " ".join(xml_safe(value).split())
 
 
-Networks = tuple[IPv4Network | IPv6Network, ...]
+# What the operator admits although private: (network, port or None for every port) pairs, as
+# fetch/addresses.py's Allowed reads them (the setting fetch_allowed_networks).
+Networks = tuple[tuple[IPv4Network | IPv6Network, int | None], ...]
 _LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
@@ -209,7 +211,9 @@ def public_link(url: str, allowed_networks: Networks = ()) -> str | None:
         return url  # a name
     if isinstance(address, IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    if address.is_global or any(address in network for network in allowed_networks):
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if address.is_global or any(address in network and allowed in (None, port)
+                                for network, allowed in allowed_networks):
         return url
     return None
 

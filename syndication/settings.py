@@ -50,11 +50,14 @@ class Settings:
     host_delay: float = _setting(1.0, "Minimum seconds between the end of one request to a host "
                                  "and the start of the next; a host gets one request at a "
                                  "time, and a longer Crawl-delay in its robots.txt wins.")
-    fetch_allowed_networks: str = _setting("", "Networks (CIDR, comma-separated) that pages, "
-                                           "images and redirects may lead to although private, "
-                                           "loopback or link-local, e.g. 127.0.0.0/8,::1/128. "
-                                           "Empty: public addresses only. The demo allows "
-                                           "loopback.")
+    fetch_allowed_networks: str = _setting("", "Networks or hosts (comma-separated; CIDR, an "
+                                           "address or a name, each with :port to admit that "
+                                           "port only; IPv6 with a port in brackets) that "
+                                           "pages, images and redirects may lead to although "
+                                           "private, loopback or link-local, e.g. "
+                                           "127.0.0.1:8300,[::1]:8300 for one local site and "
+                                           "not the machine's other services. Empty: public "
+                                           "addresses only. The demo allows loopback.")
     retention: int = _setting(500, "Items kept per source and per feed; older ones are dropped.")
     lease_seconds: int = _setting(60, "Lifetime of a refresh lease, renewed every third of it "
                                   "while the refresh runs: no two processes refresh one source "

@@ -666,6 +666,6 @@ def test_admitted_networks_are_published() -> None:
                         image_url="/media/a.jpg")
     assert normalise(record, SOURCE, NOW).url == SOURCE.url
     admitted = normalise(record, SOURCE, NOW,
-                         allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))
+                         allowed_networks=((ipaddress.ip_network("127.0.0.0/8"), None),))
     assert admitted.url == "http://127.0.0.1:8300/actualites/a"
     assert admitted.image is not None and admitted.image.url.startswith("http://127.0.0.1:8300/")

@@ -29,7 +29,7 @@ from ..errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from ..fetch.addresses import Network, parse_networks
+from ..fetch.addresses import Allowed, parse_networks
 from ..store.sources import PushToken
 from . import runtime
 
@@ -69,7 +69,7 @@ class Failures:
 
 
 @lru_cache(maxsize=16)
-def _networks(value: str, setting: str) -> tuple[Network, ...]:
+def _networks(value: str, setting: str) -> tuple[Allowed, ...]:
     return parse_networks(value, setting)
 
 
@@ -88,14 +88,14 @@ def client_address() -> str:
     return chain[0]
 
 
-def _within(address: str, networks: tuple[Network, ...]) -> bool:
+def _within(address: str, networks: tuple[Allowed, ...]) -> bool:
     try:
         parsed = ip_address(address)
     except ValueError:
         return False
     if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped:
         parsed = parsed.ipv4_mapped
-    return any(parsed in network for network in networks)
+    return any(allowed.admits(parsed, None) for allowed in networks)
 
 
 def _bearer(address: str) -> str:

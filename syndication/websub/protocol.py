@@ -37,7 +37,7 @@ import httpx
 
 from ..errors import InvalidParameter, TooManyRequests
 from ..fetch import addresses
-from ..fetch.addresses import Address, Network, URLRefused, default_port, pinned_request
+from ..fetch.addresses import Address, Allowed, URLRefused, default_port, pinned_request
 from ..fetch.pacing import HostPacing
 from ..runtime import Runtime
 from ..settings import Settings
@@ -75,7 +75,7 @@ class CallbackRefused(URLRefused):
 
 @dataclass(frozen=True, slots=True)
 class HubPolicy:
-    allowed_networks: tuple[Network, ...]
+    allowed_networks: tuple[Allowed, ...]
     default_lease_seconds: int
     max_lease_seconds: int
     timeout: float
@@ -96,8 +96,9 @@ class HubPolicy:
         return addresses.is_admitted(address, self.allowed_networks)
 
 
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming hub_allowed_networks."""
+def parse_networks(value: str) -> tuple[Allowed, ...]:
+    """'127.0.0.0/8, [::1]:8300' → what callbacks may reach; raises ConfigError naming
+    hub_allowed_networks."""
     return addresses.parse_networks(value, "hub_allowed_networks")
 
 
