@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
 import click
 
@@ -87,6 +88,7 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
 
     if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
         site = start_sample_site("127.0.0.1", site_port)
+        site_port = site.server_address[1]
         os.environ["SAMPLE_SITE_URL"] = site_url(site)
         click.echo(f"Sample site:        {site_url(site)}/region-solidaire")
     else:
@@ -94,9 +96,11 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
         click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
     # So that a subscriber on this machine can try the WebSub hub.
     os.environ.setdefault("SYNDICATION_HUB_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
-    # The sample site is on loopback, which fetching refuses unless admitted; and it is ours,
-    # so a short pause between requests is polite enough.
-    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    # The sample site is on loopback, which fetching refuses unless admitted: its port only, not
+    # the machine's other services. It is ours, so a short pause between requests is enough.
+    sample = urlsplit(os.environ["SAMPLE_SITE_URL"])
+    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS",
+                          f"{sample.hostname}:{sample.port or site_port}")
     os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
     # The operator API, to try on loopback: a known token, and the sample site open to sources
     # added through it. Bound elsewhere, the documented token would open it to the network:
