@@ -3,7 +3,9 @@ no scheduler: run `syndication scheduler` beside them."""
 
 from syndication.app import create_app
 from syndication.cli import configure_logging
-from syndication.settings import load_settings
+from syndication.settings import load_settings, require_known_origin
 
-configure_logging(load_settings().log_level)
+settings = load_settings()
+configure_logging(settings.log_level)
+require_known_origin(settings)  # the bind is the server's: links must not follow Host headers
 app = create_app()

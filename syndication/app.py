@@ -22,11 +22,12 @@ from .errors import (
     NotFound,
     PayloadTooLarge,
     SyndicationError,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
 )
 from .runtime import Runtime, open_runtime
-from .settings import load_settings
+from .settings import load_settings, trusted_hosts
 from .store import StoreUnavailable
 from .web import (
     RETRY_AFTER_SECONDS,
@@ -60,12 +61,14 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     service = runtime or open_runtime(load_settings(config))
+    # Requests naming another host get 400: links never follow a Host header's choice.
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(service.settings)
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(service.store)
     for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
                    metrics, oembed):
         app.register_blueprint(module.blueprint)
-    embed.register(app)  # its blueprint, and the frame-ancestors policy of every other page
+    app.register_blueprint(embed.blueprint)
 
     @app.before_request
     def follow_api_sources() -> None:
@@ -73,6 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
         second (catalogue/live.py's CHECK_SECONDS)."""
         service.sync_catalogue()
 
+    app.after_request(_security_headers)
     app.register_error_handler(SyndicationError, _domain_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
@@ -90,6 +94,10 @@ def _domain_error(error: SyndicationError) -> ResponseReturnValue:
     if isinstance(error, Unauthorized):
         response = _problem(401, "Unauthorized", str(error))
         response.headers["WWW-Authenticate"] = 'Bearer realm="syndication"'
+        return response
+    if isinstance(error, TooManyRequests):
+        response = _problem(429, "Too many requests", str(error))
+        response.headers["Retry-After"] = str(max(1, round(error.retry_after)))
         return response
     for kind, code, title in _STATUSES:
         if isinstance(error, kind):
@@ -115,7 +123,25 @@ def _store_unavailable(error: StoreUnavailable) -> ResponseReturnValue:
 
 
 def _http_error(error: HTTPException) -> ResponseReturnValue:
-    return _problem(error.code or 500, error.name, error.description or error.name)
+    response = _problem(error.code or 500, error.name, error.description or error.name)
+    # What the error says besides its body: Allow on a 405, Retry-After, WWW-Authenticate...
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+# Pages that set no policy of their own: framed by this service only, scripts from this service
+# only (the configurator's), no plugins, no <base> pointing elsewhere.
+OWN_PAGES_POLICY = "frame-ancestors 'self'; script-src 'self'; object-src 'none'; base-uri 'self'"
+
+
+def _security_headers(response: Response) -> Response:
+    """After every request, errors included: no MIME sniffing anywhere, and the default
+    policy for a page that chose none (widgets and the digest choose their own)."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Content-Security-Policy", OWN_PAGES_POLICY)
+    return response
 
 
 def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:

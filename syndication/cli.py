@@ -8,19 +8,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
 import click
 
 from .catalogue import load_catalogue
 from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
 from .model import Outcome, Source
-from .settings import load_settings, settings_table
+from .settings import LOOPBACK_BINDS, load_settings, require_known_origin, settings_table
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -86,6 +88,7 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
 
     if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
         site = start_sample_site("127.0.0.1", site_port)
+        site_port = site.server_address[1]
         os.environ["SAMPLE_SITE_URL"] = site_url(site)
         click.echo(f"Sample site:        {site_url(site)}/region-solidaire")
     else:
@@ -93,13 +96,21 @@ def demo(host: str, port: int, site_port: int, town_port: int) -> None:
         click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
     # So that a subscriber on this machine can try the WebSub hub.
     os.environ.setdefault("SYNDICATION_HUB_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
-    # The sample site is on loopback, which fetching refuses unless admitted; and it is ours,
-    # so a short pause between requests is polite enough.
-    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    # The sample site is on loopback, which fetching refuses unless admitted: its port only, not
+    # the machine's other services. It is ours, so a short pause between requests is enough.
+    sample = urlsplit(os.environ["SAMPLE_SITE_URL"])
+    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS",
+                          f"{sample.hostname}:{sample.port or site_port}")
     os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
     # The operator API, to try on loopback: a known token, and the sample site open to sources
-    # added through it.
-    os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
+    # added through it. Bound elsewhere, the documented token would open it to the network:
+    # a random one instead, shown once.
+    if host in LOOPBACK_BINDS:
+        os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
+    elif not os.environ.get("SYNDICATION_ADMIN_TOKEN"):
+        os.environ["SYNDICATION_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
+        click.echo(f"Operator token:     {os.environ['SYNDICATION_ADMIN_TOKEN']} (this run "
+                   "only; accepted from SYNDICATION_ADMIN_NETWORKS)")
     os.environ.setdefault("SYNDICATION_API_SOURCE_DOMAINS", "127.0.0.1,localhost")
     town = start_municipal_site("127.0.0.1", town_port, f"http://{host}:{port}")
     click.echo(f"A town's page:      http://127.0.0.1:{town.server_address[1]}/ "
@@ -141,6 +152,7 @@ def _serve(host: str, port: int, scheduler: bool,
     from .app import create_app
     from .schedule import run_scheduler
 
+    require_known_origin(load_settings(), host)
     runtime = _runtime()
     app = create_app(runtime=runtime)
     stopping = threading.Event()

@@ -28,7 +28,7 @@ from .model import (
     SourceStatus,
     member_of,
 )
-from .normalise import normalise, reconcile
+from .normalise import Networks, normalise, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +61,19 @@ class Commit:
         return len(self.changed) - self.new
 
 
-def normalise_harvest(source: Source, harvest: Harvest, now: datetime) -> Normalised:
+def normalise_harvest(source: Source, harvest: Harvest, now: datetime, *,
+                      allowed_networks: Networks = ()) -> Normalised:
     """Every record normalised (a record normalise refuses becomes a warning, and its page is
     forgotten so that it is read again); a dossier relates the items it links to. A record
     that raises anything else is skipped as well, and the item its page gave before stays;
-    only the source's own page raising fails the refresh."""
+    only the source's own page raising fails the refresh. `allowed_networks`: the private
+    networks the operator admits, for links (normalise)."""
     items: dict[str, Item] = {}
     pages, warnings, kept = dict(harvest.pages), list(harvest.warnings), list(harvest.kept)
     entry_id = None
     for page_url, record in harvest.records:
         try:
-            item = normalise(record, source, now)
+            item = normalise(record, source, now, allowed_networks=allowed_networks)
         except ValueError as error:
             warnings.append(str(error))
             pages.pop(page_url, None)

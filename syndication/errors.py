@@ -153,6 +153,14 @@ class Forbidden(SyndicationError):
     """A known token that does not give the right asked for (HTTP 403)."""
 
 
+class TooManyRequests(SyndicationError):
+    """A client over a limit (HTTP 429): it may try again after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float):
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
 class Conflict(SyndicationError):
     """The request contradicts the current state: an id taken, a source declared in a file
     (HTTP 409)."""

@@ -21,14 +21,14 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
 from PIL import Image as Pillow
 from PIL import ImageOps, UnidentifiedImageError
 
-from .errors import BodyTooLarge, FetchError, NotFound, UndecodableBody
+from .errors import BodyTooLarge, FetchError, NotFound, RefusedAddress, UndecodableBody
 from .model import Derivative, Item
 from .runtime import Runtime
 from .store import ImageRecord, ImageStore
@@ -41,6 +41,7 @@ DECODABLE = ("JPEG", "PNG", "GIF", "WEBP")  # Pillow plugins tried; nothing else
 JPEG_QUALITY = 82
 KEY_LENGTH = 16  # hex digits of sha256(url)
 VERSION_LENGTH = 12  # hex digits of sha256(original bytes)
+REFUSED = "refused: "  # starts the failure reason of an image the fetcher would not reach
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
 _FOREIGN_COLOURS = ("CMYK", "LAB", "YCbCr", "HSV")  # an ICC profile of these does not fit RGB
 
@@ -92,18 +93,26 @@ def probe_images(runtime: Runtime, items: Iterable[Item],
             log.info("image probing paused after %.0f s; %s and later wait for the next refresh",
                      limits.budget_seconds, url)
             break
-        record = _probe(runtime, store, url, key, limits)
-        if record is not None:
-            records[key] = record
+        probed = _probe(runtime, store, url, key, limits)
+        if isinstance(probed, ImageRecord):
+            records[key] = probed
+        else:
+            failed[key] = probed
     # The URL check guards against two URLs with one key: the image stays unprobed then.
     facts = {url: records[key] for url, key in keys.items()
              if key in records and records[key].url == url}
-    return [_completed(item, facts.get(item.image.url)) if item.image else item
+    # An image the fetcher refused to reach (its name leads to a private address) is not
+    # handed to readers either: the item goes without it.
+    refused = {url for url, key in keys.items()
+               if failed.get(key, "").startswith(REFUSED) and key not in records}
+    return [replace(item, image=None) if item.image and item.image.url in refused else
+            _completed(item, facts.get(item.image.url)) if item.image else item
             for item in items]
 
 
 def _probe(runtime: Runtime, store: ImageStore, url: str, key: str,
-           limits: ImageLimits) -> ImageRecord | None:
+           limits: ImageLimits) -> ImageRecord | str:
+    """The image's record, or why it could not be used (kept for limits.retry_after)."""
     try:
         fetched = runtime.fetcher.fetch_image(url, limits.max_bytes)
         picture = decode_image(url, fetched.body, limits.max_pixels)
@@ -111,12 +120,14 @@ def _probe(runtime: Runtime, store: ImageStore, url: str, key: str,
         rendered = {width: _render(picture, width, media_type) for width in WIDTHS}
     except FetchError as error:
         log.warning("image not probed (%s): %s", error.kind, error)
-        store.record_failure(key, str(error), limits.retry_after)
-        return None
+        reason = f"{REFUSED}{error}" if isinstance(error, RefusedAddress) else str(error)
+        store.record_failure(key, reason, limits.retry_after)
+        return reason
     except Exception as error:  # noqa: BLE001 - an image must never block its item
         log.exception("image %s not probed: unexpected error", url)
-        store.record_failure(key, f"unexpected error: {error!r} ({url})", limits.retry_after)
-        return None
+        reason = f"unexpected error: {error!r} ({url})"
+        store.record_failure(key, reason, limits.retry_after)
+        return reason
     version = hashlib.sha256(fetched.body).hexdigest()[:VERSION_LENGTH]
     derivatives = tuple(
         Derivative(max_width=width, width=size[0], height=size[1], length=len(data),
@@ -248,3 +259,27 @@ def derivative(runtime: Runtime, key: str, width: int, *,
     store.save_derivative(key, record.version, name, data)
     log.info("derivative %s of %s rendered again from its original", name, record.url)
     return data, media_type
+
+
+# --- sweeping --------------------------------------------------------------------------------
+
+SWEEP_GRACE = timedelta(days=1)  # an image probed this recently may belong to a refresh underway
+
+
+def sweep_images(runtime: Runtime, now: datetime | None = None) -> int:
+    """Forget the images no stored item shows any more (their items left with retention, or
+    changed image): facts, original and derivatives. Images probed within SWEEP_GRACE stay,
+    since a refresh probes before it commits. Returns how many went."""
+    now = now or datetime.now(UTC)
+    store = runtime.stores.images
+    in_use = {image_key(url) for url in runtime.store.image_urls()}
+    gone = 0
+    for key in store.keys() - in_use:
+        record = store.record(key)
+        if record is not None and record.fetched_at > now - SWEEP_GRACE:
+            continue
+        store.forget(key)
+        gone += 1
+    if gone:
+        log.info("%d images no item shows any more were forgotten", gone)
+    return gone

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -32,17 +33,25 @@ from .model import Figure, Image, Item, ItemKind, RawRecord, Source
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def normalise(record: RawRecord, source: Source, now: datetime) -> Item:
-    """Turn what a page says into an Item. `now` is when we saw it (first_seen for a new item)."""
-    url = canonical_url(record.canonical_url or record.url, record.url)
+def normalise(record: RawRecord, source: Source, now: datetime, *,
+              allowed_networks: Networks = ()) -> Item:
+    """Turn what a page says into an Item. `now` is when we saw it (first_seen for a new item).
+    Links leave the service only as http(s) URLs without user info, never to an address the
+    fetcher would refuse (`allowed_networks`: the ones the operator admits, as for fetching)."""
     title = plain_text(record.title)
     if not title:
         raise ValueError(f"no title found on {record.url}")
+    page = _link(record.url, None, allowed_networks)
+    declared = _link(record.canonical_url, record.url, allowed_networks)
+    # An item whose page has no link fit to publish keeps an id of its own, and points to
+    # its source's page instead.
+    url = declared or page or source.url
+    own = declared or page or record.url
     published = parse_date(record.published)
-    image = _image(record)
+    image = _image(record, allowed_networks)
     declared_update = parse_date(record.updated)
     item = Item(
-        id=item_id(url),
+        id=item_id(own),
         source=source.id,
         kind=kind_from_label(record.kind) or source.kind,
         url=url,
@@ -166,24 +175,68 @@ def xml_safe(text: str) -> str:
 
 
 def plain_text(value: str | None) -> str:
-    """Text without markup or runs of whitespace (titles and summaries are plain text)."""
+    """Text as text: runs of whitespace collapsed, characters XML cannot carry removed. Never
+    parsed again as HTML: extraction decoded it once ("&lt;" on a page is the text "<"), and
+    every output escapes it once for its format."""
     if not value:
         return ""
-    value = xml_safe(value)
-    if "<" in value or "&" in value:
-        value = BeautifulSoup(value, "lxml").get_text(" ")
-    return " ".join(value.split())
+    return " ".join(xml_safe(value).split())
 
 
-def _image(record: RawRecord) -> Image | None:
+# What the operator admits although private: (network, port or None for every port) pairs, as
+# fetch/addresses.py's Allowed reads them (the setting fetch_allowed_networks).
+Networks = tuple[tuple[IPv4Network | IPv6Network, int | None], ...]
+_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+
+
+def public_link(url: str, allowed_networks: Networks = ()) -> str | None:
+    """`url` if it may be handed to readers: http(s), a host, no user info, nothing XML cannot
+    carry, and no address the fetcher would refuse (private, loopback, link-local, cloud
+    metadata...) unless the operator admits its network. Names are not resolved here (no
+    I/O): the fetcher checks where they lead when it fetches them."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError when out of range
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or xml_safe(url) != url:
+        return None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return None
+    host = parts.hostname.rstrip(".")
+    try:
+        address = ip_address("127.0.0.1" if host in _LOCAL_NAMES or host.endswith(".localhost")
+                             else host)
+    except ValueError:
+        return url  # a name
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    if address.is_global or any(address in network and allowed in (None, port)
+                                for network, allowed in allowed_networks):
+        return url
+    return None
+
+
+def _link(url: str | None, base: str | None, allowed_networks: Networks) -> str | None:
+    """The canonical form of a link found on a page, if it may be published."""
+    if not url:
+        return None
+    try:
+        return public_link(canonical_url(url, base), allowed_networks)
+    except ValueError:  # "http://[x": no URL
+        return None
+
+
+def _image(record: RawRecord, allowed_networks: Networks = ()) -> Image | None:
     if not record.image_url:
         return None
     try:
-        url = urljoin(record.url, record.image_url.strip())
-        if urlsplit(url).scheme not in ("http", "https") or xml_safe(url) != url:
-            return None  # feeds could not carry it; nor should a page show it
+        url = public_link(urljoin(record.url, record.image_url.strip()), allowed_networks)
     except ValueError:  # "http://[x": no URL
         return None
+    if url is None:
+        return None  # feeds could not carry it; nor should a page show it
     return Image(url=url, alt=plain_text(record.image_alt),
                  credit=clean_credit(record.image_credit),
                  width=_dimension(record.image_width), height=_dimension(record.image_height))

@@ -35,7 +35,7 @@ from .admin import source_write
 from .errors import InvalidInput
 from .images import LIMITS, probe_images
 from .model import Item, ItemKind, Outcome, RawRecord, Source, SourceState, SourceStatus, member_of
-from .normalise import content_hash, normalise, reconcile, xml_safe
+from .normalise import Networks, content_hash, normalise, public_link, reconcile, xml_safe
 from .runtime import Runtime
 from .store import StoreUnavailable
 
@@ -79,7 +79,8 @@ def pushed_item_id(source_id: str, publisher_item_id: str) -> str:
     return str(uuid.uuid5(PUSH_NAMESPACE, f"{source_id}\n{publisher_item_id}"))
 
 
-def check_batch(payload: Any, max_items: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def check_batch(payload: Any, max_items: int, now: datetime | None = None, *,
+                allowed_networks: Networks = ()) -> list[dict[str, Any]]:
     """The batch's items if it is valid; raises InvalidInput naming every problem (at most
     MAX_PROBLEMS of them: a huge invalid body must not cost a huge answer)."""
     now = now or datetime.now(UTC)
@@ -99,7 +100,7 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None) -> li
         for name, url in (("url", item.get("url")),
                           ("image.url", (item.get("image") or {}).get("url")
                            if isinstance(item.get("image"), dict) else None)):
-            if isinstance(url, str) and (why := _url_problem(url)):
+            if isinstance(url, str) and (why := _url_problem(url, allowed_networks)):
                 problems.append((f"items[{n}].{name}", why))
         if isinstance(item.get("id"), str):
             if item["id"] in seen:
@@ -165,9 +166,10 @@ def _date_problem(text: str, now: datetime) -> str | None:
     return None
 
 
-def _url_problem(url: str) -> str | None:
+def _url_problem(url: str, allowed_networks: Networks = ()) -> str | None:
     """Why a pushed URL is refused beyond the schema's pattern: one that parses, with a valid
-    port, and nothing an XML feed could not carry."""
+    port, nothing an XML feed could not carry, no user info, and no address the fetcher would
+    refuse (normalise.public_link: what may be handed to readers)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError when out of range
@@ -176,6 +178,10 @@ def _url_problem(url: str) -> str | None:
         return f"{url[:200]!r} is not a valid URL"
     if not parts.hostname or xml_safe(url) != url:
         return f"{url[:200]!r} is not a valid URL"
+    if parts.username is not None or parts.password is not None:
+        return "must not carry a user name or password"
+    if public_link(url, allowed_networks) is None:
+        return "must be an http(s) URL of a public address"
     return None
 
 
@@ -185,7 +191,8 @@ def ingest(runtime: Runtime, source: Source, items: list[dict[str, Any]],
     and resized copies at once; new ones are fetched by the refresh this asks for
     (complete_images), never while the publisher waits."""
     started = time.monotonic()
-    normalised = [(entry["id"], _item(source, entry, now)) for entry in items]
+    normalised = [(entry["id"], _item(source, entry, now, runtime.fetcher.allowed_networks))
+                  for entry in items]
     probed = probe_images(runtime, [item for _, item in normalised], KNOWN_IMAGES_ONLY)
     normalised = [(publisher_id, item) for (publisher_id, _), item in zip(normalised, probed,
                                                                           strict=True)]
@@ -231,7 +238,8 @@ def withdraw(runtime: Runtime, source: Source, publisher_item_id: str, now: date
     return existed
 
 
-def _item(source: Source, entry: dict[str, Any], now: datetime) -> Item:
+def _item(source: Source, entry: dict[str, Any], now: datetime,
+          allowed_networks: Networks) -> Item:
     image = entry.get("image") or {}
     record = RawRecord(
         url=entry["url"], canonical_url=entry["url"], title=entry["title"],
@@ -240,7 +248,7 @@ def _item(source: Source, entry: dict[str, Any], now: datetime) -> Item:
         image_url=image.get("url"), image_alt=image.get("alt"), image_credit=image.get("credit"),
         figures=tuple((figure["value"], figure["label"]) for figure in entry.get("figures", ())),
         tags=tuple(entry.get("tags", ())), authors=tuple(entry.get("authors", ())))
-    item = normalise(record, source, now)
+    item = normalise(record, source, now, allowed_networks=allowed_networks)
     item = replace(item, id=pushed_item_id(source.id, entry["id"]),
                    kind=ItemKind(entry["kind"]) if entry.get("kind") else source.kind)
     return replace(item, content_hash=content_hash(item))

@@ -75,7 +75,8 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
              started: float, lease: KeptLease) -> RefreshResult:
     store = runtime.store
     harvested = normalise_harvest(
-        source, harvest(source, runtime.fetcher, store.page_states(source.id)), now)
+        source, harvest(source, runtime.fetcher, store.page_states(source.id)), now,
+        allowed_networks=runtime.fetcher.allowed_networks)
     for warning in harvested.warnings:
         log.warning("source %s: %s", source.id, warning)
     items = probe_images(runtime, harvested.items)  # fetches only images never seen

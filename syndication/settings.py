@@ -37,6 +37,11 @@ class Settings:
                               "sources and feeds.")
     base_url: str = _setting("", "Public URL of the service, for self links in feeds; "
                              "empty: the request's own host.")
+    trusted_hosts: str = _setting("", "Host names (comma-separated; with :port when not the "
+                                  "scheme's default; a leading dot admits subdomains) that "
+                                  "requests may name in their Host header; others get 400. "
+                                  "A public deployment sets this or base_url: without either, "
+                                  "only a loopback bind may serve.")
     contact_url: str = _setting("", "URL (or mailto:) named in the User-Agent, so that the "
                                 "owners of scraped sites can reach the operators. Set it.")
     fetch_timeout: float = _setting(10.0, "Seconds allowed for each HTTP request to a source.")
@@ -45,11 +50,14 @@ class Settings:
     host_delay: float = _setting(1.0, "Minimum seconds between the end of one request to a host "
                                  "and the start of the next; a host gets one request at a "
                                  "time, and a longer Crawl-delay in its robots.txt wins.")
-    fetch_allowed_networks: str = _setting("", "Networks (CIDR, comma-separated) that pages, "
-                                           "images and redirects may lead to although private, "
-                                           "loopback or link-local, e.g. 127.0.0.0/8,::1/128. "
-                                           "Empty: public addresses only. The demo allows "
-                                           "loopback.")
+    fetch_allowed_networks: str = _setting("", "Networks or hosts (comma-separated; CIDR, an "
+                                           "address or a name, each with :port to admit that "
+                                           "port only; IPv6 with a port in brackets) that "
+                                           "pages, images and redirects may lead to although "
+                                           "private, loopback or link-local, e.g. "
+                                           "127.0.0.1:8300,[::1]:8300 for one local site and "
+                                           "not the machine's other services. Empty: public "
+                                           "addresses only. The demo allows loopback.")
     retention: int = _setting(500, "Items kept per source and per feed; older ones are dropped.")
     lease_seconds: int = _setting(60, "Lifetime of a refresh lease, renewed every third of it "
                                   "while the refresh runs: no two processes refresh one source "
@@ -79,6 +87,13 @@ class Settings:
                                 "removing sources, triggering refreshes, issuing publishers' "
                                 "push tokens. Empty: that API is off. A secret: pass it from a "
                                 "secret store, never from a file under version control.")
+    admin_networks: str = _setting("127.0.0.0/8,::1/128", "Networks (CIDR, comma-separated) "
+                                   "from which the operator token is accepted; from anywhere "
+                                   "else the operator API answers 403, token or not.")
+    trusted_proxies: str = _setting("", "Networks (CIDR, comma-separated) of the reverse "
+                                    "proxies in front of the service: a request coming from "
+                                    "one is from the address its X-Forwarded-For names. Empty: "
+                                    "the connecting address is the client's.")
     api_source_domains: str = _setting("", "Domains (comma-separated; each admits its "
                                        "subdomains) that sources added through the operator API "
                                        "may fetch from, e.g. iledefrance.fr,crij.fr. Empty: the "
@@ -153,3 +168,24 @@ def _convert(name: str, raw: str, kind: type) -> Any:
             pass
     expected = "true or false" if kind is bool else f"a valid {kind.__name__}"
     raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not {expected}", field=name)
+
+
+LOOPBACK_BINDS = ("127.0.0.1", "::1", "localhost")
+
+
+def require_known_origin(settings: Settings, bind: str | None = None) -> None:
+    """Refuse to serve where a request's Host header would choose the links: absolute URLs
+    come from base_url, or requests name one of trusted_hosts. A loopback `bind` (the demo,
+    development) may go without; the WSGI entry point, whose bind is unknown, may not."""
+    if settings.base_url or settings.trusted_hosts or bind in LOOPBACK_BINDS:
+        return
+    where = f"on {bind}" if bind else "behind a WSGI server"
+    raise ConfigError(f"serving {where} needs {ENV_PREFIX}BASE_URL (the public URL of the "
+                      f"service) or {ENV_PREFIX}TRUSTED_HOSTS: otherwise any client's Host "
+                      "header would choose the links in feeds and widgets", field="base_url")
+
+
+def trusted_hosts(settings: Settings) -> list[str] | None:
+    """Werkzeug's TRUSTED_HOSTS for the app: the hosts named, None for any."""
+    hosts = [host.strip().lower() for host in settings.trusted_hosts.split(",") if host.strip()]
+    return hosts or None

@@ -479,9 +479,25 @@ def test_remove_source_refuses_a_declared_or_unknown_source(env: dict[str, str])
 
 def test_the_wsgi_entry_point_builds_the_app(env: dict[str, str]) -> None:
     """`granian … wsgi:app` (the image's command) imports wsgi.py: it must build the app."""
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi; print(type(wsgi.app).__name__)"],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")},
-             **env}, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    def wsgi(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "import wsgi; print(type(wsgi.app).__name__)"],
+            env={**{k: v for k, v in os.environ.items() if not k.startswith("SYNDICATION_")},
+                 **env, **extra}, cwd=ROOT, capture_output=True, text=True, timeout=120,
+            check=False)
+
+    result = wsgi(SYNDICATION_BASE_URL="https://flux.example.org")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "Flask"
+    # Without a base URL or trusted hosts, a Host header would choose the links: refused.
+    refused = wsgi()
+    assert refused.returncode != 0
+    assert "SYNDICATION_BASE_URL" in refused.stderr and "TRUSTED_HOSTS" in refused.stderr
+
+
+def test_serve_on_a_public_interface_needs_a_base_url(env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    result = run_cli(["serve", "--host", "0.0.0.0", "--port", str(_closed_port())], env,
+                     tmp_path)
+    assert result.returncode == 2
+    assert "SYNDICATION_BASE_URL" in result.stderr

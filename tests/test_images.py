@@ -10,7 +10,7 @@ import uuid
 import warnings
 import zlib
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -444,3 +444,63 @@ def test_the_sample_site_images_all_probe(site_runtime: Runtime, faulty_site: Fa
     assert len(paths) >= 20
     assert all(i.image and i.image.type == "image/jpeg" and derivative_of(i.image)
                for i in probed)
+
+
+def test_an_image_whose_name_leads_to_a_private_address_is_not_published(
+        redis_client: Redis, prefix: str, faulty_site: FaultySite) -> None:
+    """The fetcher refuses it; readers are not handed its URL either (now, and on later
+    refreshes, while the refusal is remembered)."""
+    import ipaddress
+    import socket
+
+    from .conftest import make_catalogue, make_runtime
+
+    name = socket.gethostname()
+    try:
+        address = ipaddress.ip_address(socket.getaddrinfo(name, None)[0][4][0])
+    except (OSError, ValueError):
+        pytest.skip(f"this machine's name {name!r} does not resolve")
+    if address.is_global:
+        pytest.skip(f"this machine's name {name!r} resolves to a public address")
+    port = faulty_site.url.rsplit(":", 1)[1]
+    url = f"http://{name}:{port}/media/plan-velo-regional.jpg"
+    public_only = make_runtime(redis_client, prefix, make_catalogue(faulty_site.url),
+                               fetch_allowed_networks="")
+    try:
+        [probed] = probe_images(public_only, [item_with(url)])
+        assert probed.image is None
+        [again] = probe_images(public_only, [item_with(url)])
+        assert again.image is None
+        assert requests_for(faulty_site, "/media/plan-velo-regional.jpg") == []
+    finally:
+        public_only.fetcher.close()
+
+
+def test_images_no_item_shows_are_swept_with_everything_kept_of_them(
+        redis_client: Redis, site_runtime: Runtime, faulty_site: FaultySite) -> None:
+    from syndication.images import SWEEP_GRACE, sweep_images
+    from syndication.refresh import refresh
+
+    assert refresh(site_runtime.catalogue.sources["region-solidaire"], site_runtime).outcome \
+        == "ok"
+    shown = {item.image.url for item in site_runtime.store.feed_items("region-solidaire",
+                                                                      limit=50) if item.image}
+    orphan = faulty_site.url + VELO
+    assert orphan not in shown
+    [probed] = probe_images(site_runtime, [item_with(orphan)])  # probed, never committed
+    assert probed.image is not None and probed.image.derivatives
+    key = image_key(orphan)
+    prefix = site_runtime.settings.redis_prefix
+    assert list(redis_client.scan_iter(match=f"{prefix}:image:{key}:*"))  # derivatives
+
+    assert sweep_images(site_runtime) == 0  # just probed: a refresh may be about to commit it
+    later = datetime.now(UTC) + SWEEP_GRACE + timedelta(minutes=1)
+    assert sweep_images(site_runtime, now=later) == 1
+    assert not redis_client.exists(f"{prefix}:image:{key}")
+    assert not list(redis_client.scan_iter(match=f"{prefix}:image:{key}:*"))
+    kept = site_runtime.stores.images.keys()
+    assert kept == {image_key(url) for url in shown} and kept
+    for url in shown:  # what items show is untouched, derivatives included
+        record = site_runtime.stores.images.record(image_key(url))
+        assert record is not None and record.derivatives
+        assert derivative(site_runtime, image_key(url), 600)[0]

@@ -11,10 +11,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from redis import Redis
 
 from syndication.app import create_app
+from syndication.errors import TooManyRequests
 from syndication.model import Catalogue
 from syndication.refresh import refresh
 from syndication.runtime import Runtime
 from syndication.schedule import build_scheduler, sync_jobs
+from syndication.web.auth import FAILURE_WINDOW, MAX_FAILURES, Failures
 
 from .conftest import make_runtime
 
@@ -254,3 +256,64 @@ def test_tokens_are_shown_once_and_kept_as_digests(web: Any, redis_client: Redis
     assert web.post("/api/publishers/nobody/tokens", headers=AUTH).status_code == 404
     assert web.delete("/api/publishers/sample-site/tokens/" + "0" * 64,
                       headers=AUTH).status_code == 404
+
+
+# --- who may use the operator token --------------------------------------------------------
+
+
+def test_the_operator_token_works_from_operator_networks_only(web: Any) -> None:
+    """The test client comes from 127.0.0.1, in the default SYNDICATION_ADMIN_NETWORKS."""
+    assert web.get("/api/publishers/sample-site/tokens", headers=AUTH).status_code == 200
+    elsewhere = web.get("/api/publishers/sample-site/tokens", headers=AUTH,
+                        environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert elsewhere.status_code == 403
+    assert "SYNDICATION_ADMIN_NETWORKS" in elsewhere.json["detail"]
+
+
+def test_a_forwarded_address_counts_only_from_a_trusted_proxy(
+        redis_client: Redis, prefix: str, catalogue: Catalogue) -> None:
+    service = make_runtime(redis_client, prefix, catalogue, admin_token=ADMIN,
+                           trusted_proxies="10.0.0.0/8", admin_networks="192.0.2.0/24")
+    app = create_app(runtime=service)
+    web = app.test_client()
+    try:
+        def asks(remote: str, forwarded: str | None) -> int:
+            headers = {**AUTH, **({"X-Forwarded-For": forwarded} if forwarded else {})}
+            return web.get("/api/publishers/sample-site/tokens", headers=headers,
+                           environ_base={"REMOTE_ADDR": remote}).status_code
+
+        assert asks("10.1.2.3", "192.0.2.10") == 200  # the proxy says who the client is
+        assert asks("10.1.2.3", "192.0.2.10, 10.9.9.9") == 200  # through two proxies
+        assert asks("10.1.2.3", "198.51.100.1") == 403  # an outside client, forwarded
+        # A client that is no proxy cannot choose its address by header.
+        assert asks("198.51.100.1", "192.0.2.10") == 403
+        assert asks("10.1.2.3", "192.0.2.10, 198.51.100.1") == 403  # the last untrusted hop
+    finally:
+        app.extensions["syndication.cache"].close()
+        service.fetcher.close()
+
+
+def test_failed_authentications_are_limited_and_counted(web: Any) -> None:
+    wrong = {"Authorization": "Bearer not-the-token"}
+    answers = [web.get("/api/publishers/sample-site/tokens", headers=wrong).status_code
+               for _ in range(12)]
+    assert answers[:10] == [401] * 10 and answers[10:] == [429, 429]
+    limited = web.get("/api/publishers/sample-site/tokens", headers=AUTH)
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
+    other = web.get("/api/publishers/sample-site/tokens", headers=AUTH,
+                    environ_base={"REMOTE_ADDR": "::1"})
+    assert other.status_code == 200  # another address is not held back
+    metrics = web.get("/metrics").get_data(as_text=True)
+    assert 'syndication_auth_failures_total{kind="operator"} 10.0' in metrics
+
+
+def test_the_failure_window_moves_on() -> None:
+    now = [1000.0]
+    failures = Failures(clock=lambda: now[0])
+    for _ in range(MAX_FAILURES):
+        failures.record("192.0.2.1")
+    with pytest.raises(TooManyRequests) as refused:
+        failures.check("192.0.2.1")
+    assert 0 < refused.value.retry_after <= FAILURE_WINDOW
+    now[0] += FAILURE_WINDOW + 1
+    failures.check("192.0.2.1")  # the window moved on: allowed again

@@ -497,7 +497,7 @@ def test_the_service_fetcher_takes_its_allow_list_and_delay_from_settings() -> N
                                       "SYNDICATION_HOST_DELAY": "0.5"})
     configured = Fetcher.from_settings(settings)
     try:
-        assert [str(n) for n in configured.allowed_networks] == ["10.0.0.0/8", "::1/128"]
+        assert [str(a.network) for a in configured.allowed_networks] == ["10.0.0.0/8", "::1/128"]
         assert configured.host_delay == 0.5
     finally:
         configured.close()
@@ -528,3 +528,57 @@ def test_one_hold_is_seen_by_every_thread(fetcher: Fetcher, faulty_site: FaultyS
         thread.join()
     assert len(errors) == len(PAGES) and all(isinstance(e, RateLimited) for e in errors)
     assert page_paths(faulty_site) == [NEWS]
+
+
+# --- origins, not hosts ------------------------------------------------------------------------
+
+
+def test_a_hold_is_per_origin_not_per_machine(fetcher: Fetcher, faulty_site: FaultySite,
+                                              tmp_path: Path) -> None:
+    """Two services on one machine are two sites: a 429 from one holds that one only."""
+    neighbour = FaultySite(SITE_DIR, tmp_path / "neighbour", host="127.0.0.1")
+    try:
+        faulty_site.fail_with("429")
+        with pytest.raises(RateLimited):
+            fetcher.fetch(faulty_site.url + NEWS)
+        assert isinstance(fetcher.fetch(neighbour.url + NEWS), Page)  # same host, other port
+        faulty_site.fail_with(None)
+        with pytest.raises(RateLimited):
+            fetcher.fetch(faulty_site.url + "/region-solidaire")
+    finally:
+        neighbour.stop()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("127.0.0.0/8", [("127.0.0.0/8", None)]),
+    ("127.0.0.1:8300", [("127.0.0.1/32", 8300)]),
+    ("10.0.0.0/8:9000, [::1]:8300", [("10.0.0.0/8", 9000), ("::1/128", 8300)]),
+    ("fd00::/8", [("fd00::/8", None)]),
+    ("[fd00::/8]:443", [("fd00::/8", 443)]),
+])
+def test_the_allow_list_takes_networks_and_hosts_each_with_a_port(
+        value: str, expected: list[tuple[str, int | None]]) -> None:
+    assert [(str(a.network), a.port) for a in parse_networks(value, "x")] == expected
+
+
+def test_a_name_in_the_allow_list_is_resolved_once() -> None:
+    [*allowed] = parse_networks("localhost:8300", "fetch_allowed_networks")
+    assert allowed and all(a.port == 8300 and a.network.num_addresses == 1 for a in allowed)
+    assert any(str(a.network) == "127.0.0.1/32" for a in allowed)
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:99999", "not a host!", "[::1", "127.0.0.1:80:81"])
+def test_a_wrong_allow_list_names_the_setting(value: str) -> None:
+    with pytest.raises(ConfigError, match="fetch_allowed_networks"):
+        parse_networks(value, "fetch_allowed_networks")
+
+
+def test_a_port_in_the_allow_list_admits_that_port_only(faulty_site: FaultySite) -> None:
+    port = int(faulty_site.url.rsplit(":", 1)[1])
+    client = make_fetcher(allowed=f"127.0.0.1:{port}")
+    try:
+        assert isinstance(client.fetch(faulty_site.url + NEWS), Page)
+        with pytest.raises(RefusedAddress):  # the same machine's Redis, say: not admitted
+            client.fetch(f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}/")
+    finally:
+        client.close()

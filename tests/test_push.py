@@ -288,6 +288,10 @@ def test_pushed_images_are_measured_by_the_next_refresh_and_kept_through_edits(
     ("url", "https://example.org:99999/a", "not a valid URL"),
     ("image", {"url": "http://[x/"}, "not a valid URL"),
     ("image", {"url": "https://example.org/i\x01.jpg"}, "is not"),
+    ("url", "https://user:secret@example.org/a", "user name or password"),
+    ("image", {"url": "http://169.254.169.254/latest/meta-data/"}, "public address"),
+    ("image", {"url": "http://10.0.0.5:6379/x.jpg"}, "public address"),
+    ("url", "http://[fd00::1]/a", "public address"),
 ])
 def test_dates_and_urls_that_would_break_a_feed_are_refused(web: Any, service: Runtime,
                                                             field: str, value: Any,

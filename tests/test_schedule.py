@@ -22,7 +22,8 @@ from .conftest import FEEDS_DIR, LOOPBACK, ROOT
 def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
     scheduler = build_scheduler(runtime)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == set(runtime.catalogue.sources) | {"websub:tick"}
+    assert set(jobs) == set(runtime.catalogue.sources) | {"websub:tick", "images:sweep"}
+    assert jobs["images:sweep"].trigger.interval == timedelta(hours=1)
     actualites = jobs["actualites"]
     assert actualites.trigger.interval == timedelta(minutes=15)
     assert actualites.trigger.jitter

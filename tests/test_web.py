@@ -912,3 +912,22 @@ def test_create_app_rejects_an_unknown_setting() -> None:
     with pytest.raises(ConfigError) as raised:
         create_app({"redis_urll": "redis://localhost"})
     assert raised.value.field == "redis_urll"
+
+
+def test_requests_naming_an_untrusted_host_are_refused(
+        redis_client: Redis, prefix: str, catalogue: Catalogue) -> None:
+    """With trusted hosts set, a forged Host header gets 400: links never point to it."""
+    service = make_runtime(redis_client, prefix, catalogue,
+                           trusted_hosts="flux.example.org, .mairie.example")
+    app = create_app(runtime=service)
+    client = app.test_client()
+    try:
+        assert client.get("/feeds/actualites.rss", headers={"Host": "evil.example"}
+                          ).status_code == 400
+        trusted = client.get("/feeds/actualites.rss", headers={"Host": "flux.example.org"})
+        assert trusted.status_code == 200 and b"evil.example" not in trusted.data
+        assert b"http://flux.example.org/feeds/actualites.rss" in trusted.data
+        assert client.get("/healthz", headers={"Host": "www.mairie.example"}).status_code == 200
+    finally:
+        app.extensions["syndication.cache"].close()
+        service.fetcher.close()

@@ -30,6 +30,7 @@ from syndication.runtime import Runtime
 from syndication.settings import Settings
 from syndication.store.subscriptions import CLAIM_SECONDS, SubscriptionStore, subscription_id
 from syndication.web import hub
+from syndication.websub import protocol
 
 from .conftest import make_catalogue, make_runtime
 from .faulty_site import FaultySite
@@ -625,3 +626,52 @@ def test_a_version_announced_during_a_delivery_is_delivered_next(
 
 def test_the_hub_only_takes_posts(hub_client: FlaskClient) -> None:
     assert hub_client.get("/hub").status_code == 405
+
+
+# --- limits: one client, or one callback host, cannot turn the hub against a third party ----
+
+
+def ask_from(client: FlaskClient, address: str, callback: str, mode: str = "subscribe"):  # noqa: ANN201
+    return client.post("/hub", data={"hub.mode": mode, "hub.topic": TOPIC,
+                                     "hub.callback": callback},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_one_client_gets_429_past_its_requests_per_minute(hub_client: FlaskClient) -> None:
+    limit = protocol.LIMITS.requests_per_client
+    # Each request names a callback on a host of its own: only the client's limit applies.
+    answers = [ask_from(hub_client, "192.0.2.1", f"http://127.0.0.{n}:9/cb").status_code
+               for n in range(1, limit + 3)]
+    assert answers[:limit] == [202] * limit and answers[limit:] == [429, 429]
+    refused = ask_from(hub_client, "192.0.2.1", "http://127.0.0.99:9/cb")
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+    assert refused.mimetype == "text/plain"
+    assert ask_from(hub_client, "192.0.2.2", "http://127.0.0.99:9/cb").status_code == 202
+
+
+def test_one_callback_host_gets_at_most_so_many_requests_per_minute(
+        hub_client: FlaskClient, store: SubscriptionStore) -> None:
+    limit = protocol.LIMITS.requests_per_host
+    answers = [ask_from(hub_client, f"198.51.100.{n}", f"http://127.0.0.7:9/cb{n}").status_code
+               for n in range(1, limit + 3)]
+    assert answers[:limit] == [202] * limit and answers[limit:] == [429, 429]
+    assert store.pending_intents() == limit  # no verification request beyond the limit
+
+
+def test_pending_and_active_subscriptions_per_callback_host_are_bounded(
+        hub_client: FlaskClient, hub_runtime: Runtime, subscriber: Subscriber,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(protocol, "LIMITS", replace(protocol.LIMITS, pending_per_host=2,
+                                                    active_per_host=3))
+    callbacks = [subscriber.url(f"/s{n}") for n in range(5)]
+    assert [ask_from(hub_client, "192.0.2.1", c).status_code for c in callbacks[:3]] == [
+        202, 202, 429]  # two waiting for verification at most
+    assert all(r.verified for r in websub.verify_pending(hub_runtime))
+    assert ask_from(hub_client, "192.0.2.1", callbacks[2]).status_code == 202
+    assert all(r.verified for r in websub.verify_pending(hub_runtime))
+    # Three active on the host: a fourth is refused, a renewal of one is not.
+    assert ask_from(hub_client, "192.0.2.1", callbacks[3]).status_code == 429
+    assert ask_from(hub_client, "192.0.2.1", callbacks[0]).status_code == 202
+    assert ask_from(hub_client, "192.0.2.1", callbacks[0], "unsubscribe").status_code == 202
+    assert all(r.verified for r in websub.verify_pending(hub_runtime))  # renewal, then removal
+    assert ask_from(hub_client, "192.0.2.1", callbacks[3]).status_code == 202

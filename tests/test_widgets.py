@@ -9,7 +9,9 @@ test_digest.py; `plan-climat` is never refreshed, so its feed is empty.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -560,13 +562,21 @@ def test_resize_script_checks_origin_and_source(web: FlaskClient) -> None:
     assert len(gzip.compress(response.data)) < 1024
 
 
+def policy(response: Any) -> dict[str, str]:
+    """A response's Content-Security-Policy, directive → its sources."""
+    directives = (part.strip().split(" ", 1) for part in
+                  response.headers["Content-Security-Policy"].split(";") if part.strip())
+    return {name: value for name, value in directives}
+
+
 # --- the configurator ----------------------------------------------------------------------
 
 
 def test_builder_is_a_french_form_with_a_preview_and_the_three_codes(
         web: FlaskClient, filled: Filled) -> None:
     response = _get_ok(web, "/embed/builder")
-    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert policy(response)["frame-ancestors"] == "'self'"
+    assert policy(response)["script-src"] == "'self'"
     soup = BeautifulSoup(response.data, "html.parser")
     assert soup.html["lang"] == "fr" and "widget" in soup.title.get_text()
     feeds = [option["value"] for option in soup.find("select", id="feed").find_all("option")]
@@ -604,7 +614,7 @@ EMBED_URLS = ["/embed/actualites.html", "/embed/actualites/frame", "/embed/actua
 def test_widgets_may_be_framed_anywhere_are_cors_open_and_set_no_cookie(
         web: FlaskClient, url: str) -> None:
     response = _get_ok(web, url, headers={"Origin": "https://mairie.example"})
-    assert response.headers["Content-Security-Policy"] == "frame-ancestors *"
+    assert policy(response)["frame-ancestors"] == "*"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Credentials" not in response.headers
     assert "Set-Cookie" not in response.headers
@@ -615,7 +625,37 @@ def test_widgets_may_be_framed_anywhere_are_cors_open_and_set_no_cookie(
 @pytest.mark.parametrize("url", ["/", "/embed/builder", "/feeds/actualites.rss", "/status",
                                  "/embed/nope.html"])
 def test_other_pages_may_be_framed_by_this_service_only(web: FlaskClient, url: str) -> None:
-    assert web.get(url).headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    response = web.get(url)
+    assert policy(response)["frame-ancestors"] == "'self'"
+    assert policy(response)["script-src"] == "'self'"  # no inline script, no other origin
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_frame_runs_its_own_inline_script_and_nothing_else(web: FlaskClient) -> None:
+    response = _get_ok(web, "/embed/actualites/frame")
+    [source] = BeautifulSoup(response.data, "html.parser").find_all("script")
+    digest = base64.b64encode(hashlib.sha256(source.string.encode()).digest()).decode()
+    assert policy(response)["script-src"] == f"'sha256-{digest}'"
+    assert policy(response)["object-src"] == "'none'"
+
+
+def test_nothing_runs_in_a_digest(web: FlaskClient) -> None:
+    response = _get_ok(web, "/digest/actualites.html")
+    assert policy(response)["script-src"] == "'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("POST", "/feeds/actualites.rss", {"GET", "HEAD", "OPTIONS"}),
+    ("DELETE", "/embed/actualites/frame", {"GET", "HEAD", "OPTIONS"}),
+    ("GET", "/hub", {"POST", "OPTIONS"}),
+])
+def test_a_405_says_which_methods_are_allowed(web: FlaskClient, method: str, url: str,
+                                              allowed: set[str]) -> None:
+    response = web.open(url, method=method)
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == allowed
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 @pytest.mark.parametrize("url", EMBED_URLS + ["/embed/actualites.html?layout=cards&count=3"])
@@ -624,7 +664,7 @@ def test_widgets_revalidate_with_etags_and_compress(web: FlaskClient, url: str) 
     etag = first.headers["ETag"]
     again = web.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and not again.data
-    assert again.headers["Content-Security-Policy"] == "frame-ancestors *"
+    assert policy(again)["frame-ancestors"] == "*"
     compressed = _get_ok(web, url, headers={"Accept-Encoding": "br, gzip"})
     assert compressed.headers["Content-Encoding"] == "br"
     assert brotli.decompress(compressed.data) == first.data

@@ -17,10 +17,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+import lxml.html
 from lxml import etree
 
 from ..errors import MalformedFeed
@@ -108,6 +110,7 @@ def _feed_entry(entry: Any, base: str) -> RawRecord:
     content = entry.get("content") or []
     html = next((c.get("value") for c in content if "html" in (c.get("type") or "html")), None)
     summary = entry.get("summary")
+    summary_text = _as_text(summary, entry.get("summary_detail"))
     image_url, image_alt = _entry_image(entry)
     authors = tuple(a.get("name") for a in entry.get("authors") or [] if a.get("name"))
     if not authors and entry.get("author"):
@@ -116,9 +119,10 @@ def _feed_entry(entry: Any, base: str) -> RawRecord:
     return RawRecord(
         url=link or entry.get("id") or base,
         canonical_url=link or None,
-        title=entry.get("title"),
-        summary=summary,
-        content_html=html or summary,
+        title=_as_text(entry.get("title"), entry.get("title_detail")),
+        summary=summary_text,
+        content_html=html or (summary if _is_html(entry.get("summary_detail")) else
+                              _paragraph(summary_text)),
         published=_struct_date(entry.get("published_parsed")) or entry.get("published"),
         # dict.get: feedparser's own get maps a missing `updated` to `published`, with a warning.
         updated=(_struct_date(dict.get(entry, "updated_parsed"))
@@ -154,6 +158,28 @@ def _struct_date(value: Any) -> str | None:
         return None
 
 
+def _is_html(detail: Any) -> bool:
+    """Whether feedparser found a field to be markup (Atom type="html" or "xhtml", or an RSS
+    field that holds tags)."""
+    return bool(detail) and detail.get("type") in ("text/html", "application/xhtml+xml")
+
+
+def _as_text(value: str | None, detail: Any) -> str | None:
+    """A feed field as text: markup is read once, as a browser would show it; plain text stays
+    exactly as written ("<enfin>" in a text title is the text "<enfin>")."""
+    if not value or not _is_html(detail):
+        return value
+    try:
+        return lxml.html.fragment_fromstring(value, create_parent="div").text_content()
+    except (etree.ParserError, ValueError):
+        return value
+
+
+def _paragraph(text: str | None) -> str | None:
+    """Plain text as HTML content: escaped, never read as markup."""
+    return f"<p>{escape(text)}</p>" if text else None
+
+
 def _parse_json_feed(body: bytes, url: str) -> FeedEntries:
     try:
         data = load_json(body)  # at most MAX_DEPTH levels deep: TooDeep otherwise
@@ -180,7 +206,7 @@ def _json_item(item: Any, base: str, url: str, lang: str | None) -> RawRecord | 
         canonical_url=link,
         title=_string(item.get("title")),
         summary=_string(item.get("summary")) or text,
-        content_html=_string(item.get("content_html")) or text,
+        content_html=_string(item.get("content_html")) or _paragraph(text),
         published=_string(item.get("date_published")),
         updated=_string(item.get("date_modified")),
         image_url=urljoin(base, image) if image else None,

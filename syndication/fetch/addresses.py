@@ -12,8 +12,9 @@ redirect hop, robots.txt) and websub/protocol.py (callbacks).
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -32,36 +33,74 @@ class UnresolvableHost(URLRefused):
     """DNS has no address for the URL's host."""
 
 
-def parse_networks(value: str, setting: str) -> tuple[Network, ...]:
-    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming the setting."""
-    networks = []
-    for part in value.replace(";", ",").split(","):
-        if part.strip():
-            try:
-                networks.append(ipaddress.ip_network(part.strip(), strict=False))
-            except ValueError:
-                raise ConfigError(f"'{part.strip()}' is not a network in CIDR notation "
-                                  f"(like 127.0.0.0/8 or ::1/128)", field=setting) from None
-    return tuple(networks)
+class Allowed(NamedTuple):
+    """A network the operator admits, on one port or (None) on every port."""
+
+    network: Network
+    port: int | None = None
+
+    def admits(self, address: Address, port: int | None) -> bool:
+        return address in self.network and self.port in (None, port)
 
 
-def is_admitted(address: Address, allowed_networks: tuple[Network, ...] = ()) -> bool:
-    """Whether a request may go to this address: a public one, or one the operator admitted."""
+_WITH_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<other>[^:]+))(?::(?P<port>\d{1,5}))?$")
+
+
+def parse_networks(value: str, setting: str) -> tuple[Allowed, ...]:
+    """'127.0.0.0/8, [::1]:8300, 10.0.0.5:9000, localhost:8300, fd00::/8' → what the operator
+    admits: a network (CIDR) or a host (an address, or a name resolved now), each on every port
+    or on one (`:port`; an IPv6 address with a port goes in brackets). Raises ConfigError naming
+    the setting."""
+    allowed: list[Allowed] = []
+    for part in (p.strip() for p in value.replace(";", ",").split(",")):
+        if not part:
+            continue
+        match = _WITH_PORT.match(part)
+        try:
+            if match is None:  # an IPv6 network without brackets, on every port
+                allowed.append(Allowed(ipaddress.ip_network(part, strict=False)))
+                continue
+            port = int(match["port"]) if match["port"] else None
+            if port is not None and not 0 < port < 65536:
+                raise ValueError(part)
+            allowed += [Allowed(network, port) for network in _networks_of(
+                match["v6"] or match["other"])]
+        except (ValueError, OSError, UnicodeError):
+            raise ConfigError(f"'{part}' is not a network or host (like 127.0.0.0/8, "
+                              f"[::1]:8300 or localhost:8300)", field=setting) from None
+    return tuple(allowed)
+
+
+def _networks_of(host: str) -> list[Network]:
+    """A CIDR network, an address (as a network of one), or the addresses a name resolves to."""
+    try:
+        return [ipaddress.ip_network(host, strict=False)]
+    except ValueError:
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", host):
+            raise
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(ipaddress.ip_network(info[4][0]) for info in infos))
+
+
+def is_admitted(address: Address, allowed_networks: tuple[Allowed, ...] = (),
+                port: int | None = None) -> bool:
+    """Whether a request may go to this address (on this port): a public one, or one the
+    operator admitted."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
-    if any(address in network for network in allowed_networks):
+    if any(allowed.admits(address, port) for allowed in allowed_networks):
         return True
     if isinstance(address, ipaddress.IPv6Address):
         # 6to4 and Teredo addresses carry an IPv4 address that must pass too.
         embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
-        if embedded is not None and not is_admitted(embedded, allowed_networks):
+        if embedded is not None and not is_admitted(embedded, allowed_networks, port):
             return False
     return address.is_global and not (
         address.is_private or address.is_loopback or address.is_link_local
         or address.is_multicast or address.is_reserved or address.is_unspecified)
 
 
-def check_url(url: str, allowed_networks: tuple[Network, ...] = ()) -> Address:
+def check_url(url: str, allowed_networks: tuple[Allowed, ...] = ()) -> Address:
     """The address to send requests for `url` to; raises URLRefused when the URL is not
     http(s), carries credentials, or its host resolves to no admitted address."""
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
@@ -87,7 +126,7 @@ def check_url(url: str, allowed_networks: tuple[Network, ...] = ()) -> Address:
         raise UnresolvableHost(f"its host '{host}' cannot be resolved") from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     for address in addresses:
-        if is_admitted(address, allowed_networks):
+        if is_admitted(address, allowed_networks, port):
             return address
     raise URLRefused(f"its host '{host}' resolves to a private, loopback, link-local, "
                      f"multicast or reserved address ({addresses[0]}) outside the allowed "

@@ -1,6 +1,6 @@
 """The polite HTTP client: conditional GET, timeouts, a byte limit, a redirect limit, a User-Agent
-that says who we are, robots.txt, one request at a time per host with a minimum delay, Retry-After
-honoured, untrusted URLs checked, and charset detection that copes with missing or wrong
+that says who we are, robots.txt, one request at a time per origin with a minimum delay,
+Retry-After honoured, untrusted URLs checked, and charset detection that copes with missing or wrong
 declarations.
 
 `Fetcher.fetch(url, validators)` returns a `Page`, or `Unchanged` for a 304: not modified is a
@@ -14,11 +14,11 @@ Every request, each redirect hop included, goes through `_open`:
 1. the URL must be http(s) and its host resolve to a public address, or to a network of the
    setting fetch_allowed_networks (addresses.py); the request then goes to that very
    address. Refused: RefusedAddress, nothing sent.
-2. a host that answered 429 or 503 with Retry-After is not contacted before that time:
-   RateLimited at once, for every page of it (pacing.py).
+2. an origin (scheme, host, port) that answered 429 or 503 with Retry-After is not contacted
+   before that time: RateLimited at once, for every page of it (pacing.py).
 3. the origin's robots.txt (downloaded once an hour, robots.py) must allow the URL:
    RobotsDisallowed names the rule, and nothing is sent.
-4. one request at a time per host, at least host_delay seconds (or the robots.txt Crawl-delay
+4. one request at a time per origin, at least host_delay seconds (or the robots.txt Crawl-delay
    when longer) after the previous one ended.
 
 Redirects are followed here, not by httpx, so that each hop passes all four. Each request (each
@@ -56,7 +56,7 @@ from ..model import Validators
 from ..settings import Settings
 from .addresses import (
     Address,
-    Network,
+    Allowed,
     UnresolvableHost,
     URLRefused,
     check_url,
@@ -66,7 +66,13 @@ from .addresses import (
 from .budget import TimeBudget
 from .charset import decode_html
 from .pacing import HostPacing, LocalPacing
-from .robots import ROBOTS_MAX_BYTES, ROBOTS_MAX_REDIRECTS, RobotsAnswer, RobotsCache
+from .robots import (
+    ROBOTS_MAX_BYTES,
+    ROBOTS_MAX_REDIRECTS,
+    RobotsAnswer,
+    RobotsCache,
+    origin_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +132,10 @@ class _Received:
 
 class Fetcher:
     """One HTTP client shared by every refresh of a process, and with it the politeness state:
-    robots.txt per origin, pacing and Retry-After holds per host."""
+    robots.txt per origin, pacing and Retry-After holds per origin."""
 
     def __init__(self, *, user_agent: str, timeout: float, max_bytes: int, max_redirects: int,
-                 allowed_networks: tuple[Network, ...] = (),
+                 allowed_networks: tuple[Allowed, ...] = (),
                  host_delay: float = Settings.host_delay, pacing: HostPacing | None = None):
         self.timeout, self.max_bytes, self.max_redirects = timeout, max_bytes, max_redirects
         self.allowed_networks, self.host_delay = allowed_networks, host_delay
@@ -223,7 +229,9 @@ class Fetcher:
         current = url
         for hop in range(limit + 1):
             address = self._check_address(name, current, redirected=hop > 0)
-            host = httpx.URL(current).raw_host.decode("ascii").lower()
+            # Holds and turns are per origin (scheme, host, port), as robots.txt is: two
+            # services on one machine are two sites.
+            host = origin_of(current)
             self._check_hold(name, host)
             interval = self.host_delay
             if robots:

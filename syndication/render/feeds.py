@@ -70,7 +70,7 @@ def guid(item: Item) -> str:
 
 
 def render_rss(context: FeedContext, items: list[Item]) -> bytes:
-    document = _generator(context, items, enclosures=True).rss_str(pretty=True)
+    document = _generator(context, items, rss=True).rss_str(pretty=True)
     # feedgen writes only the self link into an RSS channel; hub and paging links join it here.
     extra = [(rel, href) for rel, href in _links(context) if rel != "self"]
     return _finish(document, context, channel_links=extra)
@@ -79,7 +79,7 @@ def render_rss(context: FeedContext, items: list[Item]) -> bytes:
 def render_atom(context: FeedContext, items: list[Item]) -> bytes:
     # feedgen 1.0 drops rel, type and length from Atom entry links (lkiesow/python-feedgen#135),
     # which would turn an enclosure into a second "alternate" link: enclosures are added here.
-    document = _generator(context, items, enclosures=False).atom_str(pretty=True)
+    document = _generator(context, items, rss=False).atom_str(pretty=True)
     enclosures = [_enclosure(item.image, context.base_url) if item.image else None
                   for item in items]
     return _finish(document, context, entry_enclosures=enclosures)
@@ -99,7 +99,7 @@ def _links(context: FeedContext) -> list[tuple[str, str]]:
     return links
 
 
-def _generator(context: FeedContext, items: list[Item], *, enclosures: bool) -> FeedGenerator:
+def _generator(context: FeedContext, items: list[Item], *, rss: bool) -> FeedGenerator:
     generator = FeedGenerator()
     generator.load_extension("dc", atom=False, rss=True)
     generator.load_extension("media", atom=True, rss=True)
@@ -126,7 +126,10 @@ def _generator(context: FeedContext, items: list[Item], *, enclosures: bool) -> 
         # character (in an item stored before that rule) would make the whole document invalid.
         entry.title(xml_safe(item.title))
         entry.link(href=item.url, rel="alternate")
-        entry.description(xml_safe(item.summary or item.title), isSummary=True)
+        summary = xml_safe(item.summary or item.title)
+        # Readers take RSS <description> as HTML, Atom <summary> (type text) as text: the
+        # text is escaped once more for RSS, so that both show it as written.
+        entry.description(escape(summary) if rss else summary, isSummary=True)
         entry.content(xml_safe(full_content(item, context.base_url)), type="html")
         entry.published(item.date)
         entry.updated(item.updated)
@@ -136,7 +139,7 @@ def _generator(context: FeedContext, items: list[Item], *, enclosures: bool) -> 
         entry.author([{"name": name} for name in authors])
         entry.dc.dc_creator(list(authors))
         if item.image:
-            _add_image(entry, item.image, context.base_url, enclosure=enclosures)
+            _add_image(entry, item.image, context.base_url, enclosure=rss)
     return generator
 
 

@@ -20,6 +20,8 @@ Pure: no Flask, no Redis; web/embed.py parses the request and chooses the items.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass
 from importlib.resources import files
@@ -172,7 +174,7 @@ def render_widget_frame(source: WidgetSource, options: WidgetOptions, items: lis
     title = options.title or source.feed_title
     return _environment.get_template("embed/frame.html").render(
         fragment=Markup(fragment), title=title, oembed_url=oembed_url,
-        script=Markup(_inline_script(ENHANCE_JS + FRAME_JS)))
+        script=Markup(FRAME_SCRIPT))
 
 
 def _root_style(options: WidgetOptions) -> str:
@@ -217,3 +219,8 @@ def estimated_height(options: WidgetOptions) -> int:
     rows = -(-shown // options.columns) if options.layout == "cards" else shown
     return header + rows * per_item + footer + (48 if options.more else 0)
 
+
+FRAME_SCRIPT = _inline_script(ENHANCE_JS + FRAME_JS)  # the iframe page's one script, inline
+# Its CSP source expression: the page allows this script and no other.
+FRAME_SCRIPT_HASH = ("'sha256-" + base64.b64encode(
+    hashlib.sha256(FRAME_SCRIPT.encode("utf-8")).digest()).decode("ascii") + "'")

@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from rq import Queue
 
 from .. import websub
+from ..images import sweep_images
 from ..model import Outcome, Source
 from ..refresh import RefreshResult
 from ..runtime import Runtime
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RUN_SPREAD_SECONDS = 3.0  # sources start together, but not all in the same instant
 WEBSUB_TICK_SECONDS = 2  # WebSub verifications and deliveries start within this delay
+SWEEP_SECONDS = 3600  # how often images no item shows are forgotten
 WATCH_SECONDS = 2.0  # API sources and asked-for refreshes are taken in within this delay
 
 
@@ -51,7 +53,17 @@ def build_scheduler(runtime: Runtime, *, takes_over: bool = False,
     scheduler.add_job(websub.tick, IntervalTrigger(seconds=WEBSUB_TICK_SECONDS), args=(runtime,),
                       id="websub:tick", name="websub: verify and deliver", next_run_time=now,
                       misfire_grace_time=WEBSUB_TICK_SECONDS)
+    scheduler.add_job(_sweep_images, IntervalTrigger(seconds=SWEEP_SECONDS), args=(runtime,),
+                      id="images:sweep", name="images: forget those no item shows",
+                      misfire_grace_time=SWEEP_SECONDS)
     return scheduler
+
+
+def _sweep_images(runtime: Runtime) -> None:
+    try:
+        sweep_images(runtime)
+    except StoreUnavailable as error:
+        log.warning("images not swept, Redis unavailable: %s", error)
 
 
 def _planned_run(runtime: Runtime, source: Source, now: datetime) -> datetime | None:

@@ -183,6 +183,28 @@ class FeedStore:
         raw = self.redis.get(self._key("source", source_id, "baseline"))
         return ExtractionCounts.from_dict(json.loads(raw)) if raw else None
 
+    def image_urls(self) -> set[str]:
+        """The image URL of every stored item (SCAN and batched reads: for sweeping images,
+        not for requests)."""
+        urls: set[str] = set()
+        batch: list[str] = []
+        for name in self.redis.scan_iter(match=self._key("item", "*"), count=1000):
+            batch.append(str(name))
+            if len(batch) == 500:
+                urls |= self._image_urls(batch)
+                batch = []
+        return urls | self._image_urls(batch)
+
+    def _image_urls(self, keys: list[str]) -> set[str]:
+        if not keys:
+            return set()
+        found = set()
+        for data in self.redis.mget(keys):
+            image = json.loads(data).get("image") if data else None
+            if image and image.get("url"):
+                found.add(image["url"])
+        return found
+
     def item_count(self, source_id: str) -> int:
         return int(self.redis.zcard(self._key("source", source_id, "index")))
 

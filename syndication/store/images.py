@@ -73,23 +73,23 @@ class ImageStore:
 
     # --- reading ----------------------------------------------------------------------------
 
-    def lookup(self, keys: Iterable[str]) -> tuple[dict[str, ImageRecord], set[str]]:
-        """In one round trip: the records of the known images among `keys`, and the keys of
-        those whose last fetch failed and may not be tried again yet."""
+    def lookup(self, keys: Iterable[str]) -> tuple[dict[str, ImageRecord], dict[str, str]]:
+        """In one round trip: the records of the known images among `keys`, and the reasons of
+        those whose last fetch failed and may not be tried again yet, by key."""
         keys = list(dict.fromkeys(keys))
         if not keys:
-            return {}, set()
+            return {}, {}
         with self.redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.hgetall(self._key(key))
-                pipe.exists(self._key(key, "failed"))
+                pipe.get(self._key(key, "failed"))
             replies = pipe.execute()
-        records, failed = {}, set()
+        records, failed = {}, {}
         for key, data, failing in zip(keys, replies[::2], replies[1::2], strict=True):
             if data:
                 records[key] = ImageRecord.from_hash(data)
-            elif failing:
-                failed.add(key)
+            elif failing is not None:
+                failed[key] = str(failing)
         return records, failed
 
     def record(self, key: str) -> ImageRecord | None:
@@ -137,6 +137,19 @@ class ImageStore:
         """Keep a derivative rendered on demand. NX: the first rendering stays, so its length
         and ETag do not change under clients that already have it."""
         self.redis.set(self._key(key, version, name), data, nx=True)
+
+    def keys(self) -> set[str]:
+        """The keys of every image with facts kept (SCAN: never blocks the server)."""
+        start = len(self._key(""))
+        return {name[start:] for name in map(str, self.redis.scan_iter(
+                    match=self._key("*"), count=1000)) if ":" not in name[start:]}
+
+    def forget(self, key: str) -> None:
+        """Delete everything kept of one image: facts, original, derivatives (every version
+        rendered, also on demand) and failure marker."""
+        names = [str(name) for name in self.redis.scan_iter(match=self._key(key, "*"),
+                                                             count=1000)]
+        self.redis.delete(self._key(key), *names)
 
     def record_failure(self, key: str, reason: str, retry_after: int) -> None:
         """Remember why an image could not be used (name its URL), for `retry_after` seconds."""

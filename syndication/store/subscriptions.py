@@ -14,6 +14,11 @@ Key schema (every key starts with the configured prefix as a hash tag, written P
     P:websub:deliveries          zset    subscription ids with content to deliver,
                                          score = when to (re)try (epoch s)
     P:websub:attempts            hash    subscription id → failed delivery attempts so far
+    P:websub:host:{host}:intents set     intent ids waiting for verification, by callback host
+    P:websub:host:{host}:subscriptions  set  subscription ids, by callback host
+    P:websub:requests:{who}      zset    (un)subscription requests of the last window, score =
+                                         when (epoch s); who = "client:{address}" or
+                                         "host:{callback host}" (expires with the window)
 
 A subscription's id is derived from its topic and callback: the spec makes that pair the
 identity of a subscription, so a renewal overwrites it. A subscription has at most one pending
@@ -36,10 +41,11 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .connection import Connection
 from .keys import key_prefix
-from .replies import fields, text_hash, texts
+from .replies import fields, text, text_hash, texts
 
 CLAIM_SECONDS = 300  # longer than one batch of verifications or deliveries can take
 
@@ -99,23 +105,81 @@ def subscription_id(topic: str, callback: str) -> str:
     return hashlib.sha256(f"{topic}\n{callback}".encode()).hexdigest()[:32]
 
 
+# A request from client KEYS[1] for callback host KEYS[2], admitted unless a limit is reached:
+# requests within the last ARGV[2] seconds per client (ARGV[3]) and per host (ARGV[4]),
+# intents pending for the host (KEYS[3], ARGV[5]), and, for a new subscription ARGV[8] when
+# ARGV[9] is '1', the host's active subscriptions (KEYS[4], ARGV[6]). Returns '0' (admitted and
+# counted as ARGV[7]) or the seconds to wait, as text.
+_ADMIT = """
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+for i = 1, 2 do redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window) end
+local function wait(key)
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return tostring(tonumber(oldest[2]) + window - now)
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return wait(KEYS[1]) end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[4]) then return wait(KEYS[2]) end
+if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[5]) then return tostring(window) end
+if ARGV[9] == '1' and redis.call('SISMEMBER', KEYS[4], ARGV[8]) == 0
+    and redis.call('SCARD', KEYS[4]) >= tonumber(ARGV[6]) then
+  return tostring(60 * window)
+end
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], now, ARGV[7])
+  redis.call('EXPIRE', KEYS[i], math.ceil(window))
+end
+return '0'
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class HubLimits:
+    """What one client, and one callback host, may ask of the hub."""
+
+    window: float = 60.0  # seconds
+    requests_per_client: int = 20  # (un)subscription requests within the window
+    requests_per_host: int = 20  # requests naming callbacks on one host, within the window
+    pending_per_host: int = 20  # requests waiting for verification, per callback host
+    active_per_host: int = 200  # subscriptions, per callback host
+
+
+def callback_host(callback: str) -> str:
+    return (urlsplit(callback).hostname or "").lower()
+
+
 class SubscriptionStore:
     def __init__(self, redis: Connection, prefix: str):
         self.redis = redis
         self.prefix = key_prefix(prefix)
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._finish_delivery = redis.register_script(_FINISH_DELIVERY)
+        self._admit = redis.register_script(_ADMIT)
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, "websub", *parts))
 
     # --- intents: requests waiting for verification ---------------------------------------
 
+    def admit(self, client: str, request: SubscriptionRequest, now: float,
+              limits: HubLimits) -> float:
+        """0 when the request is within the limits (it is counted then), else the seconds the
+        client should wait."""
+        host = callback_host(request.callback)
+        waited = self._admit(
+            keys=[self._key("requests", f"client:{client}"),
+                  self._key("requests", f"host:{host}"),
+                  self._key("host", host, "intents"), self._key("host", host, "subscriptions")],
+            args=[now, limits.window, limits.requests_per_client, limits.requests_per_host,
+                  limits.pending_per_host, limits.active_per_host, uuid.uuid4().hex,
+                  request.subscription_id, "1" if request.mode == "subscribe" else "0"])
+        return max(0.0, float(text(waited)))
+
     def add_intent(self, request: SubscriptionRequest, due: float) -> str:
         intent_id = uuid.uuid4().hex
         with self.redis.pipeline(transaction=True) as tx:
             tx.hset(self._key("intent", intent_id), mapping=fields(_request_fields(request)))
             tx.zadd(self._key("intents"), {intent_id: due})
+            tx.sadd(self._key("host", callback_host(request.callback), "intents"), intent_id)
             tx.execute()
         return intent_id
 
@@ -132,10 +196,11 @@ class SubscriptionStore:
                 self.redis.zrem(self._key("intents"), intent_id)
         return intents
 
-    def finish_intent(self, intent_id: str) -> None:
+    def finish_intent(self, intent_id: str, request: SubscriptionRequest) -> None:
         with self.redis.pipeline(transaction=True) as tx:
             tx.delete(self._key("intent", intent_id))
             tx.zrem(self._key("intents"), intent_id)
+            tx.srem(self._key("host", callback_host(request.callback), "intents"), intent_id)
             tx.execute()
 
     def pending_intents(self) -> int:
@@ -154,6 +219,7 @@ class SubscriptionStore:
             tx.hset(key, mapping=fields({**values, "expires_at": expires_at}))
             tx.zadd(self._key("leases"), {sub_id: expires_at})
             tx.sadd(self._key("feed", request.feed), sub_id)
+            tx.sadd(self._key("host", callback_host(request.callback), "subscriptions"), sub_id)
             tx.execute()
         subscription = self.subscription(sub_id)
         assert subscription is not None  # written by the transaction above
@@ -176,6 +242,7 @@ class SubscriptionStore:
             tx.zrem(self._key("leases"), sub_id)
             if sub is not None:
                 tx.srem(self._key("feed", sub.feed), sub_id)
+                tx.srem(self._key("host", callback_host(sub.callback), "subscriptions"), sub_id)
             tx.zrem(self._key("deliveries"), sub_id)
             tx.hdel(self._key("attempts"), sub_id)
             tx.execute()

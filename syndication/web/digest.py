@@ -54,6 +54,9 @@ class DigestQuery:
         return f"digest {fmt} {urlencode(sorted(query.items()))}"
 
 
+NO_SCRIPT = "frame-ancestors 'self'; script-src 'none'; object-src 'none'; base-uri 'none'"
+
+
 @blueprint.get("/digest/<feed_id>.<fmt>")
 def digest(feed_id: str, fmt: str) -> Response:
     service = runtime()
@@ -65,7 +68,8 @@ def digest(feed_id: str, fmt: str) -> Response:
     representation = render_cache().get(
         feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type,
         lambda _state: render(_context(service, feed, query), _items(service, feed, query)))
-    return respond(representation, request)
+    # Nothing in a digest runs: it is pasted into newsletters, and viewed as it is.
+    return respond(representation, request, extra=(("Content-Security-Policy", NO_SCRIPT),))
 
 
 def parse_digest_query(args: Mapping[str, str], now: datetime) -> DigestQuery:

@@ -11,8 +11,8 @@
 
 Widget responses are cached, compressed and revalidated like the feeds (web/caching.py). They may
 be framed by any site (`frame-ancestors`, from the `embed_frame_ancestors` setting); every other
-page of the service only by itself (`frame_ancestors_self`, registered by app.py). No cookie is
-ever set, nothing is counted per visitor.
+page of the service only by itself (app.py's default policy). The iframe page runs its one inline
+script, allowed by its hash. No cookie is ever set, nothing is counted per visitor.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from functools import partial
 from importlib.resources import files
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
@@ -31,6 +31,7 @@ from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
 from ..render.selection import Filters, select_items
 from ..render.widget import (
+    FRAME_SCRIPT_HASH,
     WidgetSource,
     http_url,
     render_widget_fragment,
@@ -55,7 +56,6 @@ blueprint = Blueprint("embed", __name__)
 
 HTML = "text/html; charset=utf-8"
 JAVASCRIPT = "text/javascript; charset=utf-8"
-OWN_PAGES_POLICY = "frame-ancestors 'self'"
 _ANCESTOR = re.compile(r"\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
@@ -76,18 +76,6 @@ def frame_ancestors_policy(allowed: str) -> str:
             raise ConfigError(f"'{source}' is not '*', 'self' or an http(s) origin",
                               field="embed_frame_ancestors")
     return "frame-ancestors " + " ".join(sources)
-
-
-def frame_ancestors_self(response: Response) -> Response:
-    """After every request: pages that did not choose may be framed by this service only."""
-    response.headers.setdefault("Content-Security-Policy", OWN_PAGES_POLICY)
-    return response
-
-
-def register(app: Flask) -> None:
-    """Everything app.py needs: the blueprint, and the framing policy of the other pages."""
-    app.register_blueprint(blueprint)
-    app.after_request(frame_ancestors_self)
 
 
 # --- the three outputs -----------------------------------------------------------------------
@@ -118,7 +106,12 @@ def frame(feed_id: str) -> Response:
             widget_source(service, feed, base_url), options,
             widget_items(service, feed, options), oembed_url=oembed_json).encode("utf-8"))
     link = f'<{oembed_json}>; rel="alternate"; type="application/json+oembed"'
-    return respond(representation, request, extra=(*_embed_headers(), ("Link", link)))
+    # The page's one script is inline and fixed: allowed by its hash, and nothing else runs.
+    policy = (f"{current_app.extensions['syndication.embed_policy']}; "
+              f"script-src {FRAME_SCRIPT_HASH}; object-src 'none'; base-uri 'none'")
+    return respond(representation, request, extra=(("Content-Security-Policy", policy),
+                                                   ("X-Content-Type-Options", "nosniff"),
+                                                   ("Link", link)))
 
 
 @blueprint.get("/embed/<feed_id>.js")

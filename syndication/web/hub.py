@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request
 from .. import websub
 from ..errors import UnsupportedMediaType
 from . import runtime
+from .auth import client_address
 
 blueprint = Blueprint("hub", __name__)
 
@@ -20,5 +21,5 @@ def hub() -> Response:
     if request.mimetype != FORM_TYPE:
         raise UnsupportedMediaType(f"the request body must be {FORM_TYPE} with hub.mode, "
                                    f"hub.topic and hub.callback")
-    message = websub.handle_request(runtime(), request.form, request.url_root)
+    message = websub.handle_request(runtime(), request.form, request.url_root, client_address())
     return Response(message + "\n", status=202, mimetype="text/plain")

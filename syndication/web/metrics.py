@@ -56,6 +56,9 @@ class HttpMetrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter("syndication_http_requests", "HTTP requests served.",
                                 ["endpoint", "method", "status"], registry=self.registry)
+        self.auth_failures = Counter("syndication_auth_failures",
+                                     "Requests refused for an unknown token, by the token's "
+                                     "kind (operator, push).", ["kind"], registry=self.registry)
         self.latency = Histogram("syndication_http_request_duration_seconds",
                                  "Time to answer an HTTP request, by endpoint.", ["endpoint"],
                                  buckets=LATENCY_BUCKETS, registry=self.registry)

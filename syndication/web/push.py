@@ -21,7 +21,8 @@ blueprint = Blueprint("push", __name__, url_prefix="/api")
 def push_items() -> ResponseReturnValue:
     token = require_pusher()
     payload = json_body()
-    items = push.check_batch(payload, runtime().settings.push_max_items)
+    items = push.check_batch(payload, runtime().settings.push_max_items,
+                             allowed_networks=runtime().fetcher.allowed_networks)
     source = _push_source(token, payload.get("source"))
     outcome = push.ingest(runtime(), source, items, datetime.now(UTC))
     return jsonify({

@@ -35,12 +35,18 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import httpx
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, TooManyRequests
 from ..fetch import addresses
-from ..fetch.addresses import Address, Network, URLRefused, default_port, pinned_request
+from ..fetch.addresses import Address, Allowed, URLRefused, default_port, pinned_request
+from ..fetch.pacing import HostPacing
 from ..runtime import Runtime
 from ..settings import Settings
-from ..store.subscriptions import SubscriptionRequest, SubscriptionStore
+from ..store.subscriptions import (
+    HubLimits,
+    SubscriptionRequest,
+    SubscriptionStore,
+    callback_host,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,7 @@ MAX_SECRET_BYTES = 199  # the spec: "MUST be less than 200 bytes"
 MAX_CALLBACK_LENGTH = 2048
 
 
+LIMITS = HubLimits()  # what one client, and one callback host, may ask of the hub
 VERIFY_BATCH = 32
 CONCURRENCY = 8  # one slow callback must not hold up the others
 
@@ -68,7 +75,7 @@ class CallbackRefused(URLRefused):
 
 @dataclass(frozen=True, slots=True)
 class HubPolicy:
-    allowed_networks: tuple[Network, ...]
+    allowed_networks: tuple[Allowed, ...]
     default_lease_seconds: int
     max_lease_seconds: int
     timeout: float
@@ -89,22 +96,32 @@ class HubPolicy:
         return addresses.is_admitted(address, self.allowed_networks)
 
 
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """'127.0.0.0/8, ::1/128' → networks; raises ConfigError naming hub_allowed_networks."""
+def parse_networks(value: str) -> tuple[Allowed, ...]:
+    """'127.0.0.0/8, [::1]:8300' → what callbacks may reach; raises ConfigError naming
+    hub_allowed_networks."""
     return addresses.parse_networks(value, "hub_allowed_networks")
 
 
 # --- subscriber requests -----------------------------------------------------------------------
 
 
-def handle_request(runtime: Runtime, form: Mapping[str, str], base_url: str,
+def handle_request(runtime: Runtime, form: Mapping[str, str], base_url: str, client: str,
                    now: datetime | None = None) -> str:
-    """A subscription or unsubscription request; `base_url` is the root URL the request came
-    to. Returns what happens next (the request is accepted: 202 on the web); raises
-    InvalidParameter naming the parameter, or StoreUnavailable when it cannot be queued."""
+    """A subscription or unsubscription request from `client` (its address); `base_url` is the
+    root URL the request came to. Returns what happens next (the request is accepted: 202 on
+    the web); raises InvalidParameter naming the parameter, TooManyRequests past LIMITS (one
+    client, or one callback host, must not turn the hub against a third party), or
+    StoreUnavailable when it cannot be queued."""
     now = now or datetime.now(UTC)
     request = parse_request(runtime, form, base_url)
-    runtime.stores.subscriptions.add_intent(request, due=now.timestamp())
+    store = runtime.stores.subscriptions
+    waited = store.admit(client, request, now.timestamp(), LIMITS)
+    if waited:
+        log.info("hub: %s request for %s from %s refused: over the limits", request.mode,
+                 request.topic, origin(request.callback))
+        raise TooManyRequests("too many subscription requests from this address or for this "
+                              "callback host; try again later", waited)
+    store.add_intent(request, due=now.timestamp())
     log.info("hub: %s request for %s from %s queued for verification", request.mode,
              request.topic, origin(request.callback))
     return (f"{request.mode} request accepted: the hub will confirm it with a GET to the "
@@ -251,22 +268,25 @@ def verify_pending(runtime: Runtime, now: datetime | None = None) -> list[Verifi
     if not intents:
         return []
     with http_client(policy) as client:
-        outcomes = in_parallel(lambda intent: _verify(client, policy, intent[1]), intents)
+        # Paced per host like every fetch: a callback host gets one request at a time.
+        pacing, interval = runtime.fetcher.pacing, runtime.settings.host_delay
+        outcomes = in_parallel(
+            lambda intent: _verify(client, policy, intent[1], pacing, interval), intents)
     results = []
     for (intent_id, request), (verified, reason) in zip(intents, outcomes, strict=True):
         if verified and request.mode == "subscribe":
             store.activate(request, expires_at=now.timestamp() + request.lease_seconds)
         elif verified:
             store.remove(request.subscription_id)
-        store.finish_intent(intent_id)
+        store.finish_intent(intent_id, request)
         log.info("hub: %s of %s to %s %s", request.mode, origin(request.callback), request.topic,
                  "verified" if verified else f"not verified: {reason}")
         results.append(Verification(request.subscription_id, request.mode, verified, reason))
     return results
 
 
-def _verify(client: httpx.Client, policy: HubPolicy,
-            request: SubscriptionRequest) -> tuple[bool, str]:
+def _verify(client: httpx.Client, policy: HubPolicy, request: SubscriptionRequest,
+            pacing: HostPacing, interval: float) -> tuple[bool, str]:
     challenge = secrets.token_urlsafe(32)
     params = {"hub.mode": request.mode, "hub.topic": request.topic, "hub.challenge": challenge}
     if request.mode == "subscribe":
@@ -279,13 +299,14 @@ def _verify(client: httpx.Client, policy: HubPolicy,
         address = check_callback(url, policy)
         sent = pinned_request(client, "GET", url, address,
                                headers={"Accept-Encoding": "identity"})
-        response = client.send(sent, stream=True)
-        try:
-            if not 200 <= response.status_code < 300:
-                return False, f"the callback answered HTTP {response.status_code}"
-            body = read_at_most(response, len(expected) + 1)
-        finally:
-            response.close()
+        with pacing.turn(callback_host(request.callback), interval):
+            response = client.send(sent, stream=True)
+            try:
+                if not 200 <= response.status_code < 300:
+                    return False, f"the callback answered HTTP {response.status_code}"
+                body = read_at_most(response, len(expected) + 1)
+            finally:
+                response.close()
     except CallbackRefused as error:
         return False, f"callback refused: {error}"
     except httpx.TimeoutException:
