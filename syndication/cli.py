@@ -8,21 +8,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
 import click
 
 from .catalogue import load_catalogue
 from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
 from .model import Outcome, Source
-from .settings import LOOPBACK_BINDS, load_settings, require_known_origin, settings_table
+from .settings import load_settings, require_known_origin, settings_table
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -83,66 +81,10 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 def demo(host: str, port: int, site_port: int, town_port: int) -> None:
     """Serve the bundled sample site, the service on it, and a town's page embedding its
     widgets (DEMO_SITE=off: without the sample site)."""
-    from demo.sample_site import site_url, start_sample_site
-    from demo.town import start_municipal_site
+    from demo.run import prepare, push_sample_agenda
 
-    if os.environ.get("DEMO_SITE", "on").lower() not in ("off", "0", "no", "false"):
-        site = start_sample_site("127.0.0.1", site_port)
-        site_port = site.server_address[1]
-        os.environ["SAMPLE_SITE_URL"] = site_url(site)
-        click.echo(f"Sample site:        {site_url(site)}/region-solidaire")
-    else:
-        os.environ.setdefault("SAMPLE_SITE_URL", f"http://127.0.0.1:{site_port}")
-        click.echo("Sample site:        off (DEMO_SITE=off): its sources will show as failing")
-    # So that a subscriber on this machine can try the WebSub hub.
-    os.environ.setdefault("SYNDICATION_HUB_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
-    # The sample site is on loopback, which fetching refuses unless admitted: its port only, not
-    # the machine's other services. It is ours, so a short pause between requests is enough.
-    sample = urlsplit(os.environ["SAMPLE_SITE_URL"])
-    os.environ.setdefault("SYNDICATION_FETCH_ALLOWED_NETWORKS",
-                          f"{sample.hostname}:{sample.port or site_port}")
-    os.environ.setdefault("SYNDICATION_HOST_DELAY", "0.1")
-    # The operator API, to try on loopback: a known token, and the sample site open to sources
-    # added through it. Bound elsewhere, the documented token would open it to the network:
-    # a random one instead, shown once.
-    if host in LOOPBACK_BINDS:
-        os.environ.setdefault("SYNDICATION_ADMIN_TOKEN", DEMO_ADMIN_TOKEN)
-    elif not os.environ.get("SYNDICATION_ADMIN_TOKEN"):
-        os.environ["SYNDICATION_ADMIN_TOKEN"] = secrets.token_urlsafe(32)
-        click.echo(f"Operator token:     {os.environ['SYNDICATION_ADMIN_TOKEN']} (this run "
-                   "only; accepted from SYNDICATION_ADMIN_NETWORKS)")
-    os.environ.setdefault("SYNDICATION_API_SOURCE_DOMAINS", "127.0.0.1,localhost")
-    town = start_municipal_site("127.0.0.1", town_port, f"http://{host}:{port}")
-    click.echo(f"A town's page:      http://127.0.0.1:{town.server_address[1]}/ "
-               "(the widgets, embedded three ways)")
-    _serve(host, port, scheduler=True, after_start=_push_sample_agenda)
-
-
-DEMO_ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - the demo's, on loopback, documented
-
-
-def _push_sample_agenda(runtime: Runtime, base: str) -> None:
-    """What the region's events calendar would do: push its events to POST /api/items, with a
-    token issued for its publisher (revoked once used)."""
-    import httpx
-
-    from demo.sample_site import SITE_DIR  # the demo's own site: not part of the service
-
-    sample_push = SITE_DIR / "push" / "agenda.json"
-    if not sample_push.exists():
-        return
-    token, issued = runtime.registry.issue_token("sample-site", datetime.now(UTC), "demo")
-    try:
-        answer = httpx.post(f"{base}/api/items", content=sample_push.read_bytes(), timeout=30,
-                            headers={"Authorization": f"Bearer {token}",
-                                     "Content-Type": "application/json"})
-        click.echo(f"Pushed items:       {base}/feeds/agenda.rss ({answer.status_code}: "
-                   f"{answer.json().get('created', 0)} created, "
-                   f"{answer.json().get('unchanged', 0)} unchanged)")
-    except (httpx.HTTPError, ValueError) as error:
-        click.echo(f"Pushed items:       not sent ({error})", err=True)
-    finally:
-        runtime.registry.revoke_token(issued.digest)
+    prepare(host, port, site_port, town_port)
+    _serve(host, port, scheduler=True, after_start=push_sample_agenda)
 
 
 def _serve(host: str, port: int, scheduler: bool,
@@ -288,7 +230,8 @@ def preview(url: str, source_id: str | None) -> None:
         if extraction.record is not None:
             output["record"] = extraction.record.to_dict()
             try:
-                item = normalise(extraction.record, source, datetime.now(UTC))
+                item = normalise(extraction.record, source, datetime.now(UTC),
+                                 allowed_networks=fetcher.allowed_networks)
                 output["item"] = item.to_dict()
             except ValueError as error:
                 output["item_error"] = str(error)
