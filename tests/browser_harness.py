@@ -254,8 +254,14 @@ def wordpress_snippet(service: str, feed: str, options: Options, *, title: str) 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     """axe-core's serious and critical violations in `page`, open shadow roots included, by all
-    of axe's default rules (WCAG 2.0–2.2 A and AA, best practices), after injecting axe into it."""
-    page.add_script_tag(path=str(AXE_SCRIPT))
+    of axe's default rules (WCAG 2.0–2.2 A and AA, best practices), after injecting axe into it.
+    Through the DevTools protocol: the page's own policy (script-src) rightly refuses a script
+    tag that is not its own, and the audit must see the page as it is served."""
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("Runtime.evaluate", {"expression": AXE_SCRIPT.read_text(encoding="utf-8")})
+    finally:
+        session.detach()
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [violation for violation in result["violations"]
             if violation["impact"] in BLOCKING_IMPACTS]

@@ -30,12 +30,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import WatchError
 from redis.lock import Lock
 
 from ..model import (
@@ -48,6 +47,7 @@ from ..model import (
     Validators,
     member_of,
 )
+from .changes import ChangeStream
 from .connection import Connection
 from .keys import key_prefix
 from .replies import scored, text_hash, texts
@@ -104,7 +104,11 @@ class FeedStore:
         self.redis = redis
         self.prefix = key_prefix(prefix)
         self.retention = retention
-        self._listeners: list[Callable[[str | None], None]] = []
+        # The change stream: every committed change of a feed, announced once (changes.py).
+        self.changes = ChangeStream(redis, self._key("feed-versions"))
+        self.add_listener, self.remove_listener = (self.changes.add_listener,
+                                                   self.changes.remove_listener)
+        self.watch_feed_versions = self.changes.watch
         self._read_index = redis.register_script(_READ_INDEX)
 
     def _key(self, *parts: str) -> str:
@@ -258,7 +262,7 @@ class FeedStore:
                 tx.set(self._key("source", source.id, "baseline"),
                        json.dumps(baseline.to_dict()))
             tx.execute()
-        self._tell_listeners(changed_feeds)
+        self.changes.announce(changed_feeds)
         return changed_feeds
 
     def _leaving(self, feeds: list[Feed], changed: list[Item]) -> dict[str, list[str]]:
@@ -312,7 +316,7 @@ class FeedStore:
                 self._bump(tx, feed.id, now)
                 changed_feeds.add(feed.id)
             tx.execute()
-        self._tell_listeners(changed_feeds)
+        self.changes.announce(changed_feeds)
         return changed_feeds
 
     def forget_source(self, source_id: str) -> None:
@@ -355,54 +359,10 @@ class FeedStore:
                     break
                 except WatchError:
                     continue
-        self._tell_listeners([feed.id])
+        self.changes.announce([feed.id])
         return True
 
     def _bump(self, tx: Connection, feed_id: str, now: datetime) -> None:
         state = self._key("feed", feed_id, "state")
         tx.hincrby(state, "version", 1)
         tx.hset(state, "changed_at", now.isoformat())
-
-    def add_listener(self, on_change: Callable[[str | None], None]) -> None:
-        """Call on_change(feed_id) in this process right after a commit changes a feed; other
-        processes learn it through watch_feed_versions."""
-        self._listeners.append(on_change)
-
-    def remove_listener(self, on_change: Callable[[str | None], None]) -> None:
-        if on_change in self._listeners:
-            self._listeners.remove(on_change)
-
-    def _tell_listeners(self, feed_ids: Iterable[str]) -> None:
-        """Announce committed changes: to other processes (watch_feed_versions), then to this
-        one's listeners."""
-        feed_ids = list(feed_ids)
-        try:
-            for feed_id in feed_ids:
-                self.redis.publish(self._key("feed-versions"), feed_id)
-        except RedisError as error:  # the change is committed: listeners catch up by themselves
-            log.warning("feed changes not announced: %s", error)
-        for feed_id in feed_ids:
-            for listener in list(self._listeners):
-                listener(feed_id)
-
-    def watch_feed_versions(self, on_change: Callable[[str | None], None],
-                            stop: threading.Event) -> None:
-        """Block until `stop` is set, calling on_change(feed_id) whenever a feed's version
-        changes, and on_change(None) on every (re)connection: changes may have been missed."""
-        while not stop.is_set():
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(self._key("feed-versions"))
-                on_change(None)
-                while not stop.is_set():
-                    message = pubsub.get_message(timeout=1.0)
-                    if message is not None:
-                        on_change(str(message["data"]))
-            except (RedisError, OSError, ValueError):  # ValueError: a socket closed under us
-                on_change(None)
-                stop.wait(1.0)
-            finally:
-                try:
-                    pubsub.close()
-                except (RedisError, OSError, ValueError):
-                    pass
