@@ -26,11 +26,10 @@ from syndication.images import (
     ImageLimits,
     decode_image,
     derivative,
-    derivative_of,
     image_key,
     probe_images,
 )
-from syndication.model import Derivative, Image, Item
+from syndication.model import Derivative, Image, Item, derivative_of
 from syndication.runtime import Runtime
 from syndication.store.images import ImageStore
 from syndication.web import images as images_web

@@ -9,7 +9,9 @@ Never imports web/: a delivery's feed document comes from render/publish.py.
 """
 
 from .delivery import (
+    FIRST_RETRY_SECONDS,
     MAX_ATTEMPTS,
+    RETRY_CEILING_SECONDS,
     Delivery,
     announce_changes,
     deliver_due,
@@ -19,6 +21,7 @@ from .delivery import (
     tick,
 )
 from .protocol import (
+    MIN_LEASE_SECONDS,
     CallbackRefused,
     HubPolicy,
     Verification,
@@ -31,7 +34,8 @@ from .protocol import (
     verify_pending,
 )
 
-__all__ = ["MAX_ATTEMPTS", "CallbackRefused", "Delivery", "HubPolicy", "Verification",
-           "announce_changes", "check_callback", "deliver_due", "handle_request", "hub_url",
-           "origin", "parse_networks", "parse_request", "parse_topic", "retry_delay",
-           "signature", "tick", "verify_pending"]
+__all__ = ["FIRST_RETRY_SECONDS", "MAX_ATTEMPTS", "MIN_LEASE_SECONDS", "RETRY_CEILING_SECONDS",
+           "CallbackRefused", "Delivery", "HubPolicy", "Verification", "announce_changes",
+           "check_callback", "deliver_due", "handle_request", "hub_url", "origin",
+           "parse_networks", "parse_request", "parse_topic", "retry_delay", "signature", "tick",
+           "verify_pending"]
