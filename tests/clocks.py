@@ -5,8 +5,9 @@ from __future__ import annotations
 
 
 class ManualClock:
-    """Seconds on a monotonic clock that moves only when told (`advance`, or `sleep`, which
-    records how long the code asked to wait and moves the clock that much)."""
+    """Seconds (monotonic, or epoch where the code reads time.time) on a clock that moves only
+    when told: `advance`, or `sleep`, which records how long the code asked to wait and moves
+    the clock that much."""
 
     def __init__(self, now: float = 1000.0):
         self.now = now

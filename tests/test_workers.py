@@ -272,6 +272,22 @@ def test_two_processes_take_turns_on_one_host(redis_client: Redis, prefix: str,
         assert next_arrival - departed >= 0.1 - SLACK
 
 
+def test_redis_pacing_waits_the_delay_since_another_process_last_asked(
+        redis_client: Redis, prefix: str) -> None:
+    clock = ManualClock(1_800_000_000.0)  # epoch seconds: processes on several machines share it
+    first, second = (RedisPacing(redis_client, prefix, clock=clock, sleep=clock.sleep)
+                     for _ in range(2))
+    with first.turn("a.test", 2.0):
+        clock.advance(0.5)  # the request lasts half a second
+    clock.advance(0.25)
+    with second.turn("a.test", 2.0):
+        pass
+    assert clock.sleeps == [1.75]  # from the end of the other process's request
+    with second.turn("b.test", 2.0):  # another host: no wait
+        pass
+    assert clock.sleeps == [1.75]
+
+
 def test_a_host_that_asked_one_process_to_wait_is_left_alone_by_all(
         redis_client: Redis, prefix: str, faulty_site: FaultySite) -> None:
     faulty_site.fail_with("429")
