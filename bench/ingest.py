@@ -18,6 +18,9 @@ In one run, on this machine:
 3. Redis memory per stored item: 10 000 items, made from the sample site's items (each with its
    own URL, title and date), written by the store as refreshes write them (100 at a time) into a
    fresh embedded Redis; (used_memory after - before) / 10 000, indexes included.
+4. hostile documents, which the tests check are refused or capped but never time: the
+   billion-laughs feed (tests/faulty_site.py) refused by the service's parser, the same read by
+   feedparser alone, and a sitemap of 5 000 URLs read with a cap of 1 000. Best of 3 rounds.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from bs4 import BeautifulSoup  # noqa: E402
 from demo.sample_site import SITE_DIR, SampleSiteHandler, site_url, start_sample_site  # noqa: E402
 from syndication.catalogue import load_catalogue  # noqa: E402
 from syndication.extract import extract_page  # noqa: E402
+from syndication.extract.feeds import parse_feed, parse_sitemap  # noqa: E402
 from syndication.fetch import decode_html  # noqa: E402
 from syndication.model import Catalogue, Item, Source, SourceStatus  # noqa: E402
 from syndication.normalise import content_hash, item_id, normalise  # noqa: E402
@@ -53,6 +57,7 @@ from syndication.refresh import refresh  # noqa: E402
 from syndication.runtime import Runtime, open_runtime  # noqa: E402
 from syndication.settings import load_settings  # noqa: E402
 from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
+from tests.faulty_site import BILLION_LAUGHS  # noqa: E402
 
 SITE = "http://sample.test"  # page URLs for extraction; nothing is fetched in part 1
 TARGET_PAGES_PER_SECOND = 20.0
@@ -265,11 +270,50 @@ def report_redis(figures: dict[str, float]) -> None:
           f"{figures['per item'] * 1_000_000 / 2**30:.2f} GiB per million items")
 
 
+# --- 4. hostile documents ------------------------------------------------------------------------
+
+
+def measure_hostile() -> dict[str, float]:
+    """Seconds (best of ROUNDS) to refuse or cap each hostile document."""
+    import feedparser
+
+    def refused() -> None:
+        try:
+            parse_feed(BILLION_LAUGHS, "application/xml", "http://x.test/feed")
+        except Exception:  # noqa: BLE001 - refused, as the tests check
+            return
+        raise SystemExit("the billion-laughs feed was not refused")
+
+    urls = "".join(f"<url><loc>/actualites/page-{n}</loc><lastmod>2026-01-01</lastmod></url>"
+                   for n in range(5000))
+    sitemap = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns='
+               f'"http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>').encode()
+    cases: dict[str, Callable[[], object]] = {
+        "billion laughs, refused by parse_feed": refused,
+        "billion laughs, feedparser alone": lambda: feedparser.parse(BILLION_LAUGHS),
+        "sitemap of 5 000 URLs, capped at 1 000": lambda: parse_sitemap(
+            sitemap, "http://x.test/sitemap.xml", 1000),
+    }
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(ROUNDS):
+        for name, work in cases.items():
+            started = time.perf_counter()
+            work()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return best
+
+
+def report_hostile(figures: dict[str, float]) -> None:
+    print("\n4. hostile documents (seconds, best of 3)")
+    for name, seconds in figures.items():
+        print(f"{name:<42}{seconds:>8.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0,
                         help="seconds per round and case of part 1 (default 2)")
-    parser.add_argument("--only", choices=("extract", "repoll", "redis"),
+    parser.add_argument("--only", choices=("extract", "repoll", "redis", "hostile"),
                         help="run one part only")
     arguments = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average before the run: "  # others' load skews it all
@@ -280,6 +324,7 @@ def main() -> None:
                       if arguments.only in (None, "extract") else None)
         repoll = measure_repoll(data) if arguments.only in (None, "repoll") else None
         memory = measure_redis(data) if arguments.only in (None, "redis") else None
+        hostile = measure_hostile() if arguments.only in (None, "hostile") else None
     finally:
         shutil.rmtree(data, ignore_errors=True)
     if extraction:
@@ -288,6 +333,8 @@ def main() -> None:
         report_repoll(repoll)
     if memory:
         report_redis(memory)
+    if hostile:
+        report_hostile(hostile)
 
 
 if __name__ == "__main__":

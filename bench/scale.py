@@ -46,9 +46,9 @@ from tests.processes import (  # noqa: E402
     Cluster,
     LoopbackSite,
     RedisServer,
-    wait_until,
     write_feeds_dir,
 )
+from tests.waiting import wait_until  # noqa: E402
 
 ARTICLES = 2  # per source: a refresh is 3 requests (the listing and its 2 articles)
 DEADLINE = 1800.0  # seconds a run may take before the benchmark gives up
@@ -91,8 +91,8 @@ def run_once(scenario: Scenario, site: LoopbackSite, feeds_dir: Path, redis: Red
             cluster.start_worker(f"{scenario.name}-{workers}-worker{n}")
         queue = refresh_queue(runtime)
         with Redis.from_url(redis.url) as connection:
-            wait_until(lambda: Worker.count(connection=connection, queue=queue) == workers, 120,
-                       f"{workers} workers listening")
+            wait_until(lambda: Worker.count(connection=connection, queue=queue) == workers,
+                       f"{workers} workers listening", seconds=120)
         started = time.monotonic()
         for n in range(scenario.sources):
             enqueue_refresh(runtime, f"s{n}", queue)

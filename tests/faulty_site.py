@@ -3,7 +3,8 @@ request until it is cleared, so a test can refresh a source once in good health,
 site, and check what subscribers keep.
 
 The faults (FAULTS), each the answer to every request but robots.txt unless said otherwise:
-- "slow": the right answer, after `slow_seconds`;
+- "slow": the right answer, after `slow_seconds` (or, if `slow_gate` is an Event, once the test
+  sets it, `slow_seconds` at most);
 - "500", "404", "503", "429": that status (429 and 503 with `Retry-After: retry_after`);
 - "pdf", "binary": a PDF, or bytes that are no text, where HTML is expected;
 - "huge": a 3 MB page, its length declared;
@@ -96,7 +97,11 @@ class FaultyHandler(SampleSiteHandler):
                                           and self.path.split("?")[0] != "/sitemap.xml"):
             return super().do_GET()
         if fault == "slow":
-            time.sleep(self.server.slow_seconds)
+            gate = self.server.slow_gate
+            if gate is None:
+                time.sleep(self.server.slow_seconds)
+            else:
+                gate.wait(self.server.slow_seconds)
             return super().do_GET()
         if fault in ("500", "404", "429", "503"):
             return self._reply(int(fault), b"<html><body>Erreur</body></html>")
@@ -224,6 +229,7 @@ def _archive_entries(first: int, end: int) -> bytes:
 class _FaultyServer(SampleSiteServer):
     fault: str | None = None
     slow_seconds: float = 2.0
+    slow_gate: threading.Event | None = None  # set by the test: the slow answers go
     requests: list[tuple[str, dict[str, str]]]
     retry_after: str | None = "120"  # the Retry-After of 429 and 503 answers (None: none)
     redirect_target: str = "http://10.0.0.1/"  # where the redirect-private fault sends

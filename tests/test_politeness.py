@@ -1,7 +1,7 @@
 """The fetcher's politeness and its guard against untrusted URLs, over real loopback HTTP:
 robots.txt, one request at a time per host with a minimum delay, Retry-After, and refused
 addresses (each redirect hop included). The servers log every request with its time; the
-assertions read that log.
+assertions read that log. Retry-After windows run on a clock the test moves (tests/clocks.py).
 """
 
 from __future__ import annotations
@@ -30,12 +30,16 @@ from syndication.errors import (
 from syndication.fetch import Fetcher, ImageBody, Page
 from syndication.fetch.addresses import parse_networks
 from syndication.fetch.client import MAX_RETRY_AFTER, parse_retry_after
+from syndication.fetch.pacing import HostPacing, LocalPacing
 from syndication.fetch.robots import ROBOTS_RETRY
+from syndication.model import Hold
 from syndication.refresh import refresh
 from syndication.settings import load_settings
 
+from .clocks import ManualClock
 from .conftest import LOOPBACK
 from .faulty_site import FaultySite
+from .waiting import wait_until
 
 USER_AGENT = load_settings({}, environ={}).user_agent
 NEWS = "/actualites/rer-b-nouvelles-rames-mi20"
@@ -49,10 +53,10 @@ SLACK = 0.01
 
 
 def make_fetcher(*, host_delay: float = 0.0, allowed: str = LOOPBACK,
-                 timeout: float = 5.0) -> Fetcher:
+                 timeout: float = 5.0, pacing: HostPacing | None = None) -> Fetcher:
     return Fetcher(user_agent=USER_AGENT, timeout=timeout, max_bytes=1_000_000, max_redirects=5,
                    allowed_networks=parse_networks(allowed, "fetch_allowed_networks"),
-                   host_delay=host_delay)
+                   host_delay=host_delay, pacing=pacing)
 
 
 @pytest.fixture
@@ -77,13 +81,6 @@ def page_paths(site: FaultySite) -> list[str]:
 def arrival_gaps(site: FaultySite) -> list[float]:
     times = sorted(t for t, _ in site.server.arrivals)
     return [b - a for a, b in zip(times, times[1:], strict=False)]
-
-
-def wait_until(check, seconds: float = 5.0) -> None:  # noqa: ANN001 - a callable
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not true in time"
-        time.sleep(0.01)
 
 
 # --- robots.txt ------------------------------------------------------------------------------
@@ -269,14 +266,18 @@ def test_threads_take_turns_on_one_host(faulty_site: FaultySite) -> None:
 def test_two_hosts_are_not_paced_against_each_other(faulty_site: FaultySite,
                                                     other_site: FaultySite) -> None:
     faulty_site.fail_with("slow")
-    faulty_site.server.slow_seconds = 1.0
-    client = make_fetcher(host_delay=0.2)
+    faulty_site.server.slow_gate = gate = threading.Event()  # the page answers once it is set
+    faulty_site.server.slow_seconds = 120  # at most: a guard against a hang
+    client = make_fetcher(host_delay=0.2, timeout=180)  # the slow page never times out here
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
             slow = pool.submit(client.fetch, faulty_site.url + NEWS)
-            wait_until(lambda: page_paths(faulty_site) == [NEWS])  # its page is being served
-            assert isinstance(client.fetch(other_site.url + NEWS), Page)
-            other_done = time.monotonic()
+            wait_until(lambda: page_paths(faulty_site) == [NEWS], "the slow page being served")
+            try:  # the other host, while the first one's request is under way
+                assert isinstance(client.fetch(other_site.url + NEWS), Page)
+                other_done = time.monotonic()
+            finally:
+                gate.set()
             assert isinstance(slow.result(), Page)
     finally:
         client.close()
@@ -288,8 +289,23 @@ def test_two_hosts_are_not_paced_against_each_other(faulty_site: FaultySite,
 # --- Retry-After -----------------------------------------------------------------------------
 
 
-def test_a_429_with_retry_after_holds_the_host(fetcher: Fetcher, faulty_site: FaultySite,
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def paced_fetcher(clock: ManualClock) -> Iterator[Fetcher]:
+    """A fetcher whose pacing (delays, Retry-After holds) runs on the test's clock."""
+    client = make_fetcher(pacing=LocalPacing(clock=clock, sleep=clock.sleep))
+    yield client
+    client.close()
+
+
+def test_a_429_with_retry_after_holds_the_host(paced_fetcher: Fetcher, clock: ManualClock,
+                                               faulty_site: FaultySite,
                                                other_site: FaultySite) -> None:
+    fetcher = paced_fetcher
     faulty_site.fail_with("429")
     faulty_site.server.retry_after = "30"
     url = faulty_site.url + NEWS
@@ -300,12 +316,13 @@ def test_a_429_with_retry_after_holds_the_host(fetcher: Fetcher, faulty_site: Fa
     assert error.kind == "rate-limited" and error.url == url
     assert error.retry_after == 30
     faulty_site.fail_with(None)  # the site is fine again, but asked us to wait
-    for attempt in (lambda: fetcher.fetch(faulty_site.url + "/region-solidaire"),
-                    lambda: fetcher.fetch_image(faulty_site.url + IMAGE)):
+    for attempt, remaining in ((lambda: fetcher.fetch(faulty_site.url + "/region-solidaire"), 30),
+                               (lambda: fetcher.fetch_image(faulty_site.url + IMAGE), 26)):
         with pytest.raises(RateLimited) as caught:
             attempt()
         assert caught.value.status == 429
-        assert caught.value.retry_after is not None and 25 < caught.value.retry_after <= 30
+        assert caught.value.retry_after == remaining  # what is left of the window
+        clock.advance(4)
     assert page_paths(faulty_site) == [NEWS]  # nothing asked within the window
     assert len(faulty_site.server.robots_requests) == 1
     assert isinstance(fetcher.fetch(other_site.url + NEWS), Page)  # other hosts are not held
@@ -348,20 +365,44 @@ def test_without_retry_after_the_status_is_only_an_error(fetcher: Fetcher,
     assert page_paths(faulty_site) == [NEWS, NEWS]
 
 
-def test_the_host_is_asked_again_once_the_window_has_passed(fetcher: Fetcher,
-                                                            faulty_site: FaultySite) -> None:
+def test_the_host_is_asked_again_once_the_window_has_passed(
+        paced_fetcher: Fetcher, clock: ManualClock, faulty_site: FaultySite) -> None:
+    fetcher = paced_fetcher
     faulty_site.fail_with("429")
     faulty_site.server.retry_after = "1"
     with pytest.raises(RateLimited):
         fetcher.fetch(faulty_site.url + NEWS)
-    held_since = time.monotonic()
     faulty_site.fail_with(None)
-    with pytest.raises(RateLimited):
+    clock.advance(0.5)
+    with pytest.raises(RateLimited) as caught:
         fetcher.fetch(faulty_site.url + NEWS)
+    assert caught.value.retry_after == 0.5  # what is left of the window
     assert page_paths(faulty_site) == [NEWS]
-    time.sleep(max(0.0, 1.05 - (time.monotonic() - held_since)))
+    clock.advance(0.5)  # the second asked for has passed
     assert isinstance(fetcher.fetch(faulty_site.url + NEWS), Page)
     assert page_paths(faulty_site) == [NEWS, NEWS]
+    assert clock.sleeps == []  # no delay between requests here (host_delay 0)
+
+
+def test_local_pacing_spaces_requests_from_the_end_of_the_last_and_holds_a_host() -> None:
+    clock = ManualClock()
+    pacing = LocalPacing(clock=clock, sleep=clock.sleep)
+    with pacing.turn("a.test", 2.0):
+        clock.advance(0.5)  # the request lasts half a second
+    clock.advance(0.25)
+    with pacing.turn("a.test", 2.0):
+        pass
+    assert clock.sleeps == [1.75]  # the delay runs from the end of the last request
+    with pacing.turn("b.test", 2.0):  # another host: no wait
+        pass
+    assert clock.sleeps == [1.75]
+    pacing.hold("a.test", 30, 429)
+    pacing.hold("a.test", 10, 503)  # a shorter hold does not cut the longer one short
+    assert pacing.held("a.test") == Hold(429, 30) and pacing.held("b.test") is None
+    clock.advance(29.5)
+    assert pacing.held("a.test") == Hold(429, 0.5)
+    clock.advance(0.5)
+    assert pacing.held("a.test") is None
 
 
 @pytest.mark.parametrize("value, seconds", [

@@ -22,7 +22,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from syndication.web import caching
 
 from .conftest import ROOT, make_catalogue, make_runtime
 from .faulty_site import FaultySite
+from .waiting import wait_until
 
 TEMPLATE = ROOT / "deploy" / "nginx" / "nginx.conf.template"
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
@@ -154,14 +154,12 @@ class Proxy:
             raise
 
     def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + 15
-        while True:
-            assert self.process.poll() is None, f"nginx exited:\n{self.log.read_text()}"
-            with contextlib.suppress(OSError):
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            assert time.monotonic() < deadline, f"nginx did not listen:\n{self.log.read_text()}"
-            time.sleep(0.05)
+        def listening() -> bool:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+
+        wait_until(listening, lambda: f"nginx listening:\n{self.log.read_text()}",
+                   process=self.process, log=self.log, ignoring=(OSError,))
 
     def request(self, method: str, path: str, headers: Mapping[str, str] | None = None,
                 body: bytes | None = None) -> Answer:
@@ -179,11 +177,11 @@ class Proxy:
     def get_once_expired(self, path: str = FEED) -> Answer:
         """Asks until the cached copy is no longer fresh (hits never reach the app); returns the
         first answer that found it expired."""
-        deadline = time.monotonic() + 10
-        while (answer := self.get(path)).cache_status == "HIT":
-            assert time.monotonic() < deadline, "the cached copy never expired"
-            time.sleep(0.1)
-        return answer
+        def expired() -> Answer | None:
+            answer = self.get(path)
+            return None if answer.cache_status == "HIT" else answer
+
+        return wait_until(expired, "the cached copy expired")
 
     def stop(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGKILL):  # TERM: the master stops its workers
@@ -286,10 +284,11 @@ def test_with_stale_while_revalidate_readers_get_the_copy_at_once_while_it_is_re
     stack.change_the_feed()
     stale = stack.proxy.get_once_expired()
     assert (stale.status, stale.cache_status, stale.body) == (200, "STALE", first.body)
-    deadline = time.monotonic() + 10  # the refresh of the copy runs after that answer
-    while NEW_TEXT.encode() not in (fresh := stack.proxy.get()).body:
-        assert time.monotonic() < deadline, "the copy was never refreshed in the background"
-        time.sleep(0.05)
+    def refreshed() -> Answer | None:  # the refresh of the copy runs after that answer
+        answer = stack.proxy.get()
+        return answer if NEW_TEXT.encode() in answer.body else None
+
+    fresh = wait_until(refreshed, "the copy refreshed in the background")
     assert fresh.cache_status == "HIT"
     assert [seen.status for seen in stack.app.to(FEED)] == [200, 200]
 

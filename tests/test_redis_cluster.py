@@ -10,7 +10,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -26,8 +26,14 @@ from syndication.store.sources import SourceRegistry
 from syndication.store.subscriptions import SubscriptionRequest, SubscriptionStore
 
 from .conftest import ROOT
-from .redis_cluster import ClusterDeployment, missing_binaries, start_cluster
+from .redis_cluster import (
+    CLUSTER_BINARIES,
+    ClusterDeployment,
+    missing_binaries,
+    start_cluster,
+)
 from .test_store import FEED, OTHER, SOLIDARITY, commit, make_item
+from .waiting import wait_until
 
 # The tests of everything that goes through syndication/store/, rerun on the cluster. The others
 # either need nothing of Redis or reach into a single server (its socket, its connection pool).
@@ -40,8 +46,7 @@ NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterDeployment]:
-    reason = missing_binaries()
-    if reason:
+    if reason := missing_binaries(CLUSTER_BINARIES):
         pytest.skip(f"no Redis Cluster: {reason}")
     deployment = start_cluster(tmp_path_factory.mktemp("cluster"))
     yield deployment
@@ -177,10 +182,3 @@ def test_the_store_suite_passes_on_the_cluster(cluster: ClusterDeployment) -> No
     passed = re.search(r"(\d+) passed", summary)
     assert passed and int(passed.group(1)) >= 100, summary
     assert not re.search(r"\b(failed|errors?)\b", summary), summary
-
-
-def wait_until(check: Callable[[], bool], what: str, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: not within {seconds:.0f} s"
-        time.sleep(0.05)

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 
 from redis import Redis
@@ -17,6 +16,7 @@ from syndication.schedule import build_scheduler, prepare
 from syndication.schedule.jobs import MAX_BACKOFF, backoff_delay
 
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT
+from .waiting import wait_until
 
 
 def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
@@ -30,27 +30,45 @@ def test_one_job_per_source_at_its_interval(runtime: Runtime) -> None:
 
 
 def test_backoff_grows_with_failures_up_to_a_ceiling() -> None:
-    delays = [backoff_delay(600, failures).total_seconds() for failures in (1, 2, 3, 4)]
-    for delay, expected in zip(delays, (600, 1200, 2400, 4800), strict=True):
-        assert expected * 0.9 <= delay <= expected * 1.1
-    assert backoff_delay(1800, 50) <= MAX_BACKOFF * 1.1
+    def middle(low: float, high: float) -> float:
+        return 1.0  # no jitter: the doubling itself
+
+    delays = [backoff_delay(600, failures, middle).total_seconds() for failures in (1, 2, 3, 4)]
+    assert delays == [600, 1200, 2400, 4800]
+    assert backoff_delay(1800, 50, middle) == MAX_BACKOFF
+
+
+def test_backoff_jitter_is_ten_percent_either_way() -> None:
+    drawn: list[tuple[float, float]] = []
+
+    def lowest(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return low
+
+    assert backoff_delay(600, 2, lowest) == timedelta(seconds=1200 * 0.9)
+    assert backoff_delay(600, 2, lambda low, high: high) == timedelta(seconds=1200 * 1.1)
+    assert backoff_delay(1800, 50, lambda low, high: high) == MAX_BACKOFF * 1.1
+    assert drawn == [(0.9, 1.1)]
+    # With the real random source, every draw within those bounds.
+    for failures in (1, 2, 3, 4, 50):
+        base = min(600 * 2 ** (failures - 1), MAX_BACKOFF.total_seconds())
+        assert base * 0.9 <= backoff_delay(600, failures).total_seconds() <= base * 1.1
 
 
 def test_a_started_scheduler_refreshes_every_source_at_once(runtime: Runtime) -> None:
     prepare(runtime)
     scheduler = build_scheduler(runtime)
     scheduler.start()
+
+    def states() -> dict[str, str]:
+        return {s: runtime.store.source_status(s).state for s in ("region-solidaire",
+                                                                  "actualites")}
+
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            states = {s: runtime.store.source_status(s).state for s in ("region-solidaire",
-                                                                        "actualites")}
-            if all(state == "ok" for state in states.values()):
-                break
-            time.sleep(0.2)
+        wait_until(lambda: states() == {"region-solidaire": "ok", "actualites": "ok"},
+                   lambda: f"both sources refreshed: {states()}")
     finally:
         scheduler.shutdown(wait=True)
-    assert states == {"region-solidaire": "ok", "actualites": "ok"}
     assert len(runtime.store.feed_items("actualites", limit=100)) >= 20
     # Unreachable sources were tried and backed off, not retried in a loop.
     status = runtime.store.source_status("iledefrance-actualites")
@@ -68,10 +86,10 @@ def test_the_scheduler_process_refreshes_and_stops_cleanly(redis_client: Redis, 
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not redis_client.exists(
-                f"{prefix}:source:region-solidaire:status"):
-            time.sleep(0.2)
+        # Or the process ended: what it said is in the assertions below.
+        wait_until(lambda: process.poll() is not None or redis_client.exists(
+            f"{prefix}:source:region-solidaire:status"),
+            "region-solidaire refreshed by the scheduler process")
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=20)

@@ -169,18 +169,17 @@ def test_a_malformed_feed_fails_clearly_and_keeps_the_items(
     assert site_runtime.store.item_count("partenaires") == 6
 
 
-def test_an_entity_expansion_feed_is_refused_quickly(
+def test_an_entity_expansion_feed_is_refused_without_expanding_it(
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
+    # Its time is measured in bench/ingest.py: tests assert no speed.
     assert run(site_runtime, "partenaires").outcome == "ok"
     write(faulty_site, f"{PARTNER[1:]}/feed.xml", BILLION_LAUGHS)
     tracemalloc.start()
-    started = time.monotonic()
     result = run(site_runtime, "partenaires")
-    elapsed = time.monotonic() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert result.outcome == "failed" and "entit" in (result.error or "")
-    assert elapsed < 5 and peak < 20_000_000
+    assert peak < 20_000_000  # nothing expanded
     assert site_runtime.store.item_count("partenaires") == 6
     # Spelled in UTF-16, or inside a sitemap: refused the same way.
     utf16 = BILLION_LAUGHS.decode().replace('<?xml version="1.0"?>', "").encode("utf-16")
@@ -195,12 +194,11 @@ def test_feedparser_alone_does_not_expand_entities_unboundedly() -> None:
     feedparser's own handling): belt and braces."""
     import feedparser
 
-    started = time.monotonic()
     tracemalloc.start()
     parsed = feedparser.parse(BILLION_LAUGHS)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert time.monotonic() - started < 10 and peak < 200_000_000
+    assert peak < 200_000_000
     assert len(str(parsed.get("feed", {}).get("title", ""))) < 10_000_000
 
 
@@ -284,10 +282,8 @@ def test_sitemap_caps_on_urls_read_and_pages_fetched(
     news = "".join(f"<url><loc>{p}</loc><lastmod>2026-02-01</lastmod></url>"
                    for p in sorted(NEWS_PATHS))
     write(faulty_site, "big.xml", SITEMAP.format(news + many))
-    started = time.monotonic()
     result = run(site_runtime, "plan-du-site", url=f"{faulty_site.url}/big.xml",
                  max_urls=1000, max_items=4)
-    assert time.monotonic() - started < 20
     assert result.outcome == "ok" and result.new == 4
     assert len(paths(faulty_site)) == 1 + 4  # the sitemap and four pages, no more
     assert any("more than 1000 URLs" in w for w in result.warnings)

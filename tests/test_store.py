@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +13,8 @@ from syndication.fetch import Validators
 from syndication.model import Feed, Item, PageState, Source, SourceStatus, member_of
 from syndication.normalise import content_hash, item_id
 from syndication.store import FeedStore
+
+from .waiting import wait_until
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 SOURCE = Source(id="dossier", url="http://sample.test/d", publisher="test")
@@ -144,7 +145,9 @@ def test_readers_never_see_half_a_refresh(store: FeedStore) -> None:
 def test_a_lease_is_exclusive_and_expires(store: FeedStore) -> None:
     first = store.lease("dossier", seconds=1)
     assert first.acquire(blocking=False)
+    assert 0 < store.redis.pttl(first.name) <= 1000  # it expires within its lifetime
     assert not store.lease("dossier", seconds=1).acquire(blocking=False)
     assert store.lease("other", seconds=1).acquire(blocking=False)
-    time.sleep(1.2)  # the holder "crashed": its lease expires by itself
+    # The holder "crashed": its lease expires by itself.
+    wait_until(lambda: not store.redis.exists(first.name), "the lease expired")
     assert store.lease("dossier", seconds=1).acquire(blocking=False)

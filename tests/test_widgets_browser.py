@@ -36,6 +36,7 @@ from redis import Redis
 
 from syndication.app import create_app
 
+from . import waiting
 from .browser_harness import (
     AXE_SCRIPT,
     CHROMIUM,
@@ -239,12 +240,10 @@ def latest_titles(service: str, feed: str, count: int) -> list[str]:
 
 
 def wait_until(page: Page, condition: Callable[[], bool], message: Callable[[], str]) -> None:
-    """Poll `condition` (which reads several frames, so cannot be one wait_for_function)."""
-    for _ in range(150):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(message())
+    """Poll `condition` (which reads several frames, so cannot be one wait_for_function) with
+    tests/waiting.py's wait_until, pausing through the page so that its events keep flowing."""
+    waiting.wait_until(condition, message, pause=lambda seconds: page.wait_for_timeout(
+        seconds * 1000))
 
 
 # --- what a reader of the host site sees ----------------------------------------------------

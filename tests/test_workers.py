@@ -8,12 +8,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.lock import Lock
 
 from syndication.errors import RateLimited
 from syndication.fetch import Fetcher, Page
@@ -27,8 +28,10 @@ from syndication.store import Leadership
 from syndication.store.leases import KeptLease
 from syndication.store.pacing import RedisPacing
 
+from .clocks import ManualClock
 from .conftest import FEEDS_DIR, LOOPBACK, ROOT, make_runtime
 from .faulty_site import FaultySite
+from .waiting import wait_until
 
 SLACK = 0.01  # the server notes times a hair after the client: see test_politeness.py
 
@@ -55,13 +58,6 @@ def rq_runtime(redis_client: Redis, prefix: str, catalogue: Catalogue) -> Iterat
             redis_client.srem("rq:workers", worker)
 
 
-def wait_until(condition, seconds: float = 10.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"not true within {seconds} s: {condition.__doc__}"
-        time.sleep(0.05)
-
-
 # --- leases ---------------------------------------------------------------------------------
 
 
@@ -69,10 +65,29 @@ def wait_until(condition, seconds: float = 10.0) -> None:  # noqa: ANN001
 def leadership(runtime: Runtime) -> Leadership:
     return runtime.stores.leadership(runtime.settings.leader_lease_seconds)
 
+class CountingLock:
+    """A redis-py Lock that counts its renewals (reacquire), so that a test can wait for them."""
+
+    def __init__(self, lock: Lock):
+        self._lock = lock
+        self.renewals = 0
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - the Lock's own attributes
+        return getattr(self._lock, name)
+
+    def reacquire(self) -> bool:
+        renewed = self._lock.reacquire()
+        self.renewals += 1
+        return renewed
+
+
 def test_a_kept_lease_outlives_its_expiry_while_held(redis_client: Redis, prefix: str) -> None:
-    lease = KeptLease(redis_client.lock(f"{prefix}:lease:x", timeout=2, thread_local=False), "x")
+    lock = CountingLock(redis_client.lock(f"{prefix}:lease:x", timeout=2, thread_local=False))
+    lease = KeptLease(lock, "x")  # a Lock, by delegation
     assert lease.acquire()
-    time.sleep(5)  # more than twice its lifetime: only renewals keep it
+    # Renewed every third of its lifetime, after a wait of at least that: seven renewals span
+    # more than twice its lifetime, which only renewals keep it through.
+    wait_until(lambda: lock.renewals >= 7, "seven renewals of the lease")
     assert lease.held()
     other = redis_client.lock(f"{prefix}:lease:x", timeout=2)
     assert not other.acquire(blocking=False)
@@ -85,9 +100,44 @@ def test_a_kept_lease_outlives_its_expiry_while_held(redis_client: Redis, prefix
 def test_a_lease_whose_holder_died_frees_itself(redis_client: Redis, prefix: str) -> None:
     dead = redis_client.lock(f"{prefix}:lease:y", timeout=1)
     assert dead.acquire(blocking=False)  # taken, then never renewed nor released
+    assert 0 < redis_client.pttl(f"{prefix}:lease:y") <= 1000  # it expires within its lifetime
     lease = KeptLease(redis_client.lock(f"{prefix}:lease:y", timeout=1, thread_local=False), "y")
     assert not lease.acquire()
-    wait_until(lease.acquire, 3)
+    wait_until(lease.acquire, "the dead holder's lease expired and taken")
+    lease.release()
+
+
+class UnreachableLock:
+    """A lock whose renewals fail as when Redis does not answer; counts them."""
+
+    timeout = 0.05  # seconds: a renewal tried every third of it
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def acquire(self, blocking: bool, token: str | None) -> bool:
+        return True
+
+    def reacquire(self) -> bool:
+        self.attempts += 1
+        raise RedisConnectionError("Redis does not answer")
+
+    def owned(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_kept_lease_is_lost_once_renewals_have_failed_for_a_lifetime() -> None:
+    clock, lock = ManualClock(0.0), UnreachableLock()
+    lease = KeptLease(lock, "z", clock=clock)  # a Lock's interface
+    assert lease.acquire()
+    wait_until(lambda: lock.attempts >= 3, "three failed renewals")
+    assert not lease.lost.is_set() and lease.held()  # a blip shorter than a lifetime: kept
+    clock.advance(lock.timeout)  # a lifetime since the last renewal: another may hold it now
+    wait_until(lease.lost.is_set, "the lease given up")
+    assert not lease.held()
     lease.release()
 
 
@@ -127,7 +177,8 @@ def test_the_scheduler_loop_leads_refreshes_and_hands_over_cleanly(
     loop = threading.Thread(target=run_scheduler, args=(runtime, stop))
     loop.start()
     try:
-        wait_until(lambda: runtime.store.source_status("region-solidaire").state == "ok", 20)
+        wait_until(lambda: runtime.store.source_status("region-solidaire").state == "ok",
+                   "region-solidaire refreshed by the leading scheduler")
         assert leadership(runtime).current() is not None
     finally:
         stop.set()
@@ -221,6 +272,22 @@ def test_two_processes_take_turns_on_one_host(redis_client: Redis, prefix: str,
         assert next_arrival - departed >= 0.1 - SLACK
 
 
+def test_redis_pacing_waits_the_delay_since_another_process_last_asked(
+        redis_client: Redis, prefix: str) -> None:
+    clock = ManualClock(1_800_000_000.0)  # epoch seconds: processes on several machines share it
+    first, second = (RedisPacing(redis_client, prefix, clock=clock, sleep=clock.sleep)
+                     for _ in range(2))
+    with first.turn("a.test", 2.0):
+        clock.advance(0.5)  # the request lasts half a second
+    clock.advance(0.25)
+    with second.turn("a.test", 2.0):
+        pass
+    assert clock.sleeps == [1.75]  # from the end of the other process's request
+    with second.turn("b.test", 2.0):  # another host: no wait
+        pass
+    assert clock.sleeps == [1.75]
+
+
 def test_a_host_that_asked_one_process_to_wait_is_left_alone_by_all(
         redis_client: Redis, prefix: str, faulty_site: FaultySite) -> None:
     faulty_site.fail_with("429")
@@ -241,8 +308,6 @@ def test_a_host_that_asked_one_process_to_wait_is_left_alone_by_all(
 
 def test_a_leader_that_fails_right_after_taking_the_lease_frees_it(
         rq_runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     first, second = leadership(rq_runtime), leadership(rq_runtime)
 
     def broken() -> None:

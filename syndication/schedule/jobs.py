@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,10 +60,12 @@ def run_refresh(runtime: Runtime, source: Source) -> RefreshResult:
     return result
 
 
-def backoff_delay(every_seconds: int, failures: int) -> timedelta:
-    """Interval × 2^(failures-1), with ±10 % jitter, capped (a failing site is not hammered)."""
+def backoff_delay(every_seconds: int, failures: int,
+                  uniform: Callable[[float, float], float] = random.uniform) -> timedelta:
+    """Interval × 2^(failures-1), with ±10 % jitter, capped (a failing site is not hammered).
+    `uniform(a, b)` draws the jitter factor (random.uniform; tests pass their own)."""
     base = min(every_seconds * 2 ** max(0, min(failures, 20) - 1), MAX_BACKOFF.total_seconds())
-    return timedelta(seconds=base * random.uniform(0.9, 1.1))
+    return timedelta(seconds=base * uniform(0.9, 1.1))
 
 
 # --- RQ ------------------------------------------------------------------------------------

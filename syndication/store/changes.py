@@ -48,18 +48,26 @@ class ChangeStream:
             for listener in list(self._listeners):
                 listener(feed_id)
 
-    def watch(self, on_change: Callable[[str | None], None],
-                            stop: threading.Event) -> None:
+    def watch(self, on_change: Callable[[str | None], None], stop: threading.Event,
+              on_subscribed: Callable[[], None] | None = None) -> None:
         """Block until `stop` is set, calling on_change(feed_id) whenever a feed's version
-        changes, and on_change(None) on every (re)connection: changes may have been missed."""
+        changes, and on_change(None) on every (re)connection, once Redis has confirmed the
+        subscription, and on every loss of it: changes may have been missed. `on_subscribed`
+        follows the on_change(None) of a (re)connection: from then on, until the next
+        on_change(None), every change is heard."""
         while not stop.is_set():
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self.redis.pubsub()
             try:
                 pubsub.subscribe(self.channel)
-                on_change(None)
                 while not stop.is_set():
                     message = pubsub.get_message(timeout=1.0)
-                    if message is not None:
+                    if message is None:
+                        continue
+                    if message["type"] == "subscribe":  # also after a reconnection in redis-py
+                        on_change(None)
+                        if on_subscribed is not None:
+                            on_subscribed()
+                    elif message["type"] == "message":
                         on_change(str(message["data"]))
             except (RedisError, OSError, ValueError):  # ValueError: a socket closed under us
                 on_change(None)

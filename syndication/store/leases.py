@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from redis.exceptions import LockError, RedisError
@@ -21,11 +21,16 @@ log = logging.getLogger(__name__)
 
 
 class KeptLease:
-    def __init__(self, lock: Lock, name: str, token: str | None = None):
+    """`clock` (seconds, monotonic) times how long renewals have failed: past one lifetime
+    since the last success, the lease is given up as lost. Tests pass their own."""
+
+    def __init__(self, lock: Lock, name: str, token: str | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         if lock.timeout is None:
             raise ValueError("a kept lease needs a lock with a timeout")
         self.lifetime = float(lock.timeout)  # seconds; renewed every third of it
         self.lock, self.name, self.token = lock, name, token  # token: None for a random one
+        self.clock = clock
         self.lost = threading.Event()  # set when a renewal failed: another may hold it now
         self._stop = threading.Event()
         self._keeper: threading.Thread | None = None
@@ -63,16 +68,16 @@ class KeptLease:
 
     def _renew(self) -> None:
         lifetime = self.lifetime
-        renewed_at = time.monotonic()
+        renewed_at = self.clock()
         while not self._stop.wait(lifetime / 3):
             try:
                 self.lock.reacquire()
-                renewed_at = time.monotonic()
+                renewed_at = self.clock()
             except LockError as error:  # expired and perhaps taken: it is gone
                 self._give_up(error)
                 return
             except Exception as error:  # noqa: BLE001 - a Redis blip: retry while it may live
-                if time.monotonic() - renewed_at >= lifetime:
+                if self.clock() - renewed_at >= lifetime:
                     self._give_up(error)
                     return
                 log.warning("lease %s not renewed yet: %s", self.name, error)

@@ -54,15 +54,18 @@ class Representation:
     etag: str
     state: FeedState
     headers: tuple[tuple[str, str], ...] = ()  # validators and caching, the same for every request
-    rendered_at: float = 0.0  # time.monotonic() when rendered: the Age of a stale answer
+    rendered_at: float = 0.0  # the cache's clock when rendered: the Age of a stale answer
 
     @classmethod
     def compressed(cls, body: bytes, media_type: str, etag: str, state: FeedState,
-                   headers: tuple[tuple[str, str], ...]) -> Representation:
-        """The body with its gzip and brotli forms, compressed once for every request."""
+                   headers: tuple[tuple[str, str], ...],
+                   rendered_at: float | None = None) -> Representation:
+        """The body with its gzip and brotli forms, compressed once for every request;
+        `rendered_at` on the clock of the cache that keeps it (time.monotonic() by default)."""
         return cls(body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
                    brotli=brotli.compress(body, quality=11), media_type=media_type, etag=etag,
-                   state=state, headers=headers, rendered_at=time.monotonic())
+                   state=state, headers=headers,
+                   rendered_at=time.monotonic() if rendered_at is None else rendered_at)
 
 
 @dataclass(slots=True)
@@ -70,17 +73,19 @@ class _Knowledge:
     """What this process knows of one feed's version."""
 
     state: FeedState
-    confirmed_at: float  # time.monotonic() when Redis last said this version is the current one
+    confirmed_at: float  # the cache's clock when Redis last said this version is the current one
     trusted: bool = True  # False once a notification or a reconnection says it may have moved
 
 
 class Outage:
     """Whether Redis is unreachable, as this process last found it: one warning when an outage
     starts and one line when it ends, however many requests fail in between, and the moment
-    before which Redis is not worth asking again."""
+    before which Redis is not worth asking again. `clock` (seconds, monotonic) is for tests."""
 
-    def __init__(self, retry_seconds: float = RETRY_SECONDS):
+    def __init__(self, retry_seconds: float = RETRY_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
         self.retry_seconds = retry_seconds
+        self.clock = clock
         self._since: float | None = None
         self._retry_at = float("-inf")
         self._lock = threading.Lock()
@@ -91,11 +96,11 @@ class Outage:
 
     def waiting(self) -> bool:
         """Whether Redis failed less than retry_seconds ago: asking again would only wait."""
-        return time.monotonic() < self._retry_at
+        return self.clock() < self._retry_at
 
     def failed(self, error: Exception) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             self._retry_at = now + self.retry_seconds
             if self._since is not None:
                 return
@@ -107,17 +112,22 @@ class Outage:
         with self._lock:
             if self._since is None:
                 return
-            lasted, self._since = time.monotonic() - self._since, None
+            lasted, self._since = self.clock() - self._since, None
             self._retry_at = float("-inf")
         log.warning("Redis is reachable again after %.0f s: fresh content is served", lasted)
 
 
 class RenderCache:
+    """`clock` (seconds, monotonic) dates what the cache knows: catch-up, Age, the outage's
+    retries. Tests pass their own, to move time on without waiting for it."""
+
     def __init__(self, store: FeedStore, max_entries: int = MAX_ENTRIES,
-                 catch_up_seconds: float = CATCH_UP_SECONDS):
+                 catch_up_seconds: float = CATCH_UP_SECONDS,
+                 clock: Callable[[], float] = time.monotonic):
         self.store = store
         self.max_entries = max_entries
         self.catch_up_seconds = catch_up_seconds
+        self.clock = clock
         self._known: dict[str, _Knowledge] = {}
         # Notifications heard so far (all feeds, and per feed): a version read from Redis while
         # one arrived may predate the change it announces, so it is not trusted.
@@ -127,7 +137,10 @@ class RenderCache:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
-        self.outage = Outage()
+        # Set while the listener is subscribed, once it has forgotten what it may have missed:
+        # a change committed from then on is heard. Tests wait for it.
+        self.listening = threading.Event()
+        self.outage = Outage(clock=clock)
         store.add_listener(self.forget)  # changes committed by this very process
 
     def state(self, feed_id: str) -> FeedState:
@@ -136,7 +149,7 @@ class RenderCache:
         self._ensure_listening()
         known = self._known.get(feed_id)
         if known is not None and known.trusted and (
-                time.monotonic() - known.confirmed_at < self.catch_up_seconds):
+                self.clock() - known.confirmed_at < self.catch_up_seconds):
             return known.state
         if self.outage.waiting():
             raise StoreUnreachable("Redis was unreachable a moment ago")
@@ -148,7 +161,7 @@ class RenderCache:
             raise
         self.outage.recovered()
         trusted = heard == (self._heard_all, self._heard.get(feed_id, 0))
-        self._known[feed_id] = _Knowledge(state, time.monotonic(), trusted)
+        self._known[feed_id] = _Knowledge(state, self.clock(), trusted)
         return state
 
     def get(self, feed_id: str, variant: str, media_type: str,
@@ -179,7 +192,7 @@ class RenderCache:
             return self._stale(feed_id, cached)
         etag = f"{feed_id}-{state.version}-{hashlib.sha256(variant.encode()).hexdigest()[:10]}"
         representation = Representation.compressed(body, media_type, etag, state,
-                                                   _headers(etag, state))
+                                                   _headers(etag, state), self.clock())
         with self._lock:
             self._entries[key] = representation
             self._entries.move_to_end(key)
@@ -194,7 +207,7 @@ class RenderCache:
         known = self._known.get(feed_id)
         if known is not None and known.state.version == cached.state.version:
             current_since = max(current_since, known.confirmed_at)
-        age = max(0, int(time.monotonic() - current_since))
+        age = max(0, int(self.clock() - current_since))
         return replace(cached, headers=(*cached.headers, ("Age", str(age))))
 
     def forget(self, feed_id: str | None) -> None:
@@ -220,12 +233,15 @@ class RenderCache:
                     connected = threading.Event()
 
                     def on_change(feed_id: str | None) -> None:
+                        if feed_id is None:  # (re)connected, or lost: changes may be missed
+                            self.listening.clear()
                         self.forget(feed_id)
                         if feed_id is None:  # (re)connected: from now on, changes are heard
                             connected.set()
 
                     self._listener = threading.Thread(
-                        target=self.store.watch_feed_versions, args=(on_change, self._stop),
+                        target=self.store.watch_feed_versions,
+                        args=(on_change, self._stop, self.listening.set),
                         name="feed-versions", daemon=True)
                     self._listener.start()
                     # Versions read before the listener hears changes could not be trusted;
