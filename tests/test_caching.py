@@ -115,7 +115,10 @@ def test_least_recently_used_representations_go_first(
         stores: tuple[FeedStore, FeedStore]) -> None:
     web, _ = stores
     commit(web, 1)
-    cache, render = RenderCache(web, max_entries=2), Renderer()
+    probe = RenderCache(web)
+    one = probe.get("all", "probe", "text/plain", Renderer()).size  # every variant is this big
+    probe.close()
+    cache, render = RenderCache(web, max_bytes=2 * one), Renderer()  # room for two
     for variant in ("a", "b", "a", "c"):
         cache.get("all", variant, "text/plain", render)
     assert render.calls == 3
@@ -140,3 +143,21 @@ def test_an_outage_waits_its_retry_window_before_asking_redis_again() -> None:
     assert not outage.waiting() and outage.ongoing  # worth asking again; not over yet
     outage.recovered()
     assert not outage.ongoing and not outage.waiting()
+
+
+def test_the_budget_is_in_bytes_whatever_the_number_of_variants(
+        stores: tuple[FeedStore, FeedStore]) -> None:
+    """Many small variants (widget URLs with free-text titles) fit where a few big ones do not:
+    what is kept never exceeds the budget."""
+    web, _ = stores
+    commit(web, 1)
+    cache = RenderCache(web, max_bytes=20_000)
+    for n in range(200):
+        cache.get("all", f"small {n}", "text/plain", lambda _state, n=n: f"v{n}".encode())
+    assert len(cache._entries) == 200  # small: all kept  # noqa: SLF001
+    big = bytes(range(256)) * 40  # 10 KB that compress poorly
+    for n in range(5):
+        cache.get("all", f"big {n}", "text/plain", lambda _state: big)
+        assert cache._bytes <= 20_000 or len(cache._entries) == 1  # noqa: SLF001
+    assert sum(e.size for e in cache._entries.values()) == cache._bytes  # noqa: SLF001
+    cache.close()

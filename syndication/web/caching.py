@@ -39,7 +39,10 @@ log = logging.getLogger(__name__)
 CATCH_UP_SECONDS = 30.0
 LISTENER_START_SECONDS = 1.0
 RETRY_SECONDS = 1.0  # while Redis is unreachable, how often this process asks it again
-MAX_ENTRIES = 256  # representations per process; the least recently used go first
+# Bytes of representations kept per process (bodies with their gzip and brotli forms); the least
+# recently used go first. A budget in bytes, not a count: widget URLs with free-text options
+# (a title, a tag) are each an entry of their own, and must not crowd out the feeds by number.
+MAX_BYTES = 64 * 1024 * 1024
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
 STALE_WHILE_REVALIDATE = 3600
 STALE_IF_ERROR = 86400
@@ -55,6 +58,11 @@ class Representation:
     state: FeedState
     headers: tuple[tuple[str, str], ...] = ()  # validators and caching, the same for every request
     rendered_at: float = 0.0  # the cache's clock when rendered: the Age of a stale answer
+
+    @property
+    def size(self) -> int:
+        """Bytes it holds, the three encodings of the body (headers are negligible)."""
+        return len(self.body) + len(self.gzip) + len(self.brotli)
 
     @classmethod
     def compressed(cls, body: bytes, media_type: str, etag: str, state: FeedState,
@@ -121,11 +129,12 @@ class RenderCache:
     """`clock` (seconds, monotonic) dates what the cache knows: catch-up, Age, the outage's
     retries. Tests pass their own, to move time on without waiting for it."""
 
-    def __init__(self, store: FeedStore, max_entries: int = MAX_ENTRIES,
+    def __init__(self, store: FeedStore, max_bytes: int = MAX_BYTES,
                  catch_up_seconds: float = CATCH_UP_SECONDS,
                  clock: Callable[[], float] = time.monotonic):
         self.store = store
-        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._bytes = 0  # what the entries hold, in all
         self.catch_up_seconds = catch_up_seconds
         self.clock = clock
         self._known: dict[str, _Knowledge] = {}
@@ -194,10 +203,13 @@ class RenderCache:
         representation = Representation.compressed(body, media_type, etag, state,
                                                    _headers(etag, state), self.clock())
         with self._lock:
+            replaced = self._entries.pop(key, None)
+            self._bytes -= replaced.size if replaced is not None else 0
             self._entries[key] = representation
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._bytes += representation.size
+            while self._bytes > self.max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.size
         return representation
 
     def _stale(self, feed_id: str, cached: Representation) -> Representation:
