@@ -9,7 +9,8 @@ so after a few dozen refreshes every refresh adds as many items as retention dro
   scheduler does every hour), their grace period taken as elapsed;
 - after each refresh, a web process (`syndication serve --no-scheduler`, its own process, as in
   production) is asked for the feed in three formats, the digest, and a widget whose free-text
-  title is new each time (each such URL is a render-cache entry of its own);
+  title is new each time (each such URL is a render-cache entry of its own; the cache is given
+  `--render-cache-mb`, 4 by default, so that the run reaches its budget);
 - Redis `used_memory` and the web process's resident memory (VmRSS) are read every 100
   refreshes.
 
@@ -152,6 +153,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refreshes", type=int, default=1000)
     parser.add_argument("--retention", type=int, default=100)
+    parser.add_argument("--render-cache-mb", type=int, default=4)
     arguments = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
@@ -165,7 +167,9 @@ def main() -> None:
     overrides = {"data_dir": str(work / "data"), "redis_prefix": "bench-memory",
                  "retention": arguments.retention, "host_delay": 0.0,
                  "fetch_allowed_networks": f"127.0.0.1:{port}", "feeds_dir": str(feeds_dir),
-                 "log_level": "WARNING"}
+                 "log_level": "WARNING",
+                 # Small, so that the run reaches it: each refresh adds a widget URL of its own.
+                 "render_cache_mb": arguments.render_cache_mb}
     settings = load_settings(overrides, environ={})
     redis, embedded = connect_redis("", settings.data_dir)
     runtime = open_runtime(settings, load_catalogue(feeds_dir), redis)

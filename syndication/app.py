@@ -64,7 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     # Requests naming another host get 400: links never follow a Host header's choice.
     app.config["TRUSTED_HOSTS"] = trusted_hosts(service.settings)
     app.extensions["syndication"] = service
-    app.extensions["syndication.cache"] = RenderCache(service.store)
+    app.extensions["syndication.cache"] = RenderCache(
+        service.store, max_bytes=service.settings.render_cache_mb * 1024 * 1024)
     for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
                    metrics, oembed):
         app.register_blueprint(module.blueprint)

@@ -100,6 +100,9 @@ class Settings:
                                        "API adds push sources only.")
     push_max_items: int = _setting(100, "Most items accepted in one POST /api/items.")
     push_max_bytes: int = _setting(1_000_000, "Largest POST /api/items body accepted (bytes).")
+    render_cache_mb: int = _setting(32, "Memory each web process keeps rendered feeds, widgets "
+                                    "and digests in (MiB, with their compressed forms); the "
+                                    "least recently used go first.")
     embed_frame_ancestors: str = _setting("*", "Sites allowed to show the widgets in a frame "
                                           "(CSP frame-ancestors): * for any, or origins "
                                           "separated by spaces or commas, e.g. "

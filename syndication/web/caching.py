@@ -42,7 +42,7 @@ RETRY_SECONDS = 1.0  # while Redis is unreachable, how often this process asks i
 # Bytes of representations kept per process (bodies with their gzip and brotli forms); the least
 # recently used go first. A budget in bytes, not a count: widget URLs with free-text options
 # (a title, a tag) are each an entry of their own, and must not crowd out the feeds by number.
-MAX_BYTES = 64 * 1024 * 1024
+MAX_BYTES = 32 * 1024 * 1024  # the default of the setting render_cache_mb
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
 STALE_WHILE_REVALIDATE = 3600
 STALE_IF_ERROR = 86400
