@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import openapi
 from .catalogue import parse_api_source
 from .errors import ConfigError, Conflict, InvalidInput
 from .fetch.addresses import URLRefused, check_url, parse_networks
@@ -29,13 +30,21 @@ log = logging.getLogger(__name__)
 LEASE_WAIT_SECONDS = 10  # a write waits this long for a refresh or a push of the same source
 
 
-def check_source(runtime: Runtime, definition: Any) -> tuple[Source, tuple[str, ...]]:
-    """The source a definition describes, checked like a feeds/*.toml one, and its URL like any
-    URL that comes from outside; InvalidInput naming the field otherwise."""
+def check_source(runtime: Runtime, definition: Any,
+                 schema: str = "NewSource") -> tuple[Source, tuple[str, ...]]:
+    """The source a definition describes, checked like a feeds/*.toml one, then against the
+    OpenAPI document's `schema` (NewSource; SourceDefinition for a replacement, whose id is the
+    URL's), which states the API's rules (a few stricter than a file's: URLs as pushed items
+    have them, `every` up to 365 days), and its URL like any URL that comes from outside;
+    InvalidInput naming the field otherwise."""
     try:
         source, feeds = parse_api_source(definition, runtime.live.declared)
     except ConfigError as error:
         raise InvalidInput([(error.field or "(body)", error.message)]) from None
+    problems = [problem for error in openapi.validator(schema).iter_errors(definition)
+                for problem in openapi.problems(error)]
+    if problems:
+        raise InvalidInput(sorted(dict(reversed(problems)).items()))
     if source.type != SourceType.PUSH:
         _check_fetch_url(runtime, source.url)
     return source, feeds

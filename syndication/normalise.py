@@ -149,7 +149,9 @@ def sanitise_html(html: str, base_url: str, lead_image: str | None = None) -> st
 def _tidy(html: str, lead_image: str | None) -> str:
     """Remove what sanitising or scraping left hollow: links whose href was unsafe (their text
     stays), empty links (skip-link targets), the lead image, credit lines, then empty blocks."""
-    soup = BeautifulSoup(html, "html.parser")
+    # The newline (stripped below) keeps bs4 from taking a short text without tags for a file
+    # name or a URL, which it warns about (MarkupResemblesLocatorWarning) on every such item.
+    soup = BeautifulSoup(html + "\n", "html.parser")
     for link in soup.find_all("a"):
         if not link.get("href"):
             link.unwrap()

@@ -12,30 +12,33 @@ Entry points: `check_batch`, then `ingest`; `withdraw` removes one item.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
-from importlib.resources import files
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from jsonschema import Draft202012Validator, ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from jsonschema import ValidationError
 
+from . import openapi
 from .admin import source_write
 from .errors import InvalidInput
 from .images import LIMITS, probe_images
 from .model import Item, ItemKind, Outcome, RawRecord, Source, SourceState, SourceStatus, member_of
-from .normalise import Networks, content_hash, normalise, public_link, reconcile, xml_safe
+from .normalise import (
+    Networks,
+    content_hash,
+    normalise,
+    plain_text,
+    public_link,
+    reconcile,
+    xml_safe,
+)
 from .runtime import Runtime
 from .store import StoreUnavailable
 
@@ -56,25 +59,6 @@ class PushOutcome:
         return sum(1 for _, _, outcome in self.results if outcome == result)
 
 
-def openapi_document() -> dict[str, Any]:
-    return json.loads(_openapi_text())
-
-
-@cache
-def _openapi_text() -> str:
-    return files("syndication").joinpath("static/openapi.json").read_text(encoding="utf-8")
-
-
-@cache
-def _validator() -> Draft202012Validator:
-    """The PushBatch schema, its $refs resolved within the OpenAPI document."""
-    document = openapi_document()
-    resource = Resource.from_contents(document, default_specification=DRAFT202012)
-    registry = Registry().with_resource("urn:syndication:openapi", resource)
-    schema = {"$ref": "urn:syndication:openapi#/components/schemas/PushBatch"}
-    return Draft202012Validator(schema, registry=registry)
-
-
 def pushed_item_id(source_id: str, publisher_item_id: str) -> str:
     return str(uuid.uuid5(PUSH_NAMESPACE, f"{source_id}\n{publisher_item_id}"))
 
@@ -88,8 +72,9 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None, *,
     if isinstance(items, list) and len(items) > max_items:  # before any costly check
         raise InvalidInput([("items", f"at most {max_items} items per request, not "
                                       f"{len(items)}; send the rest in further requests")])
-    problems = [problem for error in islice(_validator().iter_errors(payload), MAX_PROBLEMS)
-                for problem in _problems(error)]
+    validator = openapi.validator("PushBatch", max_items)
+    problems = [problem for error in islice(validator.iter_errors(payload), MAX_PROBLEMS)
+                for problem in _problems(error, now, allowed_networks)]
     seen: dict[str, int] = {}
     for n, item in enumerate(items if isinstance(items, list) else []):
         if not isinstance(item, dict):
@@ -102,6 +87,8 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None, *,
                            if isinstance(item.get("image"), dict) else None)):
             if isinstance(url, str) and (why := _url_problem(url, allowed_networks)):
                 problems.append((f"items[{n}].{name}", why))
+        if isinstance(item.get("title"), str) and not plain_text(item["title"]):
+            problems.append((f"items[{n}].title", _NO_TEXT))  # lone surrogates, say
         if isinstance(item.get("id"), str):
             if item["id"] in seen:
                 problems.append((f"items[{n}].id", f"id {item['id']!r} is also "
@@ -118,36 +105,34 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None, *,
 
 def _problem_order(problem: tuple[str, str]) -> tuple[Any, ...]:
     # items[10] after items[9]: compare the numbers in a path as numbers
-    return tuple(int(part) if part.isdigit() else part
-                 for part in re.split(r"(\d+)", problem[0])), problem[1]
+    return tuple(int(part) if part.isascii() and part.isdigit() else part
+                 for part in re.split(r"([0-9]+)", problem[0])), problem[1]
 
 
-def _problems(error: ValidationError) -> list[tuple[str, str]]:
-    """jsonschema's error as (field, message), the field being the one to fix: the missing or
-    unexpected one rather than the object that lacks or holds it."""
-    path = _path(error.absolute_path)
-    within = "" if path == "(body)" else path + "."
-    if error.validator == "required" and isinstance(error.validator_value, list):
-        return [(within + name, "is required") for name in error.validator_value
-                if isinstance(error.instance, dict) and name not in error.instance]
-    if (error.validator == "additionalProperties" and isinstance(error.instance, dict)
-            and isinstance(error.schema, Mapping)):
-        allowed = set(error.schema.get("properties", {}))
-        return [(within + name, f"unknown field (allowed: {', '.join(sorted(allowed))})")
-                for name in error.instance if name not in allowed]
-    if error.validator == "pattern" and str(error.validator_value).startswith("^https?://"):
-        return [(path, f"{error.instance!r} is not an absolute http(s) URL")]
-    return [(path, error.message)]
+def _problems(error: ValidationError, now: datetime,
+              allowed_networks: Networks) -> list[tuple[str, str]]:
+    """The schema's problems (openapi.problems), a date or URL that does not match its pattern
+    told why in words."""
+    if error.validator == "pattern" and isinstance(error.instance, str) and error.absolute_path:
+        field, value = openapi.path(error.absolute_path), error.instance
+        if error.absolute_path[-1] in ("published", "updated"):
+            return [(field, _date_problem(value, now) or _NOT_RFC3339.format(value))]
+        if error.absolute_path[-1] == "title":
+            return [(field, _NO_TEXT)]
+        if error.absolute_path[-1] == "url":
+            why = _url_problem(value, allowed_networks)
+            if why and "user name" in why:
+                return [(field, why)]
+            return [(field, f"{value[:200]!r} is not a valid URL: an absolute http(s) URL is "
+                            "expected")]
+    return openapi.problems(error)
 
 
-def _path(parts: Any) -> str:
-    path = ""
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(body)"
-
-
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$")
+# RFC 3339 (section 5.6); the document's pattern also bounds the year (1990 to 2999).
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
+                      re.ASCII)
+_NO_TEXT = "has no text: only white space or control characters"
+_NOT_RFC3339 = "{!r} is not an RFC 3339 date-time with its offset, e.g. 2026-11-26T09:30:00+01:00"
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=2)  # clock skew and time zones; later would pin an item on top
 
@@ -155,8 +140,7 @@ LATEST_AHEAD = timedelta(days=2)  # clock skew and time zones; later would pin a
 def _date_problem(text: str, now: datetime) -> str | None:
     """Why a pushed date is refused, or None: RFC 3339 with its offset, from 1990 to now."""
     if not _RFC3339.match(text):
-        return (f"{text!r} is not an RFC 3339 date-time with its offset, "
-                "e.g. 2026-11-26T09:30:00+01:00")
+        return _NOT_RFC3339.format(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z")).astimezone(UTC)
     except (ValueError, OverflowError):

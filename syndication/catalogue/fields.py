@@ -133,6 +133,8 @@ def bool_(locator: Locator, table: dict[str, Any], key: str, name: str, index: i
 def int_(locator: Locator, table: dict[str, Any], key: str, name: str, index: int,
          default: int, low: int, high: int) -> int:
     value = table.get(key, default)
+    if isinstance(value, float) and value.is_integer():  # 3.0 is an integer in JSON (Schema)
+        value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise locator.error(f"'{key}' must be an integer from {low} to {high}", name, index, key)
     return value

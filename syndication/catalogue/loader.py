@@ -36,7 +36,8 @@ from .fields import (
     url,
 )
 
-_DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_DURATION = re.compile(r"^(\d{1,9})\s*(s|m|h|d)$", re.ASCII)
+MAX_EVERY = 365 * 86400  # a year: longer intervals are a typo, and overflow the scheduler
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _VARIABLE = re.compile(r"\$\{([A-Z0-9_]+)(?::-([^}]*))?\}")
 # A push source fetches nothing: its publisher sends items to POST /api/items.
@@ -191,9 +192,9 @@ def parse_source(locator: Locator, table: dict[str, Any], n: int, publisher: Pub
                             f"'{declared_kind}'", "sources", n, "kind")
     every = text(locator, table, "every", "sources", n) or "30m"
     match = _DURATION.match(every)
-    if not match or int(match.group(1)) * _DURATION_UNITS[match.group(2)] < 10:
-        raise locator.error(f"every must be a duration of at least 10s like '30m', '2h', "
-                            f"not '{every}'", "sources", n, "every")
+    if not match or not 10 <= int(match.group(1)) * _DURATION_UNITS[match.group(2)] <= MAX_EVERY:
+        raise locator.error(f"every must be a duration of at least 10s and at most 365d like "
+                            f"'30m', '2h', not '{every}'", "sources", n, "every")
     return Source(
         id=slug(locator, table, "sources", n),
         # A push source's URL only says where its items come from: the publisher's site.

@@ -290,7 +290,7 @@ class Fetcher:
                       max_bytes: int | None = None) -> bytes:
         limit = self.max_bytes if max_bytes is None else max_bytes
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise BodyTooLarge(url, f"body of {declared} bytes exceeds {limit}")
         chunks, size = [], 0
         # Counted decompressed, a step at a time: the limit also holds against compression bombs.

@@ -64,11 +64,27 @@ class Selection:
         return max(1, -(-self.total // limit))
 
 
+FILTERS = ("limit", "kind", "tag", "since", "q", "page")
+
+
 def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
+    """The filters of a query string; InvalidParameter for a bad one, or one given twice (which
+    of two values would be meant?). An empty value is the same as none: forms send them."""
+    once(args, FILTERS)
     return Filters(limit=_limit(args.get("limit"), default_limit), kind=_kind(args.get("kind")),
                    tag=_tag(args.get("tag")), since=_since(args.get("since")),
                    q=_q(args.get("q")), page=_page(args.get("page")),
                    default_limit=default_limit)
+
+
+def once(args: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """InvalidParameter for a parameter of `names` given more than once (args a MultiDict)."""
+    getlist = getattr(args, "getlist", None)
+    if getlist is None:  # a plain mapping: one value each
+        return
+    for name in names:
+        if len(getlist(name)) > 1:
+            raise InvalidParameter(name, "must be given once")
 
 
 def select_items(read: Callable[[int, datetime | None, int], list[Item]],
@@ -86,11 +102,18 @@ def select_items(read: Callable[[int, datetime | None, int], list[Item]],
 
 
 def _page(raw: str | None) -> int:
+    return integer_parameter("page", raw, 1, MAX_PAGE, 1)
+
+
+def integer_parameter(name: str, raw: str | None, low: int, high: int, default: int) -> int:
     if raw is None or raw == "":
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise InvalidParameter("page", f"must be an integer from 1 to {MAX_PAGE}, not {raw!r}")
-    return int(raw)
+        return default
+    # ASCII digits only ("²".isdigit(), and int() of thousands of digits raises); "20.0" is the
+    # integer 20, as in JSON Schema, which the API's document is written in
+    match = re.fullmatch(r"([0-9]{1,9})(?:\.0*)?", raw)
+    if not match or not low <= int(match.group(1)) <= high:
+        raise InvalidParameter(name, f"must be an integer from {low} to {high}, not {raw!r}")
+    return int(match.group(1))
 
 
 def _q(raw: str | None) -> str | None:
@@ -102,11 +125,7 @@ def _q(raw: str | None) -> str | None:
 
 
 def _limit(raw: str | None, default: int) -> int:
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"must be an integer from 1 to {MAX_LIMIT}, not {raw!r}")
-    return int(raw)
+    return integer_parameter("limit", raw, 1, MAX_LIMIT, default)
 
 
 def _kind(raw: str | None) -> ItemKind | None:

@@ -181,7 +181,7 @@ def _credentials_and_nodes(url: str, netloc: str, default_port: int
 
 
 def _number(url: str, text: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise _invalid(url, f"has a {what} '{text}' that is not a number")
     return int(text)
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 
-from .. import admin, push
+from .. import admin, openapi
 from ..errors import Conflict, InvalidInput, NotFound
 from . import runtime
 from .api import source_document
@@ -23,8 +23,8 @@ blueprint = Blueprint("admin", __name__, url_prefix="/api")
 
 
 @blueprint.get("/openapi.json")
-def openapi() -> ResponseReturnValue:
-    return jsonify(push.openapi_document())
+def openapi_document() -> ResponseReturnValue:
+    return jsonify(openapi.document(runtime().settings.push_max_items))
 
 
 @blueprint.post("/sources")
@@ -50,7 +50,7 @@ def replace_source(source_id: str) -> ResponseReturnValue:
     if isinstance(definition, dict):
         if definition.setdefault("id", source_id) != source_id:
             raise InvalidInput([("id", f"must be '{source_id}', the source's id in the URL")])
-    admin.check_source(runtime(), definition)
+    admin.check_source(runtime(), definition, "SourceDefinition")
     admin.save_source(runtime(), source_id, definition, datetime.now(UTC))
     return jsonify(source_document(runtime().catalogue.sources[source_id]))
 

@@ -14,7 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
 from ..model import Feed, Item, Source, SourceType
-from ..render.selection import Selection, parse_filters, select_items
+from ..render.selection import Selection, once, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
 from .auth import from_operator
@@ -30,6 +30,7 @@ def items() -> ResponseReturnValue:
     """Items of one feed (?feed=), one source (?source=) or all sources, newest first, paged."""
     service = runtime()
     catalogue, store, retention = service.catalogue, service.store, service.settings.retention
+    once(request.args, ("feed", "source"))
     filters = parse_filters(request.args, DEFAULT_LIMIT)
     feed_id, source_id = request.args.get("feed"), request.args.get("source")
     if source_id and source_id not in catalogue.sources:

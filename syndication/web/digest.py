@@ -20,7 +20,7 @@ from flask import Blueprint, Response, request
 from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item
 from ..render.digest import DigestContext, render_digest_html, render_digest_json
-from ..render.selection import Filters, parse_filters, select_items
+from ..render.selection import Filters, integer_parameter, parse_filters, select_items
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
 from .caching import respond
@@ -101,11 +101,7 @@ def window_start(window: str, now: datetime) -> datetime:
 
 
 def _limit(raw: str | None) -> int:
-    if raw is None or raw == "":
-        return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidParameter("limit", f"must be an integer from 1 to {MAX_LIMIT}, not {raw!r}")
-    return int(raw)
+    return integer_parameter("limit", raw, 1, MAX_LIMIT, DEFAULT_LIMIT)
 
 
 def _items(service: Runtime, feed: Feed, query: DigestQuery) -> list[Item]:
