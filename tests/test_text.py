@@ -98,7 +98,7 @@ def test_feed_entries_are_decoded_once() -> None:
            "<link>https://example.org/a</link>"
            "<description>&amp;lt;img src=x onerror=alert(1)&amp;gt;</description></item>"
            "</channel></rss>").encode()
-    [record] = parse_feed(rss, "application/rss+xml", "https://example.org/feed.xml")
+    [record] = parse_feed(rss, "application/rss+xml", "https://example.org/feed.xml").records
     assert record.title == "Réforme <enfin> votée"
     assert record.summary == "<img src=x onerror=alert(1)>"  # decoded once: the text itself
     atom = (b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>t</title>"
@@ -106,7 +106,7 @@ def test_feed_entries_are_decoded_once() -> None:
             b"<title type='html'>&lt;b&gt;Gras&lt;/b&gt; &amp;amp; maigre</title>"
             b"<link href='https://example.org/a'/><updated>2026-12-01T00:00:00Z</updated>"
             b"</entry></feed>")
-    [entry] = parse_feed(atom, "application/atom+xml", "https://example.org/feed.atom")
+    [entry] = parse_feed(atom, "application/atom+xml", "https://example.org/feed.atom").records
     assert entry.title == "Gras & maigre"
 
 
