@@ -146,7 +146,8 @@ def sanitise_html(html: str, base_url: str, lead_image: str | None = None,
         cleaned = _clean(html, ("rewrite_with_base", base_url))
     except ValueError:  # a base that is no URL: relative links cannot be made absolute
         cleaned = _clean(html, "deny")
-    return _tidy(cleaned, lead_image, allowed_networks)
+    # nh3 writes out what references stood for: "&#11;" is a control character now.
+    return _tidy(xml_safe(cleaned), lead_image, allowed_networks)
 
 
 def _clean(html: str, relative: Any) -> str:

@@ -500,17 +500,28 @@ def test_a_refused_address_is_shown_by_its_kind_not_its_text(
 # --- crashers and misreadings the hostile suite and the fuzz tests found ----------------------
 
 
-@pytest.mark.parametrize("characters", ["\x0b\x1d\x01", "\ufffe\uffff", "\ud800", "\x00"])
+@pytest.mark.parametrize("characters", ["\x0b\x1d\x01", "\ufffe\uffff", "\ud800", "\x00",
+                                        "&#11;&#x1D;&#1", "&#xFFFE;&#00000011;"])
 def test_a_page_with_characters_xml_cannot_carry_is_extracted(characters: str) -> None:
-    """lxml's HTML parser keeps control characters in its tree, where trafilatura (which
-    copies text between elements) raised ValueError; a lone surrogate could not even be
-    encoded for the parser."""
+    """lxml's HTML parser keeps control characters in its tree, written or referred to, where
+    trafilatura (which copies text between elements) raised ValueError; a lone surrogate could
+    not even be encoded for the parser."""
     source = make_catalogue("http://site.test").sources["region-solidaire"]
     page = (f"<html><head><title>Titre {characters}</title></head><body>{characters}"
             + "<p>Un paragraphe assez long pour trafilatura. " * 20 + "</p></body></html>")
     extraction = extract_page(page, "http://site.test/actualites/x", as_detail_page(source))
     assert extraction.record is not None and extraction.record.title == "Titre"
     assert "paragraphe" in (extraction.record.content_html or "")
+
+
+@pytest.mark.parametrize(("reference", "shown"), [
+    ("&#0;", "\ufffd"), ("&#xD800;", "\ufffd"), ("&#x110000;", "\ufffd"),
+    ("&#1" + "0" * 5000, "\ufffd"), ("&#0000000065;", "A"), ("&#233;", "é"),
+    ("&#x1F600;", "😀"), ("&#11;", "")])
+def test_references_to_characters_xml_cannot_carry_are_read_as_browsers_show_them(
+        reference: str, shown: str) -> None:
+    found = metadata.extract(parse(f"<title>a{reference}b</title>"))
+    assert found["title"] == f"a{shown}b"
 
 
 def test_json_ld_urls_and_names_are_text_never_numbers() -> None:

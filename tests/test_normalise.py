@@ -750,3 +750,8 @@ def test_content_that_is_text_alone_stays_as_it_is() -> None:
     ("", "fr"), (None, "fr"), ("123", "fr"), ("français", "fr"), ("x" * 50, "fr")])
 def test_the_language_is_a_primary_subtag(tag: str | None, lang: str) -> None:
     assert normalise(raw_record(lang=tag), SOURCE, NOW).lang == lang
+
+
+def test_sanitised_content_holds_no_character_xml_cannot_carry() -> None:
+    """nh3 writes out what references stand for: "&#11;" became a control character."""
+    assert sanitise_html("<p>a&#11;b&#x1;c&#1</p>", BASE) == "<p>abc</p>"

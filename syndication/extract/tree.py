@@ -38,11 +38,30 @@ def parse(page: str) -> Node:
     the text is already decoded (fetch.decode_html). Characters XML cannot carry (control
     characters, lone surrogates, U+FFFE) are left out first: lxml's HTML parser would keep them
     in the tree, where no element can be given them again (trafilatura does: ValueError)."""
+    if "&#" in page:  # references to those characters too: lxml would write them out
+        page = _REFERENCE.sub(_xml_reference, page)
     try:
         return lxml.html.document_fromstring(without_control(page).encode("utf-8"),
                                              parser=_PARSER)
     except etree.ParserError:  # nothing but blanks: an empty page, as BeautifulSoup would give
         return lxml.html.document_fromstring(_EMPTY_PAGE, parser=_PARSER)
+
+
+# A numeric character reference, its ";" optional as in HTML.
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
+def _xml_reference(match: re.Match[str]) -> str:
+    """A reference to a character XML cannot carry, as browsers show it: nothing for a control
+    character, U+FFFD for NUL, a surrogate or beyond Unicode; any other left as written."""
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0") or "0"
+    if len(digits) > 8:  # beyond Unicode, however many digits (no int() of them all)
+        return "\ufffd"
+    code = int(digits, 16 if hexadecimal else 10)
+    if code > 0x10FFFF or code == 0 or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return "" if _NOT_XML.match(chr(code)) else match[0]
 
 
 def without_control(text: str) -> str:
