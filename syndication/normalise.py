@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 from bs4 import BeautifulSoup
 
 from .extract.metadata import CREDIT_LINE
+from .links import Networks, public_link
 from .model import Figure, Image, Item, ItemKind, RawRecord, Source
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -57,8 +58,8 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
         url=url,
         title=title,
         summary=plain_text(record.summary),
-        content_html=sanitise_html(record.content_html or "", record.url,
-                                   image.url if image else None),
+        content_html=sanitise_html(record.content_html or "", _base(record.url, url),
+                                   image.url if image else None, allowed_networks),
         first_seen=now,
         updated=declared_update or published or now,
         published=published,
@@ -66,7 +67,7 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
         authors=tuple(dict.fromkeys(a for a in map(plain_text, record.authors) if a)),
         tags=_unique(t for t in (*map(plain_text, record.tags), *source.tags) if t),
         figures=tuple(parse_figure(value, label) for value, label in record.figures if value),
-        lang=(record.lang or "fr").split("-")[0].lower() or "fr",
+        lang=_language(record.lang),
     )
     return replace(item, content_hash=content_hash(item))
 
@@ -135,25 +136,39 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title", "hreflang"},
                       "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan", "scope"}}
 
 
-def sanitise_html(html: str, base_url: str, lead_image: str | None = None) -> str:
+def sanitise_html(html: str, base_url: str, lead_image: str | None = None,
+                  allowed_networks: Networks = ()) -> str:
     """Untrusted HTML → safe HTML: allow-listed tags and attributes, no scripts, styles or
-    handlers, http(s)/mailto links only, relative URLs made absolute against the page.
+    handlers, relative URLs made absolute against the page, links to public http(s) URLs (as
+    public_link admits them) or mailto only, images from public http(s) URLs only.
     The item's own image (`lead_image`) and its credit line are left out: they have their fields."""
-    cleaned = nh3.clean(xml_safe(html), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                        clean_content_tags={"script", "style", "noscript", "template"},
-                        url_schemes={"http", "https", "mailto"},
-                        url_relative=("rewrite_with_base", base_url))
-    return _tidy(cleaned, lead_image)
+    try:
+        cleaned = _clean(html, ("rewrite_with_base", base_url))
+    except ValueError:  # a base that is no URL: relative links cannot be made absolute
+        cleaned = _clean(html, "deny")
+    # nh3 writes out what references stood for: "&#11;" is a control character now.
+    return _tidy(xml_safe(cleaned), lead_image, allowed_networks)
 
 
-def _tidy(html: str, lead_image: str | None) -> str:
-    """Remove what sanitising or scraping left hollow: links whose href was unsafe (their text
-    stays), empty links (skip-link targets), the lead image, credit lines, then empty blocks."""
-    # The newline (stripped below) keeps bs4 from taking a short text without tags for a file
-    # name or a URL, which it warns about (MarkupResemblesLocatorWarning) on every such item.
-    soup = BeautifulSoup(html + "\n", "html.parser")
+def _clean(html: str, relative: Any) -> str:
+    return nh3.clean(xml_safe(html), tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     clean_content_tags={"script", "style", "noscript", "template"},
+                     url_schemes={"http", "https", "mailto"}, url_relative=relative)
+
+
+def _tidy(html: str, lead_image: str | None, allowed_networks: Networks = ()) -> str:
+    """Remove what sanitising or scraping left hollow or must not hand to readers: links whose
+    href was unsafe or leads to an address the fetcher would refuse (their text stays), such
+    images, empty links (skip-link targets), the lead image, credit lines, then empty blocks."""
+    if "<" not in html:  # text alone: nothing to tidy (and BeautifulSoup would warn about it)
+        return re.sub(r"\n\s*\n+", "\n", html).strip()
+    soup = BeautifulSoup(html, "html.parser")
+    for image in soup.find_all("img"):
+        if not public_link(str(image.get("src") or ""), allowed_networks):
+            image.decompose()
     for link in soup.find_all("a"):
-        if not link.get("href"):
+        href = str(link.get("href") or "")
+        if not href or not (href.startswith("mailto:") or public_link(href, allowed_networks)):
             link.unwrap()
         elif not link.get_text(strip=True) and not link.find("img"):
             link.decompose()
@@ -185,41 +200,6 @@ def plain_text(value: str | None) -> str:
     return " ".join(xml_safe(value).split())
 
 
-# What the operator admits although private: (network, port or None for every port) pairs, as
-# fetch/addresses.py's Allowed reads them (the setting fetch_allowed_networks).
-Networks = tuple[tuple[IPv4Network | IPv6Network, int | None], ...]
-_LOCAL_NAMES = ("localhost", "localhost.localdomain")
-
-
-def public_link(url: str, allowed_networks: Networks = ()) -> str | None:
-    """`url` if it may be handed to readers: http(s), a host, no user info, nothing XML cannot
-    carry, and no address the fetcher would refuse (private, loopback, link-local, cloud
-    metadata...) unless the operator admits its network. Names are not resolved here (no
-    I/O): the fetcher checks where they lead when it fetches them."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError when out of range
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or xml_safe(url) != url:
-        return None
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        return None
-    host = parts.hostname.rstrip(".")
-    try:
-        address = ip_address("127.0.0.1" if host in _LOCAL_NAMES or host.endswith(".localhost")
-                             else host)
-    except ValueError:
-        return url  # a name
-    if isinstance(address, IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    if address.is_global or any(address in network and allowed in (None, port)
-                                for network, allowed in allowed_networks):
-        return url
-    return None
-
-
 def _link(url: str | None, base: str | None, allowed_networks: Networks) -> str | None:
     """The canonical form of a link found on a page, if it may be published."""
     if not url:
@@ -242,6 +222,22 @@ def _image(record: RawRecord, allowed_networks: Networks = ()) -> Image | None:
     return Image(url=url, alt=plain_text(record.image_alt),
                  credit=clean_credit(record.image_credit),
                  width=_dimension(record.image_width), height=_dimension(record.image_height))
+
+
+def _base(page_url: str, item_url: str) -> str:
+    """What relative links of a page's content are resolved against: the page's own URL, or the
+    item's (its source's page) when the page's is no absolute http(s) URL (a feed entry's id)."""
+    try:
+        parts = urlsplit(page_url)
+    except ValueError:
+        return item_url
+    return page_url if parts.scheme in ("http", "https") and parts.netloc else item_url
+
+
+def _language(tag: str | None) -> str:
+    """The primary language subtag of a BCP 47 tag ("fr-FR" → "fr"); "fr" for anything else."""
+    primary = (tag or "").strip().split("-")[0].split("_")[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else "fr"
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

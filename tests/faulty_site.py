@@ -22,7 +22,9 @@ The faults (FAULTS), each the answer to every request but robots.txt unless said
 - "big-sitemap": /sitemap.xml lists its own entries and then `big_sitemap_urls` more pages
   (/archives/N, 3.7 MB for 100 000), written a block at a time with no declared length; every
   other path is answered as usual.
-`fail_path(path, status)` makes one page answer `status` while the rest of the site is well.
+`fail_path(path, status)` makes one page answer `status` while the rest of the site is well;
+`fault_path(path, fault)` gives one page one of the faults above, `redirect_path(path, target)`
+makes it a 302 to `target` (a private address, another scheme...).
 `write` puts any other document (a malformed feed, one in another encoding...) in the copy.
 
 /robots.txt is apart: faults leave it alone (it serves the site's file) unless `robots` says
@@ -89,10 +91,18 @@ class FaultyHandler(SampleSiteHandler):
         return super().guess_type(path)
 
     def _answer(self) -> None:
-        status = self.server.failing_paths.get(self.path.split("?")[0])
+        path = self.path.split("?")[0]
+        status = self.server.failing_paths.get(path)
         if status is not None:
             return self._reply(status, b"<html><body>Erreur</body></html>")
-        fault = self.server.fault
+        target = self.server.redirects.get(path)
+        if target is not None:
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        fault = self.server.path_faults.get(path, self.server.fault)
         if fault in (None, "charset") or (fault == "big-sitemap"
                                           and self.path.split("?")[0] != "/sitemap.xml"):
             return super().do_GET()
@@ -134,7 +144,7 @@ class FaultyHandler(SampleSiteHandler):
         if fault == "gzip-bomb":
             body = _gzip_bomb()
             self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Type", self._streamed_type())
             self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -142,7 +152,7 @@ class FaultyHandler(SampleSiteHandler):
             return None
         if fault in ("stall", "trickle"):
             self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Type", self._streamed_type())
             self.send_header("Content-Length", "100000")
             self.end_headers()
             self.close_connection = True
@@ -152,7 +162,7 @@ class FaultyHandler(SampleSiteHandler):
             return self._write_until_left(iter(lambda: b"x", None), self.server.trickle_seconds)
         if fault in ("50mb", "50mb-undeclared"):
             self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Type", self._streamed_type())
             if fault == "50mb":
                 self.send_header("Content-Length", str(50 * 1024 * 1024))
             self.end_headers()
@@ -177,6 +187,11 @@ class FaultyHandler(SampleSiteHandler):
             return self._reply(200, b"<!doctype html><html lang=fr><head><meta charset=utf-8>"
                                b"</head><body><div id=app></div></body></html>")
         raise AssertionError(f"unknown fault {fault}")
+
+    def _streamed_type(self) -> str:
+        """What a streamed fault says it sends: XML for a .xml path (a feed, a sitemap), else
+        HTML."""
+        return "application/xml" if self.path.split("?")[0].endswith(".xml") else "text/html"
 
     def _big_sitemap(self) -> None:
         own = (self.server.root / "sitemap.xml").read_text(encoding="utf-8")
@@ -239,6 +254,8 @@ class _FaultyServer(SampleSiteServer):
     big_sitemap_urls: int = 100_000  # pages the big-sitemap fault adds to the site's own
     content_types: dict[str, str]  # the charset fault: file suffix → Content-Type
     failing_paths: dict[str, int]  # one page's fault: path → the status it answers
+    path_faults: dict[str, str]  # one page's fault: path → a fault of FAULTS
+    redirects: dict[str, str]  # one page's redirect: path → the Location it answers
     root: Path
     stopping: threading.Event  # set when the site stops: streaming faults end
     robots_requests: list[tuple[str, dict[str, str]]]
@@ -258,7 +275,7 @@ class FaultySite:
         self.server.arrivals, self.server.departures = [], []
         self.server.lock = threading.Lock()
         self.server.content_types, self.server.root = {}, copy
-        self.server.failing_paths = {}
+        self.server.failing_paths, self.server.path_faults, self.server.redirects = {}, {}, {}
         self.server.stopping = threading.Event()
         threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
@@ -275,6 +292,21 @@ class FaultySite:
             self.server.failing_paths.pop(path, None)
         else:
             self.server.failing_paths[path] = status
+
+    def fault_path(self, path: str, fault: str | None) -> None:
+        """Give one page a fault of FAULTS (None: heal it); the rest of the site stays well."""
+        assert fault is None or fault in FAULTS
+        if fault is None:
+            self.server.path_faults.pop(path, None)
+        else:
+            self.server.path_faults[path] = fault
+
+    def redirect_path(self, path: str, target: str | None) -> None:
+        """Make one page a 302 to `target` (None: heal it)."""
+        if target is None:
+            self.server.redirects.pop(path, None)
+        else:
+            self.server.redirects[path] = target
 
     @property
     def requests(self) -> list[tuple[str, dict[str, str]]]:

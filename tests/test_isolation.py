@@ -495,3 +495,103 @@ def test_a_refused_address_is_shown_by_its_kind_not_its_text(
     finally:
         app.extensions["syndication.cache"].close()
         service.fetcher.close()
+
+
+# --- crashers and misreadings the hostile suite and the fuzz tests found ----------------------
+
+
+@pytest.mark.parametrize("characters", ["\x0b\x1d\x01", "\ufffe\uffff", "\ud800", "\x00",
+                                        "&#11;&#x1D;&#1", "&#xFFFE;&#00000011;"])
+def test_a_page_with_characters_xml_cannot_carry_is_extracted(characters: str) -> None:
+    """lxml's HTML parser keeps control characters in its tree, written or referred to, where
+    trafilatura (which copies text between elements) raised ValueError; a lone surrogate could
+    not even be encoded for the parser."""
+    source = make_catalogue("http://site.test").sources["region-solidaire"]
+    page = (f"<html><head><title>Titre {characters}</title></head><body>{characters}"
+            + "<p>Un paragraphe assez long pour trafilatura. " * 20 + "</p></body></html>")
+    extraction = extract_page(page, "http://site.test/actualites/x", as_detail_page(source))
+    assert extraction.record is not None and extraction.record.title == "Titre"
+    assert "paragraphe" in (extraction.record.content_html or "")
+
+
+@pytest.mark.parametrize(("reference", "shown"), [
+    ("&#0;", "\ufffd"), ("&#xD800;", "\ufffd"), ("&#x110000;", "\ufffd"),
+    ("&#1" + "0" * 5000, "\ufffd"), ("&#0000000065;", "A"), ("&#233;", "é"),
+    ("&#x1F600;", "😀"), ("&#11;", "")])
+def test_references_to_characters_xml_cannot_carry_are_read_as_browsers_show_them(
+        reference: str, shown: str) -> None:
+    found = metadata.extract(parse(f"<title>a{reference}b</title>"))
+    assert found["title"] == f"a{shown}b"
+
+
+def test_json_ld_urls_and_names_are_text_never_numbers() -> None:
+    found = metadata.extract(parse(news_page("Page", head=json_ld(json.dumps({
+        "@type": "NewsArticle", "headline": "Titre", "image": [1, 2, 3], "url": 5,
+        "mainEntityOfPage": [{"@id": 7}], "author": [1, {"name": 2}, {"name": "Léa"}]})))))
+    assert "image_url" not in found or found["image_url"] is None
+    assert found.get("canonical_url") is None  # not "5" nor "7": the page's own URL is kept
+    assert found["authors"] == ("Léa",)
+    mixed = metadata.extract(parse(news_page("Page", head=json_ld(json.dumps({
+        "@type": "NewsArticle", "headline": "Titre", "image": [1, None, "/i.jpg", "/j.jpg"],
+        "mainEntityOfPage": [3, {"@id": "https://example.org/a"}]})))))
+    assert mixed["image_url"] == "/i.jpg"
+    assert mixed["canonical_url"] == "https://example.org/a"
+
+
+@pytest.mark.parametrize("order", [("WebPage", "NewsArticle"), ("NewsArticle", "WebPage"),
+                                   ("Event", "Article", "BlogPosting"),
+                                   ("BlogPosting", "Event", "Article")])
+def test_the_json_ld_kind_is_its_first_article_type(order: tuple[str, ...]) -> None:
+    """In the document's order: a set's order changes from one process to the next, and with
+    it the item's kind and content hash (an edit no one made, as processes alternate)."""
+    found = metadata.extract(parse(news_page("Page", head=json_ld(json.dumps({
+        "@type": [*order], "headline": "Titre"})))))
+    assert found["kind"] == order[0]
+
+
+RSS_HEAD = ('<?xml version="1.0"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>F</title>'
+            "<link>{link}</link><description>d</description>")
+
+
+@pytest.mark.parametrize(("references", "title"), [
+    ("&#xD83D;&#xDE00;", "Un 😀"), ("&#55357;&#56832;", "Un 😀"), ("&#xD800;", "Un \ufffd"),
+    ("&#x110000;", "Un \ufffd"), ("&#99999999999;", "Un \ufffd"), ("&#0;", "Un \ufffd"),
+    ("&#xDE00;&#xD83D;", "Un \ufffd\ufffd"), ("&#233;&#x20AC;", "Un é€")])
+def test_numeric_references_no_character_answers_are_read_as_a_browser_reads_them(
+        references: str, title: str) -> None:
+    """feedparser's lenient parser raised (UnicodeEncodeError, ValueError, OverflowError) on
+    them, failing the whole feed: a surrogate pair is the character it encodes, anything else
+    U+FFFD."""
+    rss = (RSS_HEAD.format(link="http://site.test/") + f"<item><title>Un {references}</title>"
+           "<link>http://site.test/1</link></item><item><title>Deux</title>"
+           "<link>http://site.test/2</link></item></channel></rss>")
+    parsed = parse_feed(rss.encode(), "application/rss+xml", "http://site.test/feed.xml")
+    assert [record.title for record in parsed.records] == [title, "Deux"]
+
+
+def test_an_entry_without_a_summary_has_its_contents_text_for_one() -> None:
+    """feedparser copies the content into a missing summary, without saying it is markup."""
+    rss = (RSS_HEAD.format(link="http://site.test/") + "<item><title>Un</title>"
+           "<link>http://site.test/1</link><content:encoded><![CDATA[<p>Corps <b>gras</b>"
+           "</p><script>alert(1)</script>]]></content:encoded></item></channel></rss>")
+    [record] = parse_feed(rss.encode(), "application/rss+xml", "http://site.test/f").records
+    assert record.summary == "Corps gras"
+    assert record.content_html == "<p>Corps <b>gras</b></p><script>alert(1)</script>"
+
+
+@pytest.mark.parametrize("link", ["javascript:alert(1)", "http://[piege/", "data:text/html,x",
+                                  ""])
+def test_relative_entry_links_resolve_against_the_feed_when_its_link_is_no_http_url(
+        link: str) -> None:
+    rss = (RSS_HEAD.format(link=link) + "<item><title>Un</title><link>/actualites/1</link>"
+           "</item></channel></rss>")
+    [record] = parse_feed(rss.encode(), "application/rss+xml",
+                          "http://site.test/flux/feed.xml").records
+    assert record.url == "http://site.test/actualites/1"
+    feed = json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "F",
+                       "home_page_url": link, "items": [{"id": "1", "url": "/actualites/1",
+                                                         "title": "Un"}]})
+    [entry] = parse_feed(feed.encode(), "application/feed+json",
+                         "http://site.test/flux/feed.json").records
+    assert entry.url == "http://site.test/actualites/1"

@@ -33,6 +33,7 @@ from syndication.normalise import (
     parse_amount,
     parse_date,
     parse_figure,
+    public_link,
     reconcile,
     sanitise_html,
 )
@@ -669,3 +670,88 @@ def test_admitted_networks_are_published() -> None:
                          allowed_networks=((ipaddress.ip_network("127.0.0.0/8"), None),))
     assert admitted.url == "http://127.0.0.1:8300/actualites/a"
     assert admitted.image is not None and admitted.image.url.startswith("http://127.0.0.1:8300/")
+
+
+# --- every spelling of a private address, in every place a link can be -------------------------
+
+# What a browser reads as a private address (WHATWG URL's IPv4 parser: decimal, hexadecimal,
+# octal, short forms; percent-encoded and full-width hosts), and the IPv6 wrappers of one.
+PRIVATE_SPELLINGS = [
+    "http://2130706433/", "http://0x7f.1/", "http://0177.0.0.1/", "http://127.1/",
+    "http://0x7f000001:8080/", "http://%31%32%37.0.0.1/", "http://\uff11\uff12\uff17\uff0e0.0.1/",
+    "http://0.0.0.0/", "http://LOCALHOST./", "http://0xA9FEA9FE/latest/meta-data/",
+    "http://[64:ff9b::a9fe:a9fe]/", "http://[::7f00:1]/", "http://[2002:7f00:1::]/",
+    "http://[::ffff:a00:1]/", "http://256.1.1.1/", "http://example.123/",
+]
+
+
+@pytest.mark.parametrize("url", PRIVATE_SPELLINGS)
+def test_every_spelling_of_a_private_address_is_refused(url: str) -> None:
+    assert public_link(url) is None
+    record = raw_record(canonical_url=url, image_url=url,
+                        content_html=f'<p><a href="{url}">lien</a> <img src="{url}" alt="i"></p>')
+    item = normalise(record, SOURCE, NOW)
+    assert item.url == "https://www.iledefrance.fr/actualites/plan-velo-regional?page=1"
+    assert item.image is None
+    assert item.content_html == "<p>lien </p>"
+
+
+@pytest.mark.parametrize("url", [
+    "http://1.2.3.4/", "http://8.8.8.8:8080/x", "https://www.iledefrance.fr/a",
+    "http://[2001:4860:4860::8888]/", "http://123.example.org/", "http://0x.example.org/",
+])
+def test_public_addresses_and_names_are_links(url: str) -> None:
+    assert public_link(url) == url
+
+
+def test_content_links_and_images_to_private_addresses_are_removed_their_text_kept() -> None:
+    html = ('<p><a href="http://169.254.169.254/latest/">métadonnées</a> '
+            '<a href="http://[::1]:6379/">redis</a> '
+            '<a href="http://user:secret@www.iledefrance.fr/">identifiants</a> '
+            '<a href="//10.0.0.1/x">relatif au protocole</a> '
+            '<a href="https://www.iledefrance.fr/a">publique</a> '
+            '<a href="mailto:contact@iledefrance.fr">écrire</a> '
+            '<img src="http://10.0.0.1/x.png" alt="privée"> '
+            '<img src="https://www.iledefrance.fr/y.png" alt="publique"></p>')
+    soup = BeautifulSoup(sanitise_html(html, BASE), "html.parser")
+    assert [a["href"] for a in soup.find_all("a")] == ["https://www.iledefrance.fr/a",
+                                                        "mailto:contact@iledefrance.fr"]
+    assert [img["src"] for img in soup.find_all("img")] == ["https://www.iledefrance.fr/y.png"]
+    assert soup.get_text().split()[:4] == ["métadonnées", "redis", "identifiants", "relatif"]
+    # The site the operator admits, on its port, and no other service of that machine.
+    admitted = sanitise_html('<p><a href="http://127.0.0.1:8300/a">site</a> '
+                             '<a href="http://127.0.0.1:6379/">autre port</a> '
+                             '<img src="http://127.0.0.1:8300/i.png" alt=""></p>', BASE,
+                             allowed_networks=((ipaddress.ip_network("127.0.0.1/32"), 8300),))
+    soup = BeautifulSoup(admitted, "html.parser")
+    assert [a["href"] for a in soup.find_all("a")] == ["http://127.0.0.1:8300/a"]
+    assert [img["src"] for img in soup.find_all("img")] == ["http://127.0.0.1:8300/i.png"]
+
+
+def test_a_record_whose_url_is_no_url_resolves_its_content_against_the_item() -> None:
+    """A feed entry without a link has its id for a URL ("0", "urn:x"): no base for nh3."""
+    for page_url in ("0", "urn:uuid:1", "/relatif"):
+        record = raw_record(url=page_url, canonical_url=None,
+                            content_html='<p><a href="/a">relatif</a></p>')
+        item = normalise(record, SOURCE, NOW)
+        assert item.url == SOURCE.url
+        assert item.content_html == '<p><a href="https://www.iledefrance.fr/a" ' \
+                                    'rel="noopener noreferrer">relatif</a></p>'
+
+
+def test_content_that_is_text_alone_stays_as_it_is() -> None:
+    """Text that looks like a URL or a file name: BeautifulSoup would warn (an error here)."""
+    for text in ("https://www.iledefrance.fr/a", "rapport.pdf", "a &lt; b"):
+        assert sanitise_html(text, BASE) == text
+
+
+@pytest.mark.parametrize(("tag", "lang"), [
+    ("fr-FR", "fr"), ("en", "en"), ("EN_gb", "en"), ("brx", "brx"), ('"><script>', "fr"),
+    ("", "fr"), (None, "fr"), ("123", "fr"), ("français", "fr"), ("x" * 50, "fr")])
+def test_the_language_is_a_primary_subtag(tag: str | None, lang: str) -> None:
+    assert normalise(raw_record(lang=tag), SOURCE, NOW).lang == lang
+
+
+def test_sanitised_content_holds_no_character_xml_cannot_carry() -> None:
+    """nh3 writes out what references stand for: "&#11;" became a control character."""
+    assert sanitise_html("<p>a&#11;b&#x1;c&#1</p>", BASE) == "<p>abc</p>"

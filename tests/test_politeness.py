@@ -476,6 +476,10 @@ def test_loopback_is_refused_unless_the_operator_allows_it(faulty_site: FaultySi
     "http://172.16.0.1/", "http://[fe80::1]/", "http://[::1]/", "http://0.0.0.0/",
     "http://224.0.0.1/", "http://[::ffff:10.0.0.1]/", "ftp://127.0.0.1/x", "file:///etc/passwd",
     "http://user:secret@127.0.0.1/", "javascript:alert(1)",
+    # IPv6 wrappers a gateway unwraps: NAT64 and IPv4-compatible forms of 10.0.0.1, 6to4 and
+    # NAT64 forms of the metadata service.
+    "http://[64:ff9b::a00:1]/", "http://[::a00:1]/", "http://[2002:a9fe:a9fe::]/",
+    "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
 ])
 def test_private_link_local_and_other_addresses_are_refused(url: str) -> None:
     # Only 127.0.0.0/8 is admitted; the others are refused before any connection (one to
@@ -504,6 +508,23 @@ def test_a_redirect_to_a_private_address_is_refused(fetcher: Fetcher, faulty_sit
     with pytest.raises(RefusedAddress):
         fetcher.fetch_image(faulty_site.url + IMAGE)
     assert page_paths(faulty_site) == [NEWS, IMAGE]  # the redirects, and nothing after them
+
+
+@pytest.mark.parametrize("target", ["javascript:alert(1)", "data:text/html,<script>x</script>",
+                                    "mailto:a@example.org", "ftp://example.org/x"])
+def test_a_redirect_to_another_scheme_is_refused(fetcher: Fetcher, faulty_site: FaultySite,
+                                                 target: str) -> None:
+    """httpx prepares a redirect's next request even when it follows none, and fails there on
+    a Location like javascript:…: that is a refusal (nothing is sent), not an unreachable
+    server."""
+    faulty_site.redirect_path(NEWS, target)
+    url = faulty_site.url + NEWS
+    with pytest.raises(RefusedAddress) as caught:
+        fetcher.fetch(url)
+    assert caught.value.url == url and caught.value.kind == "refused-address"
+    assert "not http(s)" in str(caught.value) or "must be an http or https URL" in str(
+        caught.value)
+    assert page_paths(faulty_site) == [NEWS]
 
 
 def test_a_redirect_hop_passes_the_same_checks_as_the_first_url(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import lxml.html
@@ -28,6 +28,7 @@ from lxml import etree
 from ..errors import MalformedFeed
 from ..model import RawRecord
 from .jsontext import load_json
+from .tree import without_control
 
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -64,14 +65,64 @@ def parse_feed(body: bytes, media_type: str, url: str) -> FeedEntries:
     if media_type in JSON_TYPES or body.lstrip()[:1] == b"{":
         return _parse_json_feed(body, url)
     refuse_entities(url, body)
-    parsed = feedparser.parse(body, resolve_relative_uris=False, sanitize_html=False,
-                              response_headers={"content-location": url,
-                                                "content-type": media_type or "application/xml"})
+    try:
+        parsed = feedparser.parse(_repair_references(body), resolve_relative_uris=False,
+                                  sanitize_html=False, response_headers={
+                                      "content-location": url,
+                                      "content-type": media_type or "application/xml"})
+    except (ValueError, OverflowError, UnicodeError) as error:  # feedparser's own limits
+        raise MalformedFeed(url, f"not a readable feed: {error}") from None
     if not parsed.get("version") and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS or Atom document found"
         raise MalformedFeed(url, f"not a readable feed: {reason}")
-    base = urljoin(url, parsed.feed.get("link") or "")
+    base = _base(url, parsed.feed.get("link"))
     return _each_entry(parsed.entries, url, base, lambda entry: _feed_entry(entry, base))
+
+
+def _base(url: str, link: Any) -> str:
+    """What an entry's relative link is resolved against: the page the feed names, if that
+    is an http(s) URL (not "javascript:…"), else the feed's own URL."""
+    try:
+        base = urljoin(url, link) if isinstance(link, str) and link.strip() else url
+    except ValueError:  # "http://[x"
+        return url
+    return base if urlsplit(base).scheme in ("http", "https") else url
+
+
+_REFERENCE = rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}))"
+# One numeric character reference, and the one right after it (a UTF-16 surrogate pair); a
+# reference of more digits is out of range and matched alone.
+_REFERENCES = re.compile(_REFERENCE + rb";(?:" + _REFERENCE + rb";)?|&#[xX]?[0-9a-fA-F]+;")
+
+
+def _repair_references(body: bytes) -> bytes:
+    """Numeric character references no character answers, which feedparser's lenient parser
+    raises on (chr(0xD800), chr(10**12)), rewritten as a browser reads them: a pair of UTF-16
+    surrogates (what some CMSs write for an emoji) as the character it stands for, anything
+    else as U+FFFD. Only in encodings where "&#" is ASCII; others are left to feedparser."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4] or b"&#" not in body:
+        return body
+    return _REFERENCES.sub(_repaired, body)
+
+
+def _repaired(match: re.Match[bytes]) -> bytes:
+    first_hex, first_decimal, second_hex, second_decimal = match.groups()
+    if first_hex is None and first_decimal is None:  # too many digits
+        return b"&#xFFFD;"
+    first = int(first_hex, 16) if first_hex else int(first_decimal)
+    if second_hex is None and second_decimal is None:
+        return match[0] if _valid(first) else b"&#xFFFD;"
+    second = int(second_hex, 16) if second_hex else int(second_decimal)
+    if 0xD800 <= first <= 0xDBFF and 0xDC00 <= second <= 0xDFFF:
+        return b"&#x%X;" % (0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00))
+    if _valid(first) and _valid(second):
+        return match[0]
+    return b"".join(b"&#x%X;" % code if _valid(code) else b"&#xFFFD;" for code in (first, second))
+
+
+def _valid(code: int) -> bool:
+    """Whether a character answers this code point (XML's NUL and surrogates do not)."""
+    return 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF
 
 
 def _each_entry(entries: list[Any], url: str, base: str,
@@ -110,7 +161,10 @@ def _feed_entry(entry: Any, base: str) -> RawRecord:
     content = entry.get("content") or []
     html = next((c.get("value") for c in content if "html" in (c.get("type") or "html")), None)
     summary = entry.get("summary")
-    summary_text = _as_text(summary, entry.get("summary_detail"))
+    # An entry without a summary gets a copy of its content from feedparser, with no
+    # summary_detail: it is of the content's type (markup, most often), read once as such.
+    detail = entry.get("summary_detail") or (content[0] if content else None)
+    summary_text = _as_text(summary, detail)
     image_url, image_alt = _entry_image(entry)
     authors = tuple(a.get("name") for a in entry.get("authors") or [] if a.get("name"))
     if not authors and entry.get("author"):
@@ -121,8 +175,7 @@ def _feed_entry(entry: Any, base: str) -> RawRecord:
         canonical_url=link or None,
         title=_as_text(entry.get("title"), entry.get("title_detail")),
         summary=summary_text,
-        content_html=html or (summary if _is_html(entry.get("summary_detail")) else
-                              _paragraph(summary_text)),
+        content_html=html or (summary if _is_html(detail) else _paragraph(summary_text)),
         published=_struct_date(entry.get("published_parsed")) or entry.get("published"),
         # dict.get: feedparser's own get maps a missing `updated` to `published`, with a warning.
         updated=(_struct_date(dict.get(entry, "updated_parsed"))
@@ -169,10 +222,18 @@ def _as_text(value: str | None, detail: Any) -> str | None:
     exactly as written ("<enfin>" in a text title is the text "<enfin>")."""
     if not value or not _is_html(detail):
         return value
+    return _html_text(value)
+
+
+def _html_text(markup: str) -> str:
+    """Markup as a browser shows it: its text, scripts, styles and templates left out."""
     try:
-        return lxml.html.fragment_fromstring(value, create_parent="div").text_content()
-    except (etree.ParserError, ValueError):
-        return value
+        fragment = lxml.html.fragment_fromstring(without_control(markup), create_parent="div")
+    except etree.ParserError:  # nothing but blanks
+        return ""
+    for hidden in fragment.xpath(".//script | .//style | .//template"):
+        hidden.drop_tree()
+    return fragment.text_content()
 
 
 def _paragraph(text: str | None) -> str | None:
@@ -188,7 +249,7 @@ def _parse_json_feed(body: bytes, url: str) -> FeedEntries:
     if (not isinstance(data, dict) or not str(data.get("version", "")).startswith(
             "https://jsonfeed.org/version/") or not isinstance(data.get("items"), list)):
         raise MalformedFeed(url, "not a JSON Feed (no jsonfeed.org version or no items list)")
-    base = urljoin(url, _string(data.get("home_page_url")) or "")
+    base = _base(url, _string(data.get("home_page_url")))
     lang = _string(data.get("language"))
     return _each_entry(data["items"], url, base, lambda item: _json_item(item, base, url, lang))
 

@@ -32,10 +32,13 @@ def extract(page: Node) -> dict[str, Any]:
 
 def _json_ld(page: Node) -> dict[str, Any]:
     for node in _json_ld_nodes(page):
-        types = {t for t in _as_list(node.get("@type")) if isinstance(t, str)}
-        if not types & ARTICLE_TYPES:
+        # The first article type in the document's order (a set's order changes from one
+        # process to the next, and with it the item's kind and content hash).
+        kind = next((t for t in _as_list(node.get("@type"))
+                     if isinstance(t, str) and t in ARTICLE_TYPES), None)
+        if kind is None:
             continue
-        image = _first(node.get("image"))
+        image = _first(node.get("image"), (str, dict))
         image = image if isinstance(image, dict) else {"url": image} if image else {}
         section = node.get("articleSection")
         keywords = node.get("keywords")
@@ -47,17 +50,18 @@ def _json_ld(page: Node) -> dict[str, Any]:
             "summary": _string(node.get("description")),
             "published": _string(node.get("datePublished") or node.get("startDate")),
             "updated": _string(node.get("dateModified")),
-            "image_url": _string(image.get("url") or image.get("contentUrl")),
+            "image_url": _url(image.get("url") or image.get("contentUrl")),
             "image_width": _string(image.get("width")),
             "image_height": _string(image.get("height")),
             "image_alt": _string(image.get("caption") or image.get("description")),
-            "image_credit": _string(image.get("creditText") or _name(image.get("copyrightHolder"))),
+            "image_credit": _text(image.get("creditText") or _name(image.get("copyrightHolder"))),
             "authors": tuple(a for a in (_name(x) for x in _as_list(node.get("author"))) if a),
             "tags": tuple(dict.fromkeys(t.strip() for t in tags if isinstance(t, str) and
                                         t.strip())),
-            "kind": next(iter(types & ARTICLE_TYPES)),
-            "canonical_url": _string(node.get("url") or _first(node.get("mainEntityOfPage"))),
-            "lang": _string(node.get("inLanguage")),
+            "kind": kind,
+            "canonical_url": _url(node.get("url") or _first(node.get("mainEntityOfPage"),
+                                                            (str, dict))),
+            "lang": _text(node.get("inLanguage")),
         }
     return {}
 
@@ -164,22 +168,34 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _first(value: Any) -> Any:
-    values = _as_list(value)
-    return values[0] if values else None
+def _first(value: Any, kinds: tuple[type, ...] = (object,)) -> Any:
+    """The first of the values that is one of `kinds` ("image": [1, "x.jpg"] → "x.jpg")."""
+    return next((v for v in _as_list(value) if isinstance(v, kinds)), None)
 
 
 def _name(value: Any) -> str | None:
+    """A person's or organisation's name: text, or an object's "name" (never a number)."""
     if isinstance(value, dict):
-        return _string(value.get("name"))
-    return _string(value)
+        value = value.get("name")
+    return _text(value)
+
+
+def _url(value: Any) -> str | None:
+    """A URL: text, or an object's "@id" or "url" as text; a number or a list is no URL."""
+    if isinstance(value, dict):
+        value = value.get("@id") or value.get("url")
+    return _text(value)
+
+
+def _text(value: Any) -> str | None:
+    """Text with its runs of whitespace collapsed; None for anything else, or only blanks."""
+    return (" ".join(value.split()) or None) if isinstance(value, str) else None
 
 
 def _string(value: Any) -> str | None:
+    """Text, or a number written out (a width, a date as digits)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, dict):
-        return _string(value.get("@id") or value.get("url"))
-    if not isinstance(value, str):
-        return None
-    return " ".join(value.split()) or None
+        return _url(value)
+    return _text(value)

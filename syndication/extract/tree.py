@@ -9,6 +9,7 @@ trafilatura, which takes lxml trees as they are. CSS selectors are compiled to X
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 
 import lxml.html
@@ -21,6 +22,7 @@ from ..errors import ConfigError
 # so no layer ever takes them for text.
 _PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False,
                                default_doctype=False, encoding="utf-8")
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _EMPTY_PAGE = b"<html><head></head><body></body></html>"
 _TRANSLATOR = HTMLTranslator()
 # The text a reader sees: as BeautifulSoup's get_text, scripts, styles and templates left out.
@@ -33,11 +35,38 @@ Node = lxml.html.HtmlElement
 def parse(page: str) -> Node:
     """The page's <html> element. The text is handed to lxml as UTF-8 bytes, so that an XML
     declaration naming another encoding (XHTML pages) or a <meta charset> cannot mislead it:
-    the text is already decoded (fetch.decode_html)."""
+    the text is already decoded (fetch.decode_html). Characters XML cannot carry (control
+    characters, lone surrogates, U+FFFE) are left out first: lxml's HTML parser would keep them
+    in the tree, where no element can be given them again (trafilatura does: ValueError)."""
+    if "&#" in page:  # references to those characters too: lxml would write them out
+        page = _REFERENCE.sub(_xml_reference, page)
     try:
-        return lxml.html.document_fromstring(page.encode("utf-8"), parser=_PARSER)
+        return lxml.html.document_fromstring(without_control(page).encode("utf-8"),
+                                             parser=_PARSER)
     except etree.ParserError:  # nothing but blanks: an empty page, as BeautifulSoup would give
         return lxml.html.document_fromstring(_EMPTY_PAGE, parser=_PARSER)
+
+
+# A numeric character reference, its ";" optional as in HTML.
+_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));?")
+
+
+def _xml_reference(match: re.Match[str]) -> str:
+    """A reference to a character XML cannot carry, as browsers show it: nothing for a control
+    character, U+FFFD for NUL, a surrogate or beyond Unicode; any other left as written."""
+    hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0") or "0"
+    if len(digits) > 8:  # beyond Unicode, however many digits (no int() of them all)
+        return "\ufffd"
+    code = int(digits, 16 if hexadecimal else 10)
+    if code > 0x10FFFF or code == 0 or 0xD800 <= code <= 0xDFFF:
+        return "\ufffd"
+    return "" if _NOT_XML.match(chr(code)) else match[0]
+
+
+def without_control(text: str) -> str:
+    """The text without the characters XML cannot carry (no lxml element takes them)."""
+    return _NOT_XML.sub("", text)
 
 
 def select(node: Node, css: str) -> list[Node]:

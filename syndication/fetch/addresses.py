@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .. import links
 from ..errors import ConfigError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -85,19 +86,8 @@ def _networks_of(host: str) -> list[Network]:
 def is_admitted(address: Address, allowed_networks: tuple[Allowed, ...] = (),
                 port: int | None = None) -> bool:
     """Whether a request may go to this address (on this port): a public one, or one the
-    operator admitted."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if any(allowed.admits(address, port) for allowed in allowed_networks):
-        return True
-    if isinstance(address, ipaddress.IPv6Address):
-        # 6to4 and Teredo addresses carry an IPv4 address that must pass too.
-        embedded = address.sixtofour or (address.teredo[1] if address.teredo else None)
-        if embedded is not None and not is_admitted(embedded, allowed_networks, port):
-            return False
-    return address.is_global and not (
-        address.is_private or address.is_loopback or address.is_link_local
-        or address.is_multicast or address.is_reserved or address.is_unspecified)
+    operator admitted (links.py: the one answer for requests and for links)."""
+    return links.is_admitted(address, allowed_networks, port)
 
 
 def check_url(url: str, allowed_networks: tuple[Allowed, ...] = ()) -> Address:

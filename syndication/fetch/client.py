@@ -245,7 +245,13 @@ class Fetcher:
                 self._check_hold(name, host)  # set by another thread while this one waited
                 request = pinned_request(self.client, "GET", current, address, headers=headers)
                 request.extensions["trace"] = budget.trace
-                response = self.client.send(request, stream=True)
+                try:
+                    response = self.client.send(request, stream=True)
+                except httpx.InvalidURL:
+                    # httpx prepares the next request of a redirect it does not follow: a
+                    # Location of another scheme (javascript:, data:) fails there, unsent.
+                    raise RefusedAddress(name, f"URL refused: redirect from {current} to a "
+                                               "URL that is not http(s)") from None
                 try:
                     location = response.headers.get("Location")
                     if response.status_code not in REDIRECTS or not location:
