@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from .errors import NotFound
+from .events import Event
 
 
 class ItemKind(StrEnum):
@@ -29,6 +30,7 @@ class SourceType(StrEnum):
     FEED = "feed"
     SITEMAP = "sitemap"
     PUSH = "push"
+    ICAL = "ical"  # an iCalendar (.ics) file, each event an item (harvest/ical.py)
 
 
 ITEM_KINDS: tuple[str, ...] = tuple(ItemKind)
@@ -59,6 +61,7 @@ class RawRecord:
     kind: str | None = None  # the page's own label ("Actualité", "Dossier") or schema.org type
     authors: tuple[str, ...] = ()
     lang: str | None = None
+    event: tuple[tuple[str, str], ...] = ()  # (field, text as found): events.event_from_fields
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -131,6 +134,7 @@ class Item:
     related: tuple[str, ...] = ()
     lang: str = "fr"
     content_hash: str = ""
+    event: Event | None = None  # what takes place, for items that are events (events.py)
 
     @property
     def date(self) -> datetime:
@@ -142,6 +146,7 @@ class Item:
         for name in ("first_seen", "updated", "published"):
             value = getattr(self, name)
             data[name] = value.isoformat() if value else None
+        data["event"] = self.event.to_dict() if self.event else None
         return data
 
     @classmethod
@@ -153,6 +158,7 @@ class Item:
         data["kind"] = ItemKind(data["kind"])
         data["image"] = Image.from_dict(data["image"]) if data.get("image") else None
         data["figures"] = tuple(Figure(**figure) for figure in data.get("figures", ()))
+        data["event"] = Event.from_dict(data["event"]) if data.get("event") else None
         for name in ("authors", "tags", "related"):
             data[name] = tuple(data.get(name, ()))
         return cls(**data)
@@ -249,13 +255,11 @@ class Catalogue:
 
 # --- operational state -------------------------------------------------------------------------
 
-# degraded: the pages answered, but what they gave looks like a changed layout (drift.py); the
-# last good items stay published until a refresh looks normal again.
 class SourceState(StrEnum):
     NEVER = "never"
     OK = "ok"
     NOT_MODIFIED = "not_modified"
-    DEGRADED = "degraded"
+    DEGRADED = "degraded"  # answered, but with what looks like a changed layout (drift.py)
     FAILING = "failing"
 
 
@@ -338,12 +342,8 @@ class Validators:
     last_modified: str | None = None
 
     def request_headers(self) -> dict[str, str]:
-        headers = {}
-        if self.etag:
-            headers["If-None-Match"] = self.etag
-        if self.last_modified:
-            headers["If-Modified-Since"] = self.last_modified
-        return headers
+        headers = {"If-None-Match": self.etag, "If-Modified-Since": self.last_modified}
+        return {name: value for name, value in headers.items() if value}
 
 
 @dataclass(frozen=True, slots=True)

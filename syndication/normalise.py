@@ -27,6 +27,8 @@ from babel import Locale
 from babel.numbers import NumberFormatError, parse_decimal
 from bs4 import BeautifulSoup
 
+from .eventdates import event_of
+from .events import revise
 from .extract.metadata import CREDIT_LINE
 from .links import Networks, public_link
 from .model import Figure, Image, Item, ItemKind, RawRecord, Source
@@ -51,10 +53,14 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
     published = parse_date(record.published)
     image = _image(record, allowed_networks)
     declared_update = parse_date(record.updated)
+    kind = kind_from_label(record.kind) or source.kind
+    event = event_of(record.event, kind == ItemKind.EVENEMENT, published or now, parse_date,
+                     lambda link: _link(link, record.url, allowed_networks))
     item = Item(
-        id=item_id(own),
+        # an iCalendar event is known by its UID (several may share one page)
+        id=item_id(f"urn:uid:{event.uid}" if event and event.uid else own),
         source=source.id,
-        kind=kind_from_label(record.kind) or source.kind,
+        kind=ItemKind.EVENEMENT if event else kind,
         url=url,
         title=title,
         summary=plain_text(record.summary),
@@ -68,8 +74,10 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
         tags=_unique(t for t in (*map(plain_text, record.tags), *source.tags) if t),
         figures=tuple(parse_figure(value, label) for value, label in record.figures if value),
         lang=_language(record.lang),
+        event=event,
     )
     return replace(item, content_hash=content_hash(item))
+
 
 
 def reconcile(old: Item | None, new: Item) -> Item | None:
@@ -88,6 +96,7 @@ def reconcile(old: Item | None, new: Item) -> Item | None:
         kept = replace(old, related=new.related, image=image)
         return None if kept == old else kept
     updated = new.updated if new.updated > old.updated else new.first_seen
+    new = replace(new, event=revise(old.event, new.event))  # SEQUENCE +1 when the event changed
     return replace(new, first_seen=old.first_seen, published=old.published or new.published,
                    updated=max(updated, old.updated))
 
@@ -99,6 +108,8 @@ def content_hash(item: Item) -> str:
         seen.pop(name)
     if seen.get("image"):  # derived by the service, not seen on the page
         seen["image"].pop("derivatives", None)
+    if seen.get("event"):  # counts changes, is not one
+        seen["event"].pop("sequence", None)
     return hashlib.sha256(json.dumps(seen, sort_keys=True).encode()).hexdigest()[:32]
 
 

@@ -28,6 +28,7 @@ from jsonschema import ValidationError
 from . import openapi
 from .admin import source_write
 from .errors import InvalidInput
+from .events import pushed_fields, pushed_problems
 from .images import LIMITS, probe_images
 from .model import Item, ItemKind, Outcome, RawRecord, Source, SourceState, SourceStatus, member_of
 from .normalise import (
@@ -87,6 +88,7 @@ def check_batch(payload: Any, max_items: int, now: datetime | None = None, *,
                            if isinstance(item.get("image"), dict) else None)):
             if isinstance(url, str) and (why := _url_problem(url, allowed_networks)):
                 problems.append((f"items[{n}].{name}", why))
+        problems.extend(pushed_problems(item.get("event"), f"items[{n}].event"))
         if isinstance(item.get("title"), str) and not plain_text(item["title"]):
             problems.append((f"items[{n}].title", _NO_TEXT))  # lone surrogates, say
         if isinstance(item.get("id"), str):
@@ -231,10 +233,11 @@ def _item(source: Source, entry: dict[str, Any], now: datetime,
         published=entry["published"], updated=entry.get("updated"),
         image_url=image.get("url"), image_alt=image.get("alt"), image_credit=image.get("credit"),
         figures=tuple((figure["value"], figure["label"]) for figure in entry.get("figures", ())),
-        tags=tuple(entry.get("tags", ())), authors=tuple(entry.get("authors", ())))
+        tags=tuple(entry.get("tags", ())), authors=tuple(entry.get("authors", ())),
+        event=pushed_fields(entry.get("event")))
     item = normalise(record, source, now, allowed_networks=allowed_networks)
     item = replace(item, id=pushed_item_id(source.id, entry["id"]),
-                   kind=ItemKind(entry["kind"]) if entry.get("kind") else source.kind)
+                   kind=ItemKind(entry["kind"]) if entry.get("kind") else item.kind)
     return replace(item, content_hash=content_hash(item))
 
 

@@ -1,0 +1,333 @@
+"""Events: what the content model says of an item that takes place (an `evenement`), and the
+pure time arithmetic every output shares (when an event ends, whether it is still to come, when
+its next occurrence starts).
+
+An event's `start` and `end` are either dates (all-day events; `end` is then the last day, as
+people write "du 3 au 5 décembre") or date-times with a time zone (`end` exclusive). A
+recurrence rule (RFC 5545 RRULE text) is kept as the source gave it, and only ever expanded
+within bounds (MAX_OCCURRENCES, HORIZON).
+
+Entry points: `Event` (stored with its item), `event_from_fields` (text as found → Event),
+`is_upcoming`, `next_start`, `ends_at`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rrulestr
+
+PARIS = ZoneInfo("Europe/Paris")
+MAX_OCCURRENCES = 200  # occurrences of one recurring event looked at, at most
+HORIZON = timedelta(days=366)  # how far ahead recurrences are expanded
+MAX_TEXT = 500  # characters kept of a place, an organiser, a price
+
+
+class EventStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    POSTPONED = "postponed"
+    RESCHEDULED = "rescheduled"
+    MOVED_ONLINE = "moved_online"
+
+
+EVENT_STATUSES: tuple[str, ...] = tuple(EventStatus)
+
+Moment = date | datetime  # a datetime is a date too: check for datetime first
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    start: Moment
+    end: Moment | None = None
+    rrule: str | None = None
+    location_name: str | None = None
+    location_address: str | None = None
+    geo: tuple[float, float] | None = None  # (latitude, longitude)
+    online_url: str | None = None
+    organiser: str | None = None
+    registration_url: str | None = None
+    registration_deadline: Moment | None = None
+    price: str | None = None  # "gratuit", "12 €", as the source says it
+    status: EventStatus = EventStatus.SCHEDULED
+    uid: str | None = None  # the source's own identity (iCalendar UID), kept for de-duplication
+    sequence: int = 0  # +1 whenever what the event says changes (iCalendar SEQUENCE)
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == EventStatus.CANCELLED
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("start", "end", "registration_deadline"):
+            value = getattr(self, name)
+            data[name] = value.isoformat() if value is not None else None
+        data["geo"] = list(self.geo) if self.geo else None
+        data["all_day"] = self.all_day
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        data = dict(data)
+        data.pop("all_day", None)  # derived from start
+        for name in ("start", "end", "registration_deadline"):
+            data[name] = parse_moment(data.get(name))
+        data["geo"] = tuple(data["geo"]) if data.get("geo") else None
+        data["status"] = EventStatus(data.get("status") or EventStatus.SCHEDULED)
+        return cls(**data)
+
+    def seen(self) -> dict[str, Any]:
+        """What a subscriber sees of the event: everything but the sequence."""
+        data = self.to_dict()
+        data.pop("sequence")
+        return data
+
+
+def parse_moment(text: str | None) -> Moment | None:
+    """ "2026-12-03" → a date; "2026-12-03T14:00:00+01:00" → a date-time (Paris when no zone)."""
+    if not text:
+        return None
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
+
+
+def revise(old: Event | None, new: Event | None) -> Event | None:
+    """The new event, numbered after the old one: its sequence grows when what it says changed."""
+    if new is None or old is None:
+        return new
+    if old.seen() == new.seen():
+        return replace(new, sequence=old.sequence)
+    return replace(new, sequence=old.sequence + 1)
+
+
+# --- time arithmetic ----------------------------------------------------------------------
+
+
+def as_datetime(moment: Moment) -> datetime:
+    """A date is its midnight in Paris."""
+    if isinstance(moment, datetime):
+        return moment
+    return datetime.combine(moment, time(0), tzinfo=PARIS)
+
+
+def _duration(event: Event) -> timedelta:
+    return ends_at(replace(event, rrule=None)) - as_datetime(event.start)
+
+
+def ends_at(event: Event) -> datetime:
+    """When the (first occurrence of the) event is over: its end, the end of its last day for
+    an all-day event, two hours after a start given without an end (a usual length)."""
+    if event.end is None:
+        if event.all_day:
+            return as_datetime(event.start) + timedelta(days=1)
+        return as_datetime(event.start) + timedelta(hours=2)
+    if not isinstance(event.end, datetime):
+        return datetime.combine(event.end + timedelta(days=1), time(0), tzinfo=PARIS)
+    return event.end
+
+
+def occurrences(event: Event, after: datetime, limit: int = MAX_OCCURRENCES) -> list[datetime]:
+    """Starts of the occurrences that end after `after`, at most `limit` of them, none beyond
+    HORIZON from `after`: an unbounded rule costs bounded work."""
+    start = as_datetime(event.start)
+    if not event.rrule:
+        return [start] if ends_at(event) > after else []
+    duration = _duration(event)
+    try:
+        rule = rrulestr(event.rrule, dtstart=start.astimezone(PARIS).replace(tzinfo=None)
+                        if isinstance(event.start, datetime) else start.replace(tzinfo=None))
+    except (ValueError, TypeError):  # a rule that does not parse: the first occurrence only
+        return [start] if ends_at(event) > after else []
+    found: list[datetime] = []
+    limit_day = after + HORIZON
+    for naive in islice(iter(rule), 10 * MAX_OCCURRENCES):  # type: ignore[call-overload]
+        moment = naive.replace(tzinfo=PARIS)
+        if moment > limit_day or len(found) >= limit:
+            break
+        if moment + duration > after:
+            found.append(moment)
+    return found
+
+
+def next_start(event: Event, now: datetime) -> datetime:
+    """The start of the occurrence in progress or to come (the first one when all are past):
+    what an agenda is ordered by."""
+    upcoming = occurrences(event, now, limit=1)
+    return upcoming[0] if upcoming else as_datetime(event.start)
+
+
+def is_upcoming(event: Event, now: datetime) -> bool:
+    """Whether the event (one of its occurrences) has not ended yet: an ongoing multi-day
+    event stays until its last day is over."""
+    return bool(occurrences(event, now, limit=1))
+
+
+# --- text as found → Event ----------------------------------------------------------------
+
+_STATUSES = {
+    "eventscheduled": EventStatus.SCHEDULED, "scheduled": EventStatus.SCHEDULED,
+    "confirmed": EventStatus.SCHEDULED, "tentative": EventStatus.SCHEDULED,
+    "eventcancelled": EventStatus.CANCELLED, "cancelled": EventStatus.CANCELLED,
+    "canceled": EventStatus.CANCELLED, "annule": EventStatus.CANCELLED,
+    "annulee": EventStatus.CANCELLED,
+    "eventpostponed": EventStatus.POSTPONED, "postponed": EventStatus.POSTPONED,
+    "reporte": EventStatus.POSTPONED, "reportee": EventStatus.POSTPONED,
+    "eventrescheduled": EventStatus.RESCHEDULED, "rescheduled": EventStatus.RESCHEDULED,
+    "eventmovedonline": EventStatus.MOVED_ONLINE, "moved_online": EventStatus.MOVED_ONLINE,
+    "movedonline": EventStatus.MOVED_ONLINE, "en ligne": EventStatus.MOVED_ONLINE,
+}
+
+
+def event_status(text: str | None) -> EventStatus:
+    """ "https://schema.org/EventCancelled", "CANCELLED", "Annulé" → a status."""
+    if not text:
+        return EventStatus.SCHEDULED
+    key = _fold(text).rsplit("/", 1)[-1].strip()
+    return _STATUSES.get(key, EventStatus.SCHEDULED)
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _text(value: str | None) -> str | None:
+    if not value:
+        return None
+    cleaned = " ".join(re.sub("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]", " ", value).split())
+    return cleaned[:MAX_TEXT] or None
+
+
+def _geo(latitude: str | None, longitude: str | None) -> tuple[float, float] | None:
+    try:
+        lat, lon = float(str(latitude).replace(",", ".")), float(str(longitude).replace(",", "."))
+    except (TypeError, ValueError):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or lat != lat or lon != lon:
+        return None
+    return (round(lat, 6), round(lon, 6))
+
+
+_RRULE = re.compile(r"^(RRULE:)?(FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)"
+                    r"(;[A-Z]+=[A-Z0-9,+\-:T]+)*)$", re.IGNORECASE)
+
+
+def _rrule(text: str | None) -> str | None:
+    """An RRULE as RFC 5545 writes it, or None: nothing else may reach an .ics."""
+    if not text:
+        return None
+    match = _RRULE.match("".join(text.split()))
+    return match.group(2).upper() if match else None
+
+
+def _price(text: str | None) -> str | None:
+    price = _text(text)
+    if price is None:
+        return None
+    if re.fullmatch(r"0+([.,]0+)?\s*(€|eur|euros?)?|free|gratuit(e)?|entr[ée]e libre.*",
+                    price.strip(), re.IGNORECASE):
+        return "gratuit"
+    return price
+
+
+def event_from_fields(fields: Mapping[str, str], *, moment: Any, link: Any,
+                      phrase: Any = None) -> Event | None:
+    """An Event from the fields extract found (text as found), or None without a start.
+
+    `moment(text)` parses one date or date-time (normalise.parse_date's forms, or a date
+    alone); `link(url)` gives a URL fit to publish or None; `phrase(text)` reads a French
+    phrase ("Le 3 décembre 2026 de 14 h à 18 h") into (start, end)."""
+    start = moment(fields.get("start"))
+    end = moment(fields.get("end")) if fields.get("end") else None
+    if start is None and phrase is not None and fields.get("when"):
+        found = phrase(fields["when"])
+        if found is not None:
+            start, end = found
+    if start is None:
+        return None
+    if end is not None and (isinstance(end, datetime) != isinstance(start, datetime)):
+        # "2026-12-03" to "2026-12-05T18:00": a date-time span from the start's midnight
+        start, end = as_datetime(start), (as_datetime(end) if isinstance(end, datetime) else
+                                          ends_at(Event(start=end)))
+    if end is not None and as_datetime(end) < as_datetime(start):
+        end = None  # an end before the start is a mistake: the start stands alone
+    if end == start and not isinstance(start, datetime):
+        end = None
+    deadline_text = fields.get("registration_deadline")
+    deadline = moment(deadline_text) if deadline_text else None
+    if deadline is None and deadline_text and phrase is not None:
+        found = phrase(deadline_text)
+        deadline = found[0] if found else None
+    return Event(
+        start=start, end=end, rrule=_rrule(fields.get("rrule")),
+        location_name=_text(fields.get("location_name")),
+        location_address=_text(fields.get("location_address")),
+        geo=_geo(fields.get("latitude"), fields.get("longitude")),
+        online_url=link(fields.get("online_url")), organiser=_text(fields.get("organiser")),
+        registration_url=link(fields.get("registration_url")),
+        registration_deadline=deadline, price=_price(fields.get("price")),
+        status=event_status(fields.get("status")), uid=_text(fields.get("uid")))
+
+
+def utc(moment: Moment) -> datetime:
+    return as_datetime(moment).astimezone(UTC)
+
+
+# --- pushed events (POST /api/items; the schema is PushEvent in static/openapi.json) ----------
+
+
+def pushed_fields(event: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
+    """A pushed `event` object as the fields extract would have found (event_from_fields)."""
+    if not event:
+        return ()
+    location = event.get("location") or {}
+    geo = location.get("geo") or {}
+    registration = event.get("registration") or {}
+    found = {"start": event.get("start"), "end": event.get("end"), "rrule": event.get("rrule"),
+             "location_name": location.get("name"), "location_address": location.get("address"),
+             "latitude": geo.get("latitude"), "longitude": geo.get("longitude"),
+             "online_url": event.get("online_url"), "organiser": event.get("organiser"),
+             "registration_url": registration.get("url"),
+             "registration_deadline": registration.get("deadline"),
+             "price": event.get("price"), "status": event.get("status"), "uid": event.get("uid")}
+    return tuple((name, str(value)) for name, value in found.items() if value is not None)
+
+
+def pushed_problems(event: Any, where: str) -> list[tuple[str, str]]:
+    """What the schema cannot say of a pushed event: dates that exist, an end not before the
+    start (both dates, or both date-times)."""
+    if not isinstance(event, Mapping):
+        return []
+    problems, moments = [], {}
+    registration = event.get("registration")
+    for name, text in (("start", event.get("start")), ("end", event.get("end")),
+                       ("registration.deadline", registration.get("deadline")
+                        if isinstance(registration, Mapping) else None)):
+        if not isinstance(text, str):
+            continue
+        try:
+            moments[name] = parse_moment(text)
+        except ValueError:
+            problems.append((f"{where}.{name}", f"{text!r} is not a valid date or date-time"))
+    start, end = moments.get("start"), moments.get("end")
+    if start is not None and end is not None:
+        if isinstance(start, datetime) != isinstance(end, datetime):
+            problems.append((f"{where}.end", "must be a date when start is a date, a date-time "
+                                             "when start is a date-time"))
+        elif as_datetime(end) < as_datetime(start):
+            problems.append((f"{where}.end", "must not be before start"))
+    return problems
