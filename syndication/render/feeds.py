@@ -20,6 +20,7 @@ from lxml import etree
 from .. import __version__
 from ..model import FEED_WIDTH, Feed, Image, Item, derivative_of
 from ..normalise import xml_safe
+from .agenda import event_html
 
 GENERATOR = "syndication"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -167,8 +168,9 @@ def _add_image(entry, image: Image, base_url: str,  # noqa: ANN001 - a feedgen F
 
 def full_content(item: Item, base_url: str = "") -> str:
     """The content subscribers read: the image on top (for tools that take the first <img>),
-    the sanitised page content, then a dossier's key figures."""
-    parts = []
+    the sanitised page content, then a dossier's key figures. An event starts with its date
+    and place in a French line."""
+    parts = [event_html(item.event)] if item.event else []
     if item.image:
         shown = shown_image(item.image, base_url)
         size = (f' width="{shown.width}" height="{shown.height}"'
@@ -252,6 +254,7 @@ def _json_item(item: Item, base_url: str) -> dict[str, object]:
             "figures": [{"label": f.label, "value_text": f.value_text, "amount": f.amount,
                          "unit": f.unit} for f in item.figures],
             "image_credit": item.image.credit if item.image else None,
+            "event": item.event.to_dict() if item.event else None,
         },
     }
     if item.image:

@@ -15,13 +15,17 @@ from ..errors import NotFound
 from ..model import Catalogue, Feed
 from ..settings import Settings
 from ..store import FeedStore
+from .agenda import agenda_selection, agenda_wanted
 from .feeds import FeedContext, render_atom, render_json_feed, render_rss
+from .ical import MEDIA_TYPE as ICAL_TYPE
+from .ical import render_ical
 from .selection import Filters, select_items
 
 FORMATS = {
     "rss": (render_rss, "application/rss+xml; charset=utf-8"),
     "atom": (render_atom, "application/atom+xml; charset=utf-8"),
     "json": (render_json_feed, "application/feed+json; charset=utf-8"),
+    "ics": (render_ical, ICAL_TYPE),  # events only (render/ical.py)
 }
 STYLESHEET_PATH = "/static/feed.xsl"  # lets a person who opens a feed in a browser read it
 
@@ -58,10 +62,15 @@ def render_feed(holdings: Holdings, feed: Feed, fmt: str, base_url: str) -> tupl
 def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, base_url: str,
                   changed_at: datetime | None) -> bytes:
     store, catalogue = holdings.store, holdings.catalogue
-    selection = select_items(
-        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
-                                                      offset=offset),
-        partial(store.feed_count, feed.id), filters, holdings.settings.retention)
+    if agenda_wanted(feed, catalogue, filters):  # events by start, past ones left out
+        selection = agenda_selection(
+            store.feed_items(feed.id, limit=holdings.settings.retention, since=filters.since),
+            filters, datetime.now(UTC))
+    else:
+        selection = select_items(
+            lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                          offset=offset),
+            partial(store.feed_count, feed.id), filters, holdings.settings.retention)
     publisher = catalogue.publishers[feed.publisher]
     first_source = catalogue.sources.get(feed.sources[0])
     url = partial(feed_url, base_url, feed.id, fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..errors import InvalidParameter
 from ..model import ITEM_KINDS, Item, ItemKind
@@ -26,6 +26,14 @@ class Filters:
     q: str | None = None  # words that must all appear in the title or the summary
     page: int = 1  # RFC 5005 paging: page 1 is the newest
     default_limit: int = 50  # the feed's own, left out of links
+    upcoming: bool | None = None  # None: the feed's default (render/agenda.py)
+    start_from: datetime | None = None  # events ending after it (render/agenda.py)
+    start_to: datetime | None = None  # events starting before it
+
+    @property
+    def agenda(self) -> bool:
+        """Whether events are asked for, by start date (whatever the feed)."""
+        return bool(self.upcoming or self.start_from or self.start_to)
 
     @property
     def filtering(self) -> bool:
@@ -46,7 +54,10 @@ class Filters:
         """These filters as query parameters (only those that differ from the defaults)."""
         values: dict[str, object] = {
             "limit": self.limit, "kind": self.kind, "tag": self.tag, "q": self.q,
-            "since": self.since.isoformat() if self.since else None, "page": self.page}
+            "since": self.since.isoformat() if self.since else None, "page": self.page,
+            "upcoming": None if self.upcoming is None else int(self.upcoming),
+            "from": self.start_from.isoformat() if self.start_from else None,
+            "to": self.start_to.isoformat() if self.start_to else None}
         values.update(changes)
         if values["page"] == 1:
             values["page"] = None
@@ -64,7 +75,7 @@ class Selection:
         return max(1, -(-self.total // limit))
 
 
-FILTERS = ("limit", "kind", "tag", "since", "q", "page")
+FILTERS = ("limit", "kind", "tag", "since", "q", "page", "upcoming", "from", "to")
 
 
 def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
@@ -74,7 +85,9 @@ def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
     return Filters(limit=_limit(args.get("limit"), default_limit), kind=_kind(args.get("kind")),
                    tag=_tag(args.get("tag")), since=_since(args.get("since")),
                    q=_q(args.get("q")), page=_page(args.get("page")),
-                   default_limit=default_limit)
+                   default_limit=default_limit, upcoming=_upcoming(args.get("upcoming")),
+                   start_from=_since(args.get("from"), "from"),
+                   start_to=_since(args.get("to"), "to", end_of_day=True))
 
 
 def once(args: Mapping[str, str], names: tuple[str, ...]) -> None:
@@ -144,15 +157,28 @@ def _tag(raw: str | None) -> str | None:
     return raw.strip()
 
 
-def _since(raw: str | None) -> datetime | None:
+def _upcoming(raw: str | None) -> bool | None:
     if raw is None or raw == "":
         return None
+    if raw not in ("0", "1"):
+        raise InvalidParameter("upcoming", f"must be 1 or 0, not {raw!r}")
+    return raw == "1"
+
+
+def _since(raw: str | None, name: str = "since", *, end_of_day: bool = False) -> datetime | None:
+    """A date (midnight in Paris; with `end_of_day`, the next midnight) or a date-time."""
+    if raw is None or raw == "":
+        return None
+    if end_of_day and re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", raw):
+        day = _since(raw, name)
+        assert day is not None
+        return (day + timedelta(days=1)).replace(tzinfo=PARIS)
     # An unencoded "+01:00" in a query string arrives as " 01:00".
     raw = re.sub(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$", r"\1+\2",
                  raw.strip()).replace("Z", "+00:00")
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidParameter("since", f"must be an ISO 8601 date or date-time, not {raw!r}"
+        raise InvalidParameter(name, f"must be an ISO 8601 date or date-time, not {raw!r}"
                                ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)

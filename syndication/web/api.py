@@ -5,7 +5,7 @@ the kind of its last error to everyone; the error's text and the warnings of its
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import NotFound
 from ..model import Feed, Item, Source, SourceType
+from ..render.agenda import agenda_selection, is_agenda
 from ..render.selection import Selection, once, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
@@ -37,7 +38,15 @@ def items() -> ResponseReturnValue:
         raise NotFound("source", source_id)
     if feed_id and feed_id not in catalogue.feeds:
         raise NotFound("feed", feed_id)
-    if feed_id:
+    if filters.agenda or (feed_id and is_agenda(catalogue.feeds[feed_id], catalogue)):
+        # events by start, upcoming ones by default (render/agenda.py)
+        everything = (_read_feed(store, feed_id, retention, filters.since, 0) if feed_id else
+                      [item for each in ([source_id] if source_id else catalogue.sources)
+                       for item in _read_source(store, each, retention, filters.since, 0)])
+        selection = agenda_selection(
+            (item for item in everything if not source_id or item.source == source_id),
+            filters, datetime.now(UTC))
+    elif feed_id:
         selection = select_items(partial(_read_feed, store, feed_id),
                                  partial(store.feed_count, feed_id), filters, retention,
                                  also=(lambda item: item.source == source_id) if source_id

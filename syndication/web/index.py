@@ -9,6 +9,7 @@ from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from ..model import Feed
+from ..render.agenda import is_agenda, webcal
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
 from .labels import STATE_LABELS, kind_label
@@ -30,7 +31,7 @@ def index() -> ResponseReturnValue:
     feeds: list[_FeedEntry] = [{
         "feed": feed,
         "links": {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
-                  for fmt in ("rss", "atom", "json")},
+                  for fmt in ("rss", "atom", "json")} | _calendar_links(feed),
     } for feed in service.catalogue.feeds.values()]
     sources = [{
         "source": source,
@@ -46,3 +47,11 @@ def index() -> ResponseReturnValue:
         discovery_links(public_base_url(), entry["links"]["rss"]) for entry in feeds)
     return response
 
+
+
+def _calendar_links(feed: Feed) -> dict[str, str]:
+    """An events feed's iCalendar file, and the webcal:// link that subscribes a calendar."""
+    if not is_agenda(feed, runtime().catalogue):
+        return {}
+    ics = external_url("feeds.feed_document", feed_id=feed.id, fmt="ics")
+    return {"ics": ics, "webcal": webcal(ics)}
