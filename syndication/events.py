@@ -154,7 +154,7 @@ def occurrences(event: Event, after: datetime, limit: int = MAX_OCCURRENCES) -> 
         return [start] if ends_at(event) > after else []
     found: list[datetime] = []
     limit_day = after + HORIZON
-    for naive in islice(iter(rule), 10 * MAX_OCCURRENCES):  # type: ignore[call-overload]
+    for naive in islice(iter(rule), 10 * MAX_OCCURRENCES):
         moment = naive.replace(tzinfo=PARIS)
         if moment > limit_day or len(found) >= limit:
             break

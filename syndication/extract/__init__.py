@@ -4,6 +4,7 @@ Each field comes from the first place that has it, in this order:
 1. the CSS selectors configured for the source (`selectors.py`);
 2. page metadata: schema.org JSON-LD, OpenGraph, <meta>, <link rel=canonical> (`metadata.py`);
 3. page conventions: credit lines ("Crédit photo : © …"), <time> elements (`metadata.py`);
+   an event's dates, place and registration (`events.py`: schema.org Event, French phrases);
 4. a general article extractor, trafilatura, for body and date only (`article.py`).
 The page is parsed once, and every layer reads that one tree (`tree.py`).
 Extractors know HTML, not HTTP and not Redis.
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from ..model import RawRecord, Source
-from . import article, metadata, selectors
+from . import article, events, metadata, selectors
 from .tree import Node, first, parse, select
 
 
@@ -40,7 +41,8 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
 
 def _record(page: Node, url: str, source: Source) -> RawRecord:
     found: dict[str, Any] = {}
-    for layer in (selectors.extract(page, source.selectors), metadata.extract(page)):
+    for layer in (selectors.extract(page, source.selectors), metadata.extract(page),
+                  events.extract(page)):
         _fill(found, layer)
     if not found.get("content_html") or not found.get("published"):
         guessed = article.extract(page, url, content=not found.get("content_html"),

@@ -48,7 +48,8 @@ def _json_ld(page: Node) -> dict[str, Any]:
         return {
             "title": _string(node.get("headline") or node.get("name")),
             "summary": _string(node.get("description")),
-            "published": _string(node.get("datePublished") or node.get("startDate")),
+            # an event's startDate is when it takes place, not when it was published
+            "published": _string(node.get("datePublished")),
             "updated": _string(node.get("dateModified")),
             "image_url": _url(image.get("url") or image.get("contentUrl")),
             "image_width": _string(image.get("width")),

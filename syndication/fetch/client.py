@@ -80,6 +80,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Feeds (RSS, Atom, JSON Feed) and sitemaps: fetch_feed accepts these and nothing else.
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
               "application/xml", "text/xml", "application/feed+json", "application/json")
+CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar", "text/plain",
+                  "application/octet-stream")
 FEED_ACCEPT = ("application/rss+xml,application/atom+xml,application/feed+json,"
                "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8")
 # The formats syndication/images.py decodes, best first; anything else is a last resort.
@@ -184,6 +186,14 @@ class Fetcher:
             return got
         return FeedBody(url=got.url, body=got.body, media_type=got.media_type,
                         validators=got.validators)
+
+    def fetch_calendar(self, url: str, validators: Validators | None = None
+                       ) -> FeedBody | Unchanged:
+        """GET an iCalendar file: text/calendar, or a generic type many servers give .ics."""
+        got = self._get(url, {"Accept": "text/calendar,*/*;q=0.5"}, validators,
+                        lambda media: media in CALENDAR_TYPES, "an iCalendar file")
+        return got if isinstance(got, Unchanged) else FeedBody(
+            url=got.url, body=got.body, media_type=got.media_type, validators=got.validators)
 
     def fetch_image(self, url: str, max_bytes: int | None = None) -> ImageBody:
         """GET one image (image/* only, at most max_bytes, by default the page limit). Raises a

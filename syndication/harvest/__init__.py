@@ -3,7 +3,8 @@
 
 - html.py: an entry page, its listing pages (pagination) and the detail pages it links to;
 - feed.py: an RSS, Atom or JSON feed, each entry an item (with full_page, each entry's page);
-- sitemap.py: a sitemap or sitemap index, pages fetched only when their <lastmod> moved.
+- sitemap.py: a sitemap or sitemap index, pages fetched only when their <lastmod> moved;
+- ical.py: an iCalendar file, each event occurrence an item.
 
 `known` is what the last committed refresh left per page (validators, the item it gave), so an
 unchanged source costs a few 304s. One failing page is skipped and counted as a warning; the item
@@ -19,6 +20,7 @@ from ..fetch import Fetcher
 from ..model import Harvest, PageState, Source, SourceType
 from .feed import harvest_feed
 from .html import harvest_html
+from .ical import harvest_ical
 from .sitemap import harvest_sitemap
 
 __all__ = ["Harvest", "harvest"]
@@ -27,6 +29,7 @@ _HARVESTERS = {
     SourceType.HTML: harvest_html,
     SourceType.FEED: harvest_feed,
     SourceType.SITEMAP: harvest_sitemap,
+    SourceType.ICAL: harvest_ical,
 }
 
 

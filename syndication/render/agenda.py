@@ -206,11 +206,14 @@ def agenda_wanted(feed: Feed, catalogue: Catalogue, filters: Filters) -> bool:
 
 def agenda_selection(items: Iterable[Item], filters: Filters, now: datetime) -> Selection:
     """One page of an agenda: events admitted by the filters, upcoming unless `upcoming=0`
-    (or a `from` date is given), by start."""
+    (or a `from` date is given), by start. Items whose dates are unknown follow, newest first,
+    unless events were asked for explicitly (`upcoming`, `from`, `to`)."""
+    admitted = [item for item in items if filters.admits(item)]
     upcoming = filters.upcoming if filters.upcoming is not None else filters.start_from is None
-    events = select_events((item for item in items if filters.admits(item)), now,
-                           upcoming=upcoming, start_from=filters.start_from,
+    events = select_events(admitted, now, upcoming=upcoming, start_from=filters.start_from,
                            start_to=filters.start_to)
+    if not filters.agenda:
+        events += [item for item in admitted if item.event is None]
     offset = (filters.page - 1) * filters.limit
     return Selection(events[offset:offset + filters.limit], len(events))
 
