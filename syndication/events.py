@@ -23,6 +23,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -146,21 +147,78 @@ def occurrences(event: Event, after: datetime, limit: int = MAX_OCCURRENCES) -> 
     start = as_datetime(event.start)
     if not event.rrule:
         return [start] if ends_at(event) > after else []
-    duration = _duration(event)
+    found = expand(event.start, event.rrule, after - _duration(event), limit)
+    return found if found is not None else ([start] if ends_at(event) > after else [])
+
+
+_STEPS: dict[str, Any] = {
+    "YEARLY": relativedelta(years=1), "MONTHLY": relativedelta(months=1),
+    "WEEKLY": timedelta(weeks=1), "DAILY": timedelta(days=1), "HOURLY": timedelta(hours=1),
+    "MINUTELY": timedelta(minutes=1), "SECONDLY": timedelta(seconds=1)}
+
+
+def expand(start: Moment, rule: str, after: datetime, limit: int = MAX_OCCURRENCES,
+           horizon: timedelta = HORIZON) -> list[datetime] | None:
+    """Starts (in Paris) of a rule's occurrences that start after `after`, at most `limit`, none
+    beyond `horizon` from it; None for a rule that does not parse.
+
+    The rule is started again near `after`, a whole number of its periods after `start` (which
+    the RRULE's meaning allows when it has no COUNT): a rule that repeats every minute since
+    2010 costs as little as one that began yesterday."""
+    parts = dict(part.split("=", 1) for part in rule.upper().split(";") if "=" in part)
+    frequency = parts.get("FREQ", "")
     try:
-        rule = rrulestr(event.rrule, dtstart=start.astimezone(PARIS).replace(tzinfo=None)
-                        if isinstance(event.start, datetime) else start.replace(tzinfo=None))
-    except (ValueError, TypeError):  # a rule that does not parse: the first occurrence only
-        return [start] if ends_at(event) > after else []
+        interval = max(1, int(parts.get("INTERVAL", "1")))
+    except ValueError:
+        return None
+    if frequency not in _STEPS:
+        return None
+    first = as_datetime(start).astimezone(PARIS).replace(tzinfo=None)
+    # what the shifted start would otherwise change: the day of the month, the month, the day
+    if frequency == "MONTHLY" and not any(k.startswith("BY") for k in parts):
+        parts["BYMONTHDAY"] = str(first.day)
+    if frequency == "YEARLY" and not any(k.startswith("BY") for k in parts):
+        parts["BYMONTH"], parts["BYMONTHDAY"] = str(first.month), str(first.day)
+    if "UNTIL" in parts and parts["UNTIL"].endswith("Z"):  # to Paris wall-clock, as dtstart
+        try:
+            until = datetime.strptime(parts["UNTIL"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        parts["UNTIL"] = until.astimezone(PARIS).strftime("%Y%m%dT%H%M%S")
+    elif "UNTIL" in parts and len(parts["UNTIL"]) == 8:
+        parts["UNTIL"] += "T235959"
+    target = after.astimezone(PARIS).replace(tzinfo=None)
+    shifted = first
+    if "COUNT" not in parts and target > first:
+        shifted = _shift(first, target, frequency, interval)
+    try:
+        rrule = rrulestr(";".join(f"{k}={v}" for k, v in parts.items()), dtstart=shifted)
+    except (ValueError, TypeError, OverflowError):
+        return None
     found: list[datetime] = []
-    limit_day = after + HORIZON
-    for naive in islice(iter(rule), 10 * MAX_OCCURRENCES):
-        moment = naive.replace(tzinfo=PARIS)
-        if moment > limit_day or len(found) >= limit:
+    end = target + horizon
+    for naive in islice(iter(rrule), 20 * MAX_OCCURRENCES):
+        if naive > end or len(found) >= limit:
             break
-        if moment + duration > after:
-            found.append(moment)
+        if naive > target:
+            found.append(naive.replace(tzinfo=PARIS))
     return found
+
+
+def _shift(first: datetime, target: datetime, frequency: str, interval: int) -> datetime:
+    """`first` moved forward by whole periods of the rule, to one or two periods before
+    `target`."""
+    if frequency in ("YEARLY", "MONTHLY"):
+        months = (target.year - first.year) * 12 + target.month - first.month
+        if frequency == "YEARLY":
+            periods = months // 12 // interval - 1
+            return first + relativedelta(years=max(0, periods) * interval, day=1) \
+                if periods > 0 else first
+        periods = months // interval - 1
+        return first + relativedelta(months=periods * interval, day=1) if periods > 0 else first
+    step = _STEPS[frequency] * interval
+    periods = (target - first) // step - 1
+    return first + step * periods if periods > 0 else first
 
 
 def next_start(event: Event, now: datetime) -> datetime:

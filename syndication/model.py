@@ -146,7 +146,10 @@ class Item:
         for name in ("first_seen", "updated", "published"):
             value = getattr(self, name)
             data[name] = value.isoformat() if value else None
-        data["event"] = self.event.to_dict() if self.event else None
+        if self.event is None:  # no key at all: the records (and hashes) of other items stay
+            del data["event"]
+        else:
+            data["event"] = self.event.to_dict()
         return data
 
     @classmethod
