@@ -1,6 +1,7 @@
 """An iCalendar file (RFC 5545) → one RawRecord per event occurrence, read with `icalendar`;
-recurrences expanded with `recurring-ical-events`, Google Calendar's X-WR-TIMEZONE honoured
-(`x-wr-timezone`).
+Google Calendar's X-WR-TIMEZONE honoured (`x-wr-timezone`); recurrences expanded by
+events.expand, with EXDATE and RECURRENCE-ID (recurring-ical-events walks every occurrence from
+the first: an hourly rule begun years ago costs seconds, and one every minute much more).
 
 Files found in the wild are read as calendar applications read them, and every problem costs
 bounded work and a warning that names the event, never the rest of the file: lines whose folding
@@ -17,16 +18,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 import x_wr_timezone
 
+from ..events import expand
 from ..model import RawRecord
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -146,18 +147,45 @@ def _occurrences(uid: str, components: list[Any], calendar: icalendar.Calendar, 
     if not rule.get("COUNT") and not rule.get("UNTIL"):
         parsed.warn(f"event {_name(master)} repeats without end: at most {MAX_OCCURRENCES} "
                     f"occurrences within {HORIZON.days} days")
-    single = icalendar.Calendar()
-    for component in components:
-        single.add_component(component)
-    for timezone in calendar.walk("VTIMEZONE"):
-        single.add_component(timezone)
-    query = recurring_ical_events.of(single)
-    end = now + HORIZON
-    for occurrence in islice(query.after(now - PAST), MAX_OCCURRENCES):
-        moment = occurrence["dtstart"].dt
-        if _aware(moment, zone) > end:
-            break
-        _add(parsed, occurrence, uid, moment, zone, url)
+    first = _aware(start, zone) if isinstance(start, datetime) else start
+    starts = expand(first, rule.to_ical().decode(), now - PAST, MAX_OCCURRENCES, HORIZON)
+    if starts is None:
+        parsed.warn(f"event {_name(master)} has a recurrence rule that cannot be read: its "
+                    "first occurrence only")
+        _add(parsed, master, uid, None, zone, url)
+        return
+    overrides = {_key(c["recurrence-id"].dt, zone): c for c in components
+                 if "recurrence-id" in c}
+    excluded = {_key(moment.dt, zone) for dates in _list(master.get("exdate"))
+                for moment in getattr(dates, "dts", [])}
+    length = _length(master, start)
+    for moment in starts:
+        when: date | datetime = moment if isinstance(start, datetime) else moment.date()
+        key = _key(when, zone)
+        if key in overrides:
+            _add(parsed, overrides.pop(key), uid, when, zone, url)
+        elif key not in excluded:
+            _add(parsed, master, uid, when, zone, url, (when, when + length))
+    for override in overrides.values():  # moved into the window from outside it
+        _add(parsed, override, uid, override["recurrence-id"].dt, zone, url)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _key(moment: date | datetime, zone: ZoneInfo) -> str:
+    if isinstance(moment, datetime):
+        return _aware(moment, zone).astimezone(UTC).isoformat()
+    return moment.isoformat()
+
+
+def _length(event: Any, start: date | datetime) -> timedelta:
+    if "dtend" in event:
+        return event["dtend"].dt - start
+    if "duration" in event:
+        return event["duration"].dt
+    return timedelta(0)
 
 
 def _aware(moment: date | datetime, zone: ZoneInfo) -> datetime:
@@ -175,11 +203,14 @@ def _iso(moment: Any, zone: ZoneInfo) -> str | None:
 
 
 def _add(parsed: ParsedCalendar, event: Any, uid: str, occurrence: date | datetime | None,
-         zone: ZoneInfo, url: str) -> None:
+         zone: ZoneInfo, url: str, dates: tuple[Any, Any] | None = None) -> None:
+    """One record: `event`'s own dates, or an occurrence's (`dates`: start and end)."""
     start = event["dtstart"].dt
     end = event["dtend"].dt if "dtend" in event else None
     if end is None and "duration" in event:
         end = start + event["duration"].dt
+    if dates is not None:
+        start, end = dates[0], (dates[1] if dates[1] != dates[0] else None)
     if isinstance(end, date) and not isinstance(end, datetime):
         end = end - timedelta(days=1)  # DTEND of a date is exclusive; ours is the last day
     key = uid if occurrence is None else f"{uid}/{_iso(occurrence, zone)}"
