@@ -37,6 +37,7 @@ from .web import (
     api,
     digest,
     embed,
+    feed_page,
     feeds,
     health,
     hub,
@@ -69,8 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(
         service.store, max_bytes=service.settings.render_cache_mb * 1024 * 1024)
-    for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
-                   metrics, oembed):
+    for module in (index, feeds, feed_page, opml, digest, images, api, push, admin, hub, health,
+                   status, metrics, oembed):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(embed.blueprint)
 

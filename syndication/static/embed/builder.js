@@ -118,6 +118,19 @@
 
   function show(id, text) { document.getElementById(id).value = text; }
 
+  // The tags of the chosen feed, offered for "Thématique" (its items carry them).
+  function showTags() {
+    var feed = field('feed');
+    var tags = JSON.parse(feed.options[feed.selectedIndex].getAttribute('data-tags') || '[]');
+    var list = document.getElementById('tag-list');
+    list.replaceChildren();
+    tags.forEach(function (tag) {
+      var option = document.createElement('option');
+      option.value = tag;
+      list.appendChild(option);
+    });
+  }
+
   function update() {
     var checked = checkColours();
     contrast.textContent = checked.error || checked.message;
@@ -138,8 +151,9 @@
     params.forEach(function (value, name) {
       attributes += ' data-' + name + '="' + escapeHtml(value) + '"';
     });
+    // The fallback link leads people to the feed's page, not to its XML.
     show('code-script', '<div class="syndication-embed"><a href="' + base + '/feeds/' + feed
-      + '.rss">' + escapeHtml(title) + '</a></div>\n<script src="' + base + '/embed/' + feed
+      + '">' + escapeHtml(title) + '</a></div>\n<script src="' + base + '/embed/' + feed
       + '.js"' + attributes + ' async></script>');
     show('code-iframe', '<iframe src="' + escapeHtml(frame) + '" title="' + escapeHtml(title)
       + ' : dernières publications" data-syndication-frame width="100%" height="400" '
@@ -166,6 +180,7 @@
     if (target === field('feed') && !titleEdited) {
       field('title').value = target.options[target.selectedIndex].getAttribute('data-title');
     }
+    if (target === field('feed')) showTags();
     if (target === field('layout')) {
       var defaults = LAYOUT_DEFAULTS[target.value] || {};
       field('image').checked = defaults.image !== false;
