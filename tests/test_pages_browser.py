@@ -51,3 +51,25 @@ def test_the_index_leads_to_each_feed_page_the_builder_the_digest_and_the_status
     violations = axe_violations(opened.page)
     assert violations == [], describe_violations(violations)
     assert opened.errors == []
+
+
+def test_the_email_digest_fits_600_px_and_shows_its_news(
+        visit: Callable[..., Visit], service: str, axe: Path) -> None:
+    """What a newsletter tool sends as is, in a 600 px reading pane."""
+    opened = visit(f"{service}/digest/actualites.html?full=1", width=600)
+    page = opened.page
+    expect(page).to_have_title("Toutes les actualités de la Région")
+    expect(page.locator("h1")).to_have_text("Toutes les actualités de la Région")
+    expect(page.locator("h2").first).to_be_visible()
+    assert page.locator("h2").count() >= 5
+    expect(page.get_by_text("Publications du ")).to_be_visible()
+    expect(page.locator("body > div").first).to_be_hidden()  # the preheader
+    page.evaluate("Promise.all([...document.images].map(i => i.decode().catch(() => null)))")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 600
+    widest = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('body *')]"
+        ".map(e => e.getBoundingClientRect().right))")
+    assert widest <= 600, widest
+    violations = axe_violations(page)
+    assert violations == [], describe_violations(violations)
+    assert opened.errors == []
