@@ -6,6 +6,7 @@ would show as a console error)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,4 +73,26 @@ def test_the_email_digest_fits_600_px_and_shows_its_news(
     assert widest <= 600, widest
     violations = axe_violations(page)
     assert violations == [], describe_violations(violations)
+    assert opened.errors == []
+
+
+def test_the_builder_opened_from_a_feed_page_offers_that_feeds_tags(
+        visit: Callable[..., Visit], service: str) -> None:
+    opened = visit(f"{service}/feeds/actualites")
+    page = opened.page
+    page.get_by_role("link", name="Créer un widget de ce flux").click()
+    expect(page.locator("#feed")).to_have_value("actualites")
+    expect(page.frame_locator("#preview").locator(".syndication-widget__item").first
+           ).to_be_visible()
+    options = page.locator("#tag-list option")
+    expect(options.first).to_be_attached()
+    offered = options.evaluate_all("options => options.map(o => o.value)")
+    assert "Solidarité" in offered
+    page.locator("#feed").select_option("region-solidaire")
+    expect(page.locator("#tag-list option[value='Région solidaire']")).to_be_attached()
+    dossier = options.evaluate_all("options => options.map(o => o.value)")
+    assert dossier != offered and len(dossier) < len(offered), (dossier, offered)
+    page.locator("#feed").select_option("actualites")
+    page.locator("#tag").fill("Solidarité")
+    expect(page.locator("#code-iframe")).to_have_value(re.compile("tag=Solidarit%C3%A9"))
     assert opened.errors == []

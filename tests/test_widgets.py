@@ -31,7 +31,7 @@ from redis import Redis
 
 from syndication.app import create_app
 from syndication.errors import ConfigError, InvalidParameter
-from syndication.model import Item
+from syndication.model import Catalogue, Item
 from syndication.refresh import refresh
 from syndication.render.french import french_date, french_figure
 from syndication.render.widget import widget_script
@@ -738,6 +738,22 @@ def test_frame_ancestors_setting_is_checked() -> None:
     for bad in ("https://x.example; script-src *", "javascript:", "data:", "x.example"):
         with pytest.raises(ConfigError, match="embed_frame_ancestors"):
             frame_ancestors_policy(bad)
+
+
+def test_the_frame_error_page_is_framed_where_the_widgets_are(
+        redis_client: Redis, prefix: str, catalogue: Catalogue) -> None:
+    service = make_runtime(redis_client, prefix, catalogue,
+                           embed_frame_ancestors="https://www.mairie.example")
+    app = create_app(runtime=service)
+    try:
+        response = app.test_client().get("/embed/actualites/frame?theme=neon")
+        assert response.status_code == 400 and response.mimetype == "text/html"
+        policy = response.headers["Content-Security-Policy"]
+        assert policy.startswith("frame-ancestors https://www.mairie.example;")
+        assert "« theme »" in response.get_data(as_text=True)
+    finally:
+        app.extensions["syndication.cache"].close()
+        service.fetcher.close()
 
 
 # --- faults --------------------------------------------------------------------------------
