@@ -2,8 +2,8 @@
 // {feed}.js" data-layout="cards" async></script>. It fetches the fragment of the options given
 // as data-* attributes and shows it in an open shadow root of the div, where the page's CSS
 // cannot reach; the link stays in the page (hidden by the shadow root) and is all the page
-// shows if the service cannot be reached: a console warning, never an error. When the service
-// answers that the code is wrong (a bad option, an unknown feed), its French explanation
+// shows if the service cannot be reached or fails: a console warning, never an error. When the
+// service answers that the code is wrong (a bad option, an unknown feed), its French explanation
 // (`detail_fr`) is shown above that link, for the web editor who pasted the code.
 var script = document.currentScript; // only valid now, before any asynchronous step
 var found = script && /^(.*)\/embed\/([^\/?#]+)\.js(?:[?#].*)?$/.exec(script.src);
@@ -25,6 +25,8 @@ if (found && script.parentNode) {
     fetch(found[1] + '/embed/' + found[2] + '.html?' + params, {credentials: 'omit'})
       .then(function (response) {
         if (response.ok) return response.text();
+        // A server error is passing: the visitor keeps the link, nothing more.
+        if (response.status >= 500) throw new Error('HTTP ' + response.status);
         return response.json().then(function (problem) {
           if (problem && typeof problem.detail_fr === 'string') showProblem(problem.detail_fr);
           throw new Error('HTTP ' + response.status);
