@@ -109,6 +109,18 @@ def test_feed_page_is_also_at_html_and_unknown_feeds_are_404(web: FlaskClient) -
     assert web.get("/feeds/actualites.rss").mimetype == "application/rss+xml"
 
 
+def test_the_feed_page_never_sends_people_to_xml(web: FlaskClient, filled: Runtime) -> None:
+    """A feed read from another feed or from a sitemap is about the publisher's site."""
+    for feed_id in ("partenaires", "plan-du-site"):
+        feed = filled.catalogue.feeds[feed_id]
+        soup = _page(web, f"/feeds/{feed_id}")
+        site = soup.find("a", string="cette page de son site")["href"]
+        assert site == filled.catalogue.publishers[feed.publisher].url
+        assert not site.endswith(".xml")
+    assert _page(web, "/feeds/actualites").find("a", string="cette page de son site")[
+        "href"] == filled.catalogue.sources["actualites"].url
+
+
 def test_an_empty_feed_page_says_so(web: FlaskClient, filled: Runtime) -> None:
     empty = [feed_id for feed_id in filled.catalogue.feeds
              if not filled.store.feed_items(feed_id, limit=1)]

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from ..model import Feed, Item
+from ..model import Feed, Item, SourceType
 from ..render.feeds import shown_image
 from ..render.french import french_date
 from ..render.widget import http_url
@@ -102,7 +102,10 @@ def subscribe_links(rss_url: str) -> list[tuple[str, str | None, str]]:
 
 
 def _home_url(feed: Feed) -> str | None:
-    """The page the feed is about: its first source's page, else the publisher's site."""
+    """The page the feed is about: its first source's page when that is a page people read,
+    else the publisher's site (never a feed's or a sitemap's XML)."""
     catalogue = runtime().catalogue
     source = catalogue.sources.get(feed.sources[0]) if feed.sources else None
-    return http_url(source.url if source else catalogue.publishers[feed.publisher].url)
+    if source is not None and source.type == SourceType.HTML:
+        return http_url(source.url)
+    return http_url(catalogue.publishers[feed.publisher].url)
