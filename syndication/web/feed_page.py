@@ -91,13 +91,13 @@ def subscribe_links(rss_url: str) -> list[tuple[str, str | None, str]]:
     (name, link or None, how to)."""
     return [
         ("Feedly", f"https://feedly.com/i/subscription/feed/{quote(rss_url, safe='')}",
-         "en ligne : le lien ouvre l’abonnement"),
+         "en ligne, le lien ouvre l’abonnement"),
         ("Inoreader", f"https://www.inoreader.com/?add_feed={quote(rss_url, safe='')}",
-         "en ligne : le lien ouvre l’abonnement"),
-        ("NetNewsWire", None, "sur Mac et iPhone : menu Fichier, « Nouveau flux », collez "
+         "en ligne, le lien ouvre l’abonnement"),
+        ("NetNewsWire", None, "sur Mac et iPhone, menu Fichier, « Nouveau flux », puis collez "
                               "l’adresse RSS"),
-        ("Thunderbird", None, "sur ordinateur : « Nouveau compte » puis « Flux », puis "
-                              "« Gérer les abonnements », collez l’adresse RSS"),
+        ("Thunderbird", None, "sur ordinateur, menu Fichier, « Nouveau », « Compte de flux », "
+                              "puis « Gérer les abonnements » et collez l’adresse RSS"),
     ]
 
 
