@@ -1,7 +1,9 @@
 """The Flask app factory. Entry point: `create_app()`: settings, runtime, blueprints, and the one
 place where errors become HTTP responses: domain errors (errors.py), Redis unreachable (503 with
 Retry-After, the outage logged once rather than per request) and HTTP errors. Answers are RFC 9457
-problem documents, except at /hub, where WebSub subscribers read plain text."""
+problem documents, except at /hub, where WebSub subscribers read plain text, and at /embed, where
+a web editor reads them on another site: a frameable French page from the iframe, a CORS-readable
+problem with a French `detail_fr` from the script and the fragment (web/embed_errors.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from .web import (
     api,
     digest,
     embed,
+    feed_page,
     feeds,
     health,
     hub,
@@ -48,6 +51,7 @@ from .web import (
     status,
 )
 from .web.caching import RenderCache
+from .web.embed_errors import embed_problem
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +70,8 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.extensions["syndication"] = service
     app.extensions["syndication.cache"] = RenderCache(
         service.store, max_bytes=service.settings.render_cache_mb * 1024 * 1024)
-    for module in (index, feeds, opml, digest, images, api, push, admin, hub, health, status,
-                   metrics, oembed):
+    for module in (index, feeds, feed_page, opml, digest, images, api, push, admin, hub, health,
+                   status, metrics, oembed):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(embed.blueprint)
 
@@ -86,9 +90,10 @@ def create_app(config: Mapping[str, Any] | None = None, *,
 
 def _domain_error(error: SyndicationError) -> ResponseReturnValue:
     if isinstance(error, NotFound):
-        return _problem(404, "Not found", str(error))
+        return _problem(404, "Not found", str(error), error=error)
     if isinstance(error, InvalidParameter):
-        return _problem(400, "Invalid parameter", str(error), parameter=error.parameter)
+        return _problem(400, "Invalid parameter", str(error), error=error,
+                        parameter=error.parameter)
     if isinstance(error, InvalidInput):
         return _problem(422, "Invalid fields", str(error), errors=[
             {"field": field, "message": message} for field, message in error.problems])
@@ -145,12 +150,17 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _problem(status: int, title: str, detail: str, **extra: Any) -> Response:
-    """An RFC 9457 problem document; at /hub, the detail as plain text."""
+def _problem(status: int, title: str, detail: str, *, error: Exception | None = None,
+             **extra: Any) -> Response:
+    """An RFC 9457 problem document; at /hub, the detail as plain text; at /embed, what the
+    widget's reader can see (`error` lets it say more)."""
     if request.blueprint == "hub":
         return Response(detail + "\n", status=status, mimetype="text/plain")
-    response = jsonify({"type": "about:blank", "title": title, "status": status,
-                        "detail": detail, **extra})
+    document = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+                **extra}
+    if request.blueprint == "embed":
+        return embed_problem(document, error)
+    response = jsonify(document)
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response

@@ -35,13 +35,14 @@ from syndication.refresh import RefreshResult
 from syndication.render.digest import (
     DIGEST_WIDTH,
     DigestContext,
+    period_text,
     render_digest_html,
     render_digest_json,
     truncate_summary,
 )
 from syndication.render.french import french_date, french_figure
 from syndication.runtime import Runtime
-from syndication.web.digest import parse_digest_query, window_start
+from syndication.web.digest import MIN_DEFAULT_ITEMS, parse_digest_query, window_start
 
 from .conftest import filled_runtime
 
@@ -228,7 +229,9 @@ def test_items_have_title_link_french_date_and_summary_and_1er_on_the_first(
         web: FlaskClient) -> None:
     soup = _soup(web, f"/digest/actualites.html?since={_q(SINCE_JUNE)}")
     assert _text(soup.find("h1")) == "Toutes les actualités de la Région"
-    assert _text(soup.find("h1").find_next("p")) == "Publications depuis le 1er juin 2026"
+    period = _text(soup.find("h1").find_next("p"))
+    assert period == f"Publications du 1er juin 2026 au {french_date(datetime.now(UTC))}" or \
+        period.startswith("Publications du 1er juin au ")  # the same year, said once
     pages = {page["path"]: page for page in MANIFEST["pages"]}
     dates = {}
     for h2 in soup.find_all("h2"):
@@ -297,18 +300,19 @@ def test_since_accepts_a_date_in_paris_time_and_utc_forms(web: FlaskClient) -> N
 
 
 @pytest.mark.parametrize(("window", "span"), [
-    (None, timedelta(days=7)), ("24h", timedelta(hours=24)), ("7d", timedelta(days=7)),
-    ("30d", timedelta(days=30)),
+    ("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)),
+    ("90d", timedelta(days=90)), ("12w", timedelta(weeks=12)), ("1y", timedelta(days=365)),
+    ("2h", timedelta(hours=2)),
 ])
 def test_window_keeps_items_of_the_window_and_drops_older_ones(
         web: FlaskClient, filled: Filled, window: str | None, span: timedelta) -> None:
     """The window ends at the request's now: bounds taken before and after the request hold
     whatever the clock says (the start is rounded down to the hour, so up to an hour more)."""
-    query = f"?window={window}" if window else ""
+    query = f"?window={window}"
     earliest = datetime.now(UTC) - span - timedelta(hours=1)
     document = _digest_json(web, f"/digest/region-solidaire.json{query}")
     latest = datetime.now(UTC) - span
-    assert document["window"] == (window or "7d")
+    assert document["window"] == window
     assert earliest <= datetime.fromisoformat(document["since"]) <= latest
     shown = [item["id"] for item in document["items"]]
     stored = _api_items(web, "feed=region-solidaire")
@@ -316,7 +320,8 @@ def test_window_keeps_items_of_the_window_and_drops_older_ones(
     assert dossier["id"] in shown  # first seen by the refresh, within any window
     older = [item["id"] for item in stored
              if datetime.fromisoformat(item["published"] or item["first_seen"]) < earliest]
-    assert older, "the dossier's news (2025–2026) are older than a day"
+    if span < timedelta(days=90):
+        assert older, "the dossier's news (2025–2026) are older than a month"
     for item in stored:
         date = datetime.fromisoformat(item["published"] or item["first_seen"])
         if date >= latest:
@@ -446,8 +451,11 @@ def test_head_answers_without_a_body(web: FlaskClient) -> None:
 
 @pytest.mark.parametrize(("query", "parameter"), [
     ("limit=0", "limit"), ("limit=101", "limit"), ("limit=-1", "limit"), ("limit=abc", "limit"),
-    ("limit=1e3", "limit"), ("window=1h", "window"), ("window=7", "window"),
-    ("window=30D", "window"), ("since=hier", "since"), ("since=2026-13-01", "since"),
+    ("limit=1e3", "limit"), ("window=0h", "window"), ("window=7", "window"),
+    ("window=30D", "window"), ("window=367d", "window"), ("window=53w", "window"),
+    ("window=2y", "window"), ("window=1m", "window"), ("window=-7d", "window"),
+    ("window=7d%20", "window"), ("window=999999999d", "window"), ("full=yes", "full"),
+    ("since=hier", "since"), ("since=2026-13-01", "since"),
     ("since=2026-06-01&window=7d", "window"), ("kind=blog", "kind"),
 ])
 @pytest.mark.parametrize("fmt", ["html", "json"])
@@ -479,7 +487,9 @@ def test_window_start_is_rounded_down_to_the_hour_so_the_variant_holds_for_an_ho
     for args in ({}, {"window": "7d"}, {"window": "24h", "limit": "5"}):
         assert variant(at, args) == variant(at + timedelta(minutes=59, seconds=59), args)
         assert variant(at, args) != variant(at + timedelta(hours=1), args)
-    assert variant(at, {}) == variant(at, {"window": "7d"})  # the default is 7 days
+    # The default is 7 days that may reach further back: not the same as asking for 7 days.
+    assert variant(at, {}) != variant(at, {"window": "7d"})
+    assert variant(at, {"full": "1"}) != variant(at, {})
     assert variant(at, {"window": "7d"}) != variant(at, {"window": "30d"})
     assert variant(at, {"limit": "5"}) != variant(at, {})
     # one start, reached by two windows (the JSON names its window) or by `since`
@@ -498,7 +508,7 @@ def test_window_start_is_rounded_down_to_the_hour_so_the_variant_holds_for_an_ho
 
 def test_parse_digest_query_names_the_bad_parameter() -> None:
     now = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-    for args, parameter in (({"window": "1w"}, "window"), ({"limit": "0"}, "limit"),
+    for args, parameter in (({"window": "1x"}, "window"), ({"limit": "0"}, "limit"),
                             ({"since": "2026-01-01", "window": "24h"}, "window"),
                             ({"since": "demain"}, "since")):
         with pytest.raises(InvalidParameter) as raised:
@@ -620,3 +630,67 @@ def test_french_figure(figure: Figure, expected: str) -> None:
     result = french_figure(figure)
     assert result.replace(NBSP, " ") == expected
     assert "\u202f" not in result
+
+
+# --- the default period, and the whole e-mail (full=1) ----------------------------------------
+
+
+def test_the_default_digest_holds_the_latest_news_even_on_a_quiet_week(
+        web: FlaskClient) -> None:
+    """The sample news are older than a week: the default reaches back to the latest five,
+    and says from when to when."""
+    latest = _stored_news_since(web, SINCE_ALL)[:MIN_DEFAULT_ITEMS]
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    assert len(_stored_news_since(web, week_ago)) < MIN_DEFAULT_ITEMS, "not a quiet week"
+    document = _digest_json(web, "/digest/actualites.json")
+    assert [urlsplit(item["url"]).path for item in document["items"]] == latest
+    since = datetime.fromisoformat(document["since"])
+    assert since == min(datetime.fromisoformat(item["date"]) for item in document["items"])
+    assert document["window"] is None  # not the 7 days any more
+    assert document["period_text"] == period_text(DigestContext(
+        "", "", since, until=datetime.fromisoformat(document["until"])))
+    soup = _soup(web, "/digest/actualites.html")
+    assert [urlsplit(url).path for url in _item_links(soup)] == latest
+    assert _text(soup.find("h1").find_next("p")) == document["period_text"]
+    assert "Rien de nouveau" not in _text(soup)
+
+
+def test_an_asked_window_or_since_never_widens(web: FlaskClient) -> None:
+    dossier = _digest_json(web, "/digest/region-solidaire.json?window=7d")
+    assert [item["title"] for item in dossier["items"]] == ["Région solidaire"]
+    assert dossier["window"] == "7d"
+    assert len(_digest_json(web, "/digest/region-solidaire.json")["items"]) == 4  # widened
+    assert _digest_json(web, "/digest/actualites.json?since=2030-01-01")["items"] == []
+
+
+@pytest.mark.parametrize(("since", "until", "expected"), [
+    (datetime(2026, 11, 3, 9, tzinfo=UTC), datetime(2026, 12, 6, 9, tzinfo=UTC),
+     "Publications du 3 novembre au 6 décembre 2026"),
+    (datetime(2025, 12, 1, 9, tzinfo=UTC), datetime(2026, 1, 6, 9, tzinfo=UTC),
+     "Publications du 1er décembre 2025 au 6 janvier 2026"),
+    (datetime(2026, 12, 6, 1, tzinfo=UTC), datetime(2026, 12, 6, 9, tzinfo=UTC),
+     "Publications du 6 décembre 2026"),
+])
+def test_the_period_is_said_in_french(since: datetime, until: datetime, expected: str) -> None:
+    assert period_text(DigestContext("", "", since, until=until)) == expected
+
+
+def test_full_gives_a_whole_email_document(web: FlaskClient) -> None:
+    response = _get_ok(web, "/digest/actualites.html?full=1")
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    body = response.get_data(as_text=True)
+    assert body.lower().startswith("<!doctype html>")
+    soup = BeautifulSoup(body, "html.parser")
+    assert soup.html["lang"] == "fr"
+    assert soup.head.find("meta", charset="utf-8")
+    assert _text(soup.title) == "Toutes les actualités de la Région"
+    preheader = soup.body.find("div")
+    assert "display:none" in preheader["style"].replace(" ", "")
+    first = _digest_json(web, "/digest/actualites.json")["items"][0]["title"]
+    assert _text(preheader) == f"{MIN_DEFAULT_ITEMS} publications : {first}"
+    assert soup.find("style") is None  # inlined
+    digest = soup.find("table", width="600")
+    assert digest is not None and digest.find("h1")
+    # The same items as the fragment.
+    assert _item_links(soup) == _item_links(_soup(web, "/digest/actualites.html"))
+    _assert_problem(web.get("/digest/actualites.json?full=1"), 400, "full")

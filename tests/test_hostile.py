@@ -278,7 +278,8 @@ def output_paths(service: str) -> list[str]:
              "/api/items?limit=500"]
     for feed in FEEDS:
         paths += [f"/feeds/{feed}.{fmt}" for fmt in ("rss", "atom", "json")]
-        paths += [f"/api/items?feed={feed}&limit=500",
+        paths += [f"/feeds/{feed}", f"/digest/{feed}.html?full=1",
+                  f"/api/items?feed={feed}&limit=500",
                   f"/digest/{feed}.html?since=2000-01-01&limit=100",
                   f"/digest/{feed}.json?since=2000-01-01&limit=100", f"/embed/{feed}.js"]
         for options in LAYOUTS:
@@ -469,7 +470,7 @@ def test_no_script_of_the_corpus_runs_in_the_digest_nor_the_feeds_in_a_browser(
                                     "#adresse-flux")  # the stylesheet's page, in French
             assert page.locator("h1").count() == 1
             assert_nothing_ran(page, visit, admitted)
-    for path in ("/", "/status", "/embed/builder"):
+    for path in ("/", "/status", "/embed/builder", *(f"/feeds/{feed}" for feed in FEEDS)):
         page, visit = open_page(browser, f"{service}{path}", admitted, "h1")
         assert_nothing_ran(page, visit, admitted)
 

@@ -31,7 +31,7 @@ from redis import Redis
 
 from syndication.app import create_app
 from syndication.errors import ConfigError, InvalidParameter
-from syndication.model import Item
+from syndication.model import Catalogue, Item
 from syndication.refresh import refresh
 from syndication.render.french import french_date, french_figure
 from syndication.render.widget import widget_script
@@ -377,17 +377,64 @@ def test_default_options_have_an_empty_query_and_others_only_what_differs() -> N
 ])
 def test_bad_options_are_a_400_naming_the_parameter(web: FlaskClient, query: str,
                                                     parameter: str) -> None:
-    for path in ("/embed/actualites.html", "/embed/actualites/frame"):
-        problem = _bad_request(web, f"{path}?{query}", parameter)
-        value = parse_qs(query, keep_blank_values=True)[parameter][-1]
-        if len(value) > 3:
-            assert value not in problem["detail"]  # never repeated back
+    value = parse_qs(query, keep_blank_values=True)[parameter][-1]
+    problem = _bad_request(web, f"/embed/actualites.html?{query}", parameter)
+    # The script reads it from another origin, and shows its French sentence.
+    assert f"« {parameter} »" in problem["detail_fr"]
+    if len(value) > 3:
+        assert value not in problem["detail"]  # never repeated back
+        assert value not in problem["detail_fr"]
+    page = _frame_error(web, f"/embed/actualites/frame?{query}", 400)
+    assert f"« {parameter} »" in page.select_one(".message").get_text()
+    assert page.select_one(".allowed").get_text().startswith("Valeur attendue : ")
+    if len(value) > 3:
+        assert value not in str(page)
+
+
+def _frame_error(client: FlaskClient, url: str, status: int) -> BeautifulSoup:
+    """The iframe's error page: HTML in French, framable where the widgets are, nothing run."""
+    response = client.get(url)
+    assert response.status_code == status, (url, response.get_data(True))
+    assert response.mimetype == "text/html"
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in policy and "'self'" not in policy
+    assert "script-src 'none'" in policy
+    page = BeautifulSoup(response.data, "html.parser")
+    assert page.html["lang"] == "fr" and page.h1.get_text() == "Ce widget ne peut pas s’afficher"
+    assert not page.find("script")
+    return page
+
+
+def test_the_frame_error_page_says_what_count_accepts(web: FlaskClient) -> None:
+    page = _frame_error(web, "/embed/actualites/frame?count=50", 400)
+    assert page.select_one(".allowed").get_text() == (
+        "Valeur attendue : un nombre entier de 1 à 20.")
+    assert page.find("a", href=re.compile(r"/embed/builder$"))
+
+
+def test_the_frame_error_page_names_an_unknown_feed_escaped_and_lists_the_feeds(
+        web: FlaskClient) -> None:
+    page = _frame_error(web, "/embed/nope/frame", 404)
+    assert page.select_one(".message").get_text() == "Le flux « nope » n’existe pas."
+    assert "actualites" in page.select_one(".allowed").get_text()
+    hostile = web.get("/embed/%3Cimg%20src=x%20onerror=alert(1)%3E/frame")
+    assert hostile.status_code == 404 and b"<img" not in hostile.data
+    assert b"&lt;img src=x onerror=alert(1)&gt;" in hostile.data
+
+
+def test_widget_errors_are_readable_from_other_origins(web: FlaskClient) -> None:
+    for url in ("/embed/actualites.html?count=50", "/embed/nope.html", "/embed/nope.js"):
+        response = web.get(url, headers={"Origin": "https://mairie.example"})
+        assert response.status_code in (400, 404), url
+        assert response.headers["Access-Control-Allow-Origin"] == "*", url
+        assert response.get_json()["detail_fr"], url
 
 
 def test_unknown_feed_is_a_404_for_every_output(web: FlaskClient) -> None:
-    for url in ("/embed/nope.html", "/embed/nope/frame", "/embed/nope.js", "/embed/nope/go"):
+    for url in ("/embed/nope.html", "/embed/nope.js", "/embed/nope/go"):
         response = web.get(url)
         assert response.status_code == 404 and response.mimetype == PROBLEM, url
+    assert web.get("/embed/nope/frame").status_code == 404  # a page: see _frame_error
 
 
 def test_unknown_parameters_are_ignored(web: FlaskClient) -> None:
@@ -691,6 +738,22 @@ def test_frame_ancestors_setting_is_checked() -> None:
     for bad in ("https://x.example; script-src *", "javascript:", "data:", "x.example"):
         with pytest.raises(ConfigError, match="embed_frame_ancestors"):
             frame_ancestors_policy(bad)
+
+
+def test_the_frame_error_page_is_framed_where_the_widgets_are(
+        redis_client: Redis, prefix: str, catalogue: Catalogue) -> None:
+    service = make_runtime(redis_client, prefix, catalogue,
+                           embed_frame_ancestors="https://www.mairie.example")
+    app = create_app(runtime=service)
+    try:
+        response = app.test_client().get("/embed/actualites/frame?theme=neon")
+        assert response.status_code == 400 and response.mimetype == "text/html"
+        policy = response.headers["Content-Security-Policy"]
+        assert policy.startswith("frame-ancestors https://www.mairie.example;")
+        assert "« theme »" in response.get_data(as_text=True)
+    finally:
+        app.extensions["syndication.cache"].close()
+        service.fetcher.close()
 
 
 # --- faults --------------------------------------------------------------------------------

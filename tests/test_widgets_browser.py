@@ -776,6 +776,42 @@ def test_a_script_that_cannot_reach_the_service_leaves_the_fallback_link_and_no_
         assert_fallback_only(opened, title)
 
 
+def test_a_mistake_in_the_iframe_code_shows_the_editor_a_french_message(
+        visit: Callable[..., Visit], host: HostSite, service: str, axe: Path) -> None:
+    """The frame's answer to a wrong option is a page the browser frames on the town's site,
+    not a refused frame: it names the parameter and what it accepts."""
+    opened = visit(host.publish(host_page(
+        frame_snippet(service, "actualites", {"count": 50}, title="Actualités"),
+        title="Accueil de la commune")))
+    frame = opened.page.frame_locator("iframe[data-syndication-frame]")
+    expect(frame.locator("h1")).to_have_text("Ce widget ne peut pas s’afficher")
+    expect(frame.locator("main")).to_contain_text("Le paramètre « count » du widget")
+    expect(frame.locator("main")).to_contain_text("un nombre entier de 1 à 20")
+    unknown = visit(host.publish(host_page(
+        frame_snippet(service, "nope", {}, title="Actualités"), title="Accueil de la commune")))
+    expect(unknown.page.frame_locator("iframe[data-syndication-frame]").locator("main")
+           ).to_contain_text("Le flux « nope » n’existe pas.")
+    alone = visit(f"{service}/embed/actualites/frame?count=50")
+    violations = axe_violations(alone.page)
+    assert violations == [], describe_violations(violations)
+    assert opened.errors == [] and unknown.errors == []
+
+
+def test_a_mistake_in_the_script_code_shows_the_editor_a_french_message(
+        visit: Callable[..., Visit], host: HostSite, service: str) -> None:
+    """The script reads the service's 400 from the town's origin (CORS) and shows its French
+    sentence where the widget would be, the fallback link below it."""
+    title = FEED_TITLES["actualites"]
+    opened = visit(host.publish(host_page(
+        script_snippet(service, "actualites", {"count": 50}, link_text=title),
+        title="Accueil de la commune")))
+    message = opened.page.locator(".syndication-embed [role=alert]")
+    expect(message).to_contain_text("Le paramètre « count » du widget n’est pas valable.")
+    expect(message).to_contain_text("un nombre entier de 1 à 20")
+    expect(opened.page.locator(".syndication-embed > a")).to_be_visible()
+    assert opened.errors == []
+
+
 # --- the configurator -----------------------------------------------------------------------
 
 # Where /embed/builder shows the code of each output (templates/embed/builder.html): textareas.
@@ -854,6 +890,24 @@ def test_the_configurator_refuses_colours_under_4_5_to_1(
         code = builder_code(page, output)
         assert "777777" not in code and "888888" not in code, code
     assert "888888" not in (page.locator("#preview").get_attribute("src") or "")
+    assert opened.errors == []
+
+
+def test_the_configurator_never_writes_a_value_the_widget_refuses(
+        visit: Callable[..., Visit], service: str) -> None:
+    """Numbers out of range are brought within it: the code pasted is always accepted."""
+    opened = open_builder(visit, service)
+    page = opened.page
+    configure(page, {"feed": "actualites", "layout": "cards", "count": "50", "more": "30",
+                     "columns": "9", "summary_length": "3"})
+    expect(page.locator("#code-iframe")).to_have_value(re.compile(r"summary_length=40\b"))
+    expect(page.locator("form [name=count]")).to_have_value("20")
+    frame = re.search(r'src="([^"]+/frame[^"]*)"', builder_code(page, "frame"))[1]
+    frame = frame.replace("&amp;", "&")
+    for name, value in (("more", "20"), ("columns", "4"), ("summary_length", "40")):
+        assert f"{name}={value}" in frame, frame
+    assert httpx.get(frame, timeout=30).status_code == 200, frame
+    assert httpx.get(builder_code(page, "fragment"), timeout=30).status_code == 200
     assert opened.errors == []
 
 

@@ -22,6 +22,7 @@ import css_inline
 import lxml.etree
 import lxml.html
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from ..model import Item
 from .feeds import shown_image
@@ -43,8 +44,9 @@ class DigestContext:
     title: str  # the feed's title, the digest's heading
     home_url: str  # the page the feed is about
     since: datetime  # start of the period covered
-    window: str | None = None  # "24h", "7d", "30d" when the period is relative to now
+    window: str | None = None  # "24h", "7d", "12w"... when the period is relative to now
     base_url: str = ""  # this service's root, for the resized images it serves
+    until: datetime | None = None  # end of the period (now, when the digest was made)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ def digest_entry(item: Item, base_url: str = "") -> DigestEntry:
 def render_digest_html(context: DigestContext, items: list[Item]) -> bytes:
     """The e-mail-safe fragment (UTF-8), styles inlined, no class attribute left."""
     rendered = _environment.get_template("digest.html").render(
-        context=context, since_text=french_date(context.since), width=DIGEST_WIDTH,
+        context=context, period_text=period_text(context), width=DIGEST_WIDTH,
         home_url=_absolute_url(context.home_url),
         entries=[digest_entry(item, context.base_url) for item in items])
     parts = _STYLE_BLOCK.fullmatch(rendered)
@@ -113,6 +115,35 @@ def render_digest_html(context: DigestContext, items: list[Item]) -> bytes:
     return _without_classes(inlined).encode("utf-8")
 
 
+def period_text(context: DigestContext) -> str:
+    """ "Publications du 3 novembre au 6 décembre 2026": the period the digest covers."""
+    since = french_date(context.since)
+    if context.until is None:
+        return f"Publications depuis le {since}"
+    until = french_date(context.until)
+    if since == until:
+        return f"Publications du {until}"
+    if since.split(" ")[-1] == until.split(" ")[-1]:  # same year, said once
+        since = since.rsplit(" ", 1)[0]
+    return f"Publications du {since} au {until}"
+
+
+def render_digest_email(context: DigestContext, items: list[Item]) -> bytes:
+    """The digest as a whole e-mail document, for tools that send what they are given as it
+    is: doctype, `<title>`, a hidden preheader (the line inboxes show after the subject), the
+    fragment centred in a full-width table, every style inline."""
+    fragment = render_digest_html(context, items).decode("utf-8")
+    first = f" : {items[0].title}" if items else ""
+    count = f"{len(items)} publication{'s' if len(items) > 1 else ''}" if items else \
+        "Aucune publication"
+    document = _environment.get_template("digest_email.html").render(
+        title=context.title, preheader=f"{count}{first}", fragment=Markup(fragment),
+        width=DIGEST_WIDTH)
+    inliner = css_inline.CSSInliner(keep_style_tags=False, keep_link_tags=False,
+                                    load_remote_stylesheets=False)
+    return inliner.inline(document).encode("utf-8")
+
+
 def render_digest_json(context: DigestContext, items: list[Item]) -> bytes:
     """The same items as the HTML digest, for tools that read JSON."""
     document = {
@@ -120,6 +151,8 @@ def render_digest_json(context: DigestContext, items: list[Item]) -> bytes:
         "home_page_url": context.home_url,
         "since": context.since.isoformat(),
         "since_text": french_date(context.since),
+        "until": context.until.isoformat() if context.until else None,
+        "period_text": period_text(context),
         "window": context.window,
         "items": [_entry_json(digest_entry(item, context.base_url)) for item in items],
     }

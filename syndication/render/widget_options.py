@@ -37,6 +37,29 @@ PALETTES = {
 }
 THEME_SCHEMES = {"light": ("light",), "dark": ("dark",), "auto": ("light", "dark")}
 
+# What each option accepts, said in French to the web editor whose embed code is wrong (the
+# iframe's error page, the script's message): written from the limits above, never from the
+# value given.
+ALLOWED_FR = {
+    "layout": "une de ces valeurs : " + ", ".join(LAYOUTS),
+    "count": f"un nombre entier de 1 à {MAX_COUNT}",
+    "columns": f"un nombre entier de 1 à {MAX_COLUMNS}",
+    "image": "1 (oui) ou 0 (non)",
+    "date": "1 (oui) ou 0 (non)",
+    "summary": "1 (oui) ou 0 (non)",
+    "summary_length": f"un nombre entier de {SUMMARY_LENGTHS[0]} à {SUMMARY_LENGTHS[1]}",
+    "title": f"un texte d’au plus {MAX_TITLE} caractères",
+    "heading": f"un nombre entier de {HEADINGS[0]} à {HEADINGS[1]}",
+    "new_tab": "1 (oui) ou 0 (non)",
+    "theme": "une de ces valeurs : " + ", ".join(THEMES),
+    "font": "une de ces valeurs : " + ", ".join(FONTS),
+    "more": "un nombre entier de 0 au nombre d’éléments affichés (count)",
+    "tag": f"un mot-clé d’au plus {MAX_TAG} caractères",
+    **{name: "une couleur écrite #rgb ou #rrggbb, qui garde avec le fond un contraste d’au "
+             "moins 4,5:1 (WCAG AA) dans chaque thème affiché"
+       for name in ("color", "background", "accent")},
+}
+
 _HEX = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\ufffe\uffff]")  # and what XML cannot carry
 

@@ -2,13 +2,17 @@
 HTML fragment (render/digest.py) or the same items as JSON, served from the render cache like
 the feeds.
 
-The period is `since` (an ISO 8601 date or date-time) or `window` (24h, 7d or 30d before now;
-7d by default), never both; `limit` (1–100, default 20) caps the items, and the feeds' `kind`,
-`tag` and `q` filters apply too.
+The period is `since` (an ISO 8601 date or date-time) or `window` (a duration before now, up to
+a year: `24h`, `90d`, `12w`, `1y`), never both. Given neither, it is the last 7 days, reaching
+further back on a quiet week to hold the latest MIN_DEFAULT_ITEMS items: a newsletter made from
+the default is never empty while the feed has news, and it says which period it covers. `limit`
+(1–100, default 20) caps the items, and the feeds' `kind`, `tag` and `q` filters apply too.
+`full=1` gives the HTML digest as a whole e-mail document (render/digest.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,7 +23,12 @@ from flask import Blueprint, Response, request
 
 from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item
-from ..render.digest import DigestContext, render_digest_html, render_digest_json
+from ..render.digest import (
+    DigestContext,
+    render_digest_email,
+    render_digest_html,
+    render_digest_json,
+)
 from ..render.selection import Filters, integer_parameter, parse_filters, select_items
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
@@ -31,8 +40,12 @@ FORMATS = {
     "html": (render_digest_html, "text/html; charset=utf-8"),
     "json": (render_digest_json, "application/json; charset=utf-8"),
 }
-WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
+         "y": timedelta(days=365)}
+_WINDOW = re.compile(r"([1-9][0-9]{0,4})([hdwy])")
+MAX_WINDOW = timedelta(days=366)
 DEFAULT_WINDOW = "7d"
+MIN_DEFAULT_ITEMS = 5  # the default period reaches back until it holds this many items
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 SHARED_FILTERS = ("since", "kind", "tag", "q")  # parsed as the feeds parse them
@@ -43,6 +56,8 @@ class DigestQuery:
     filters: Filters  # with since = start
     start: datetime  # of the period: `since`, or the window's start
     window: str | None  # None when the period was given by `since`
+    widen: bool = False  # the default period: reach back to MIN_DEFAULT_ITEMS items if need be
+    full: bool = False  # HTML: a whole e-mail document rather than a fragment
 
     def variant(self, fmt: str) -> str:
         """What decides the bytes besides the feed's version: the format and the normalised
@@ -50,7 +65,8 @@ class DigestQuery:
         filters = self.filters
         query = {"since": self.start.astimezone(UTC).isoformat(), "window": self.window or "",
                  "limit": str(filters.limit), "kind": filters.kind or "",
-                 "tag": (filters.tag or "").casefold(), "q": filters.q or ""}
+                 "tag": (filters.tag or "").casefold(), "q": filters.q or "",
+                 "widen": str(self.widen), "full": str(self.full)}
         return f"digest {fmt} {urlencode(sorted(query.items()))}"
 
 
@@ -63,11 +79,20 @@ def digest(feed_id: str, fmt: str) -> Response:
     feed = service.catalogue.feed(feed_id)
     if fmt not in FORMATS:
         raise NotFound("digest format", fmt)
-    query = parse_digest_query(request.args, datetime.now(UTC))
+    now = datetime.now(UTC)
+    query = parse_digest_query(request.args, now)
+    if query.full and fmt != "html":
+        raise InvalidParameter("full", "applies to the HTML digest only")
     render, media_type = FORMATS[fmt]
+    if query.full:
+        render = render_digest_email
+
+    def build(_state: object) -> bytes:
+        items, start = _items(service, feed, query)
+        return render(_context(service, feed, query, start, now), items)
+
     representation = render_cache().get(
-        feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type,
-        lambda _state: render(_context(service, feed, query), _items(service, feed, query)))
+        feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type, build)
     # Nothing in a digest runs: it is pasted into newsletters, and viewed as it is.
     return respond(representation, request, extra=(("Content-Security-Policy", NO_SCRIPT),))
 
@@ -78,13 +103,15 @@ def parse_digest_query(args: Mapping[str, str], now: datetime) -> DigestQuery:
     if since_raw and window_raw:
         raise InvalidParameter("window", "give either 'since' or 'window', not both")
     limit = _limit(args.get("limit"))
+    full = _full(args.get("full"))
     filters = parse_filters({name: args[name] for name in SHARED_FILTERS if name in args},
                             default_limit=limit)
     if filters.since is not None:
-        return DigestQuery(filters, start=filters.since, window=None)
+        return DigestQuery(filters, start=filters.since, window=None, full=full)
     window = window_raw or DEFAULT_WINDOW
     start = window_start(window, now)
-    return DigestQuery(replace(filters, since=start), start=start, window=window)
+    return DigestQuery(replace(filters, since=start), start=start, window=window,
+                       widen=not window_raw, full=full)
 
 
 def window_start(window: str, now: datetime) -> datetime:
@@ -94,28 +121,58 @@ def window_start(window: str, now: datetime) -> datetime:
     variant and the ETag at every request, so nothing would ever be reused and no client would
     get a 304. Rounded down to the hour, the digest stays the same (and cached) for an hour; it
     may then reach back up to an hour further, which a newsletter does not mind."""
-    span = WINDOWS.get(window)
-    if span is None:
-        raise InvalidParameter("window", f"must be one of {', '.join(WINDOWS)}, not {window!r}")
-    return (now - span).astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return (now - window_span(window)).astimezone(UTC).replace(minute=0, second=0,
+                                                                microsecond=0)
+
+
+def window_span(window: str) -> timedelta:
+    """"24h", "90d", "12w", "1y" (365 days) as a duration, at most MAX_WINDOW."""
+    found = _WINDOW.fullmatch(window)
+    span = int(found[1]) * UNITS[found[2]] if found else None
+    if span is None or span > MAX_WINDOW:
+        raise InvalidParameter("window", "must be a duration of at most a year, written as a "
+                                         "number and h, d, w or y: 24h, 7d, 12w, 1y")
+    return span
+
+
+def _full(raw: str | None) -> bool:
+    if raw in (None, "", "0"):
+        return False
+    if raw != "1":
+        raise InvalidParameter("full", "must be 1 or 0")
+    return True
 
 
 def _limit(raw: str | None) -> int:
     return integer_parameter("limit", raw, 1, MAX_LIMIT, DEFAULT_LIMIT)
 
 
-def _items(service: Runtime, feed: Feed, query: DigestQuery) -> list[Item]:
+def _items(service: Runtime, feed: Feed, query: DigestQuery) -> tuple[list[Item], datetime]:
+    """The items of the period, and where the period starts: for the default period on a
+    quiet week, at the oldest of the latest MIN_DEFAULT_ITEMS items."""
     store = service.store
-    selection = select_items(
-        lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
-                                                      offset=offset),
-        partial(store.feed_count, feed.id), query.filters, service.settings.retention)
-    return selection.items
+
+    def select(filters: Filters) -> list[Item]:
+        return select_items(
+            lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
+                                                          offset=offset),
+            partial(store.feed_count, feed.id), filters, service.settings.retention).items
+
+    items = select(query.filters)
+    if not query.widen or len(items) >= min(MIN_DEFAULT_ITEMS, query.filters.limit):
+        return items, query.start
+    latest = select(replace(query.filters, since=None,
+                            limit=min(MIN_DEFAULT_ITEMS, query.filters.limit)))
+    if len(latest) <= len(items):
+        return items, query.start
+    return latest, min(query.start, min(item.date for item in latest))
 
 
-def _context(service: Runtime, feed: Feed, query: DigestQuery) -> DigestContext:
+def _context(service: Runtime, feed: Feed, query: DigestQuery, start: datetime,
+             now: datetime) -> DigestContext:
     first_source = service.catalogue.sources.get(feed.sources[0])
     home_url = first_source.url if first_source else service.catalogue.publishers[
         feed.publisher].url
-    return DigestContext(title=feed.title, home_url=home_url, since=query.start,
-                         window=query.window, base_url=public_base_url())
+    return DigestContext(title=feed.title, home_url=home_url, since=start,
+                         window=query.window if start == query.start else None,
+                         base_url=public_base_url(), until=now)

@@ -29,6 +29,7 @@ from flask.typing import ResponseReturnValue
 
 from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
+from ..normalise import fold
 from ..render.selection import Filters, select_items
 from ..render.widget import (
     FRAME_SCRIPT_HASH,
@@ -41,6 +42,7 @@ from ..render.widget import (
 from ..render.widget_options import (
     FONTS,
     LAYOUTS,
+    MAX_TAG,
     MIN_CONTRAST,
     PALETTES,
     THEMES,
@@ -51,6 +53,7 @@ from ..runtime import Runtime
 from ..store import FeedState
 from . import public_base_url, render_cache, runtime
 from .caching import CACHE_CONTROL, Representation, respond
+from .feed_health import feed_with_items
 
 blueprint = Blueprint("embed", __name__)
 
@@ -143,11 +146,28 @@ def go(feed_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/embed/builder")
 def builder() -> str:
+    """The configurator, open on `?feed=` (a feed's page links it so), else on a feed that has
+    items; each feed offers the tags its items carry for "Thématique"."""
     service = runtime()
+    feeds = list(service.catalogue.feeds.values())
+    asked = request.args.get("feed")
+    chosen = asked if asked in service.catalogue.feeds else feed_with_items(service)
     return render_template(
-        "embed/builder.html", base_url=public_base_url(),
-        feeds=list(service.catalogue.feeds.values()), layouts=LAYOUTS, themes=THEMES,
-        fonts=FONTS, palettes=PALETTES, min_contrast=MIN_CONTRAST, defaults=WidgetOptions())
+        "embed/builder.html", base_url=public_base_url(), feeds=feeds, chosen=chosen,
+        tags={feed.id: feed_tags(service, feed) for feed in feeds}, layouts=LAYOUTS,
+        themes=THEMES, fonts=FONTS, palettes=PALETTES, min_contrast=MIN_CONTRAST,
+        defaults=WidgetOptions())
+
+
+def feed_tags(service: Runtime, feed: Feed) -> list[str]:
+    """The tags of a feed's items, each once whatever its case and accents (as first written),
+    in alphabetical order ignoring them, at most MAX_TAG characters (the widget's limit)."""
+    found: dict[str, str] = {}
+    for item in service.store.feed_items(feed.id, limit=service.settings.retention):
+        for tag in item.tags:
+            if len(tag) <= MAX_TAG:
+                found.setdefault(fold(tag), tag)
+    return [found[key] for key in sorted(found)]
 
 
 # --- shared with web/oembed.py ---------------------------------------------------------------
@@ -159,7 +179,7 @@ def widget_source(service: Runtime, feed: Feed, base_url: str) -> WidgetSource:
     first_source = service.catalogue.sources.get(feed.sources[0])
     page = first_source.url if first_source else service.catalogue.publishers[feed.publisher].url
     return WidgetSource(feed_id=feed.id, feed_title=feed.title,
-                        all_items_url=http_url(page) or f"{base_url}/feeds/{feed.id}.rss",
+                        all_items_url=http_url(page) or f"{base_url}/feeds/{feed.id}",
                         base_url=base_url)
 
 

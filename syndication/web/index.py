@@ -1,5 +1,6 @@
 """/: what this service publishes, with feed discovery links, and how its sources are doing (the
-kind of their last error, never its text)."""
+kind of their last error, never its text). It leads to each feed's page, its digest, the widget
+builder and the status page; feeds that work come first, failing ones are marked, not hidden."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ..model import Feed
 from ..render.agenda import is_agenda, webcal
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
+from .feed_health import FeedHealth, feeds_by_health
 from .labels import STATE_LABELS, kind_label
 from .oembed import discovery_links
 
@@ -22,6 +24,9 @@ blueprint = Blueprint("index", __name__)
 
 class _FeedEntry(TypedDict):
     feed: Feed
+    health: FeedHealth
+    page: str  # the feed's page for people (web/feed_page.py)
+    digest: str
     links: dict[str, str]  # format (rss, atom, json) → the feed's URL
 
 
@@ -29,10 +34,13 @@ class _FeedEntry(TypedDict):
 def index() -> ResponseReturnValue:
     service = runtime()
     feeds: list[_FeedEntry] = [{
-        "feed": feed,
-        "links": {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
-                  for fmt in ("rss", "atom", "json")} | _calendar_links(feed),
-    } for feed in service.catalogue.feeds.values()]
+        "feed": health.feed,
+        "health": health,
+        "page": external_url("feed_page.feed_page", feed_id=health.feed.id),
+        "digest": external_url("digest.digest", feed_id=health.feed.id, fmt="html"),
+        "links": {fmt: external_url("feeds.feed_document", feed_id=health.feed.id, fmt=fmt)
+                  for fmt in ("rss", "atom", "json")} | _calendar_links(health.feed),
+    } for health in feeds_by_health(service)]
     sources = [{
         "source": source,
         "status": (status := service.store.source_status(source.id)),
@@ -40,13 +48,16 @@ def index() -> ResponseReturnValue:
         "kind_label": kind_label(status.last_error_kind),  # never the error's text: public
         "item_count": service.store.item_count(source.id),
     } for source in service.catalogue.sources.values()]
-    response = make_response(render_template("index.html", feeds=feeds, sources=sources,
-                                             french_datetime=french_datetime))
+    # Discovery links (for tools) stay in the catalogue's order; the list (for people) does not.
+    order = list(service.catalogue.feeds)
+    alternates = sorted(feeds, key=lambda entry: order.index(entry["feed"].id))
+    response = make_response(render_template(
+        "index.html", feeds=feeds, alternates=alternates, sources=sources,
+        french_datetime=french_datetime))
     # oEmbed discovery in HTTP too, for consumers that do not parse the page.
     response.headers["Link"] = ", ".join(
-        discovery_links(public_base_url(), entry["links"]["rss"]) for entry in feeds)
+        discovery_links(public_base_url(), entry["links"]["rss"]) for entry in alternates)
     return response
-
 
 
 def _calendar_links(feed: Feed) -> dict[str, str]:

@@ -6,8 +6,9 @@ the RSS URL as `xmlUrl` and the page the feed is about as `htmlUrl`. The Atom an
 listed: a reader subscribes to every outline it imports, so they would be duplicate subscriptions;
 they are announced by each feed and by the index page.
 
-The document depends on the catalogue and on the public base URL only, not on any feed's content:
-its ETag is a digest of its bytes.
+Feeds that work come first (web/feed_health.py), as on the index page: a reader importing the
+file shows the useful ones on top. The document depends on the catalogue, on that order and on
+the public base URL, not on any feed's content: its ETag is a digest of its bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..model import Catalogue, Feed
 from ..normalise import xml_safe
 from . import external_url, runtime
 from .caching import MAX_AGE, STALE_WHILE_REVALIDATE
+from .feed_health import feeds_by_health
 
 blueprint = Blueprint("opml", __name__)
 
@@ -33,7 +35,9 @@ FILENAME = "flux-region.opml"
 
 @blueprint.get("/feeds.opml")
 def opml_document() -> ResponseReturnValue:
-    body = render_opml(runtime().catalogue)
+    service = runtime()
+    body = render_opml(service.catalogue,
+                       [entry.feed.id for entry in feeds_by_health(service)])
     response = Response(body, content_type=MEDIA_TYPE)
     response.set_etag(hashlib.sha256(body).hexdigest()[:20])
     response.cache_control.public = True
@@ -52,14 +56,17 @@ def _opml_link() -> dict[str, object]:
     return {"opml_url": lambda: external_url("opml.opml_document")}
 
 
-def render_opml(catalogue: Catalogue) -> bytes:
+def render_opml(catalogue: Catalogue, order: list[str] | None = None) -> bytes:
+    """The OPML of every feed, grouped by publisher; `order` (feed ids) sorts the feeds, and
+    the groups by their first feed; the catalogue's order without it."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = TITLE
     etree.SubElement(head, "docs").text = SPEC
     body = etree.SubElement(root, "body")
     by_publisher: dict[str, list[Feed]] = {}
-    for feed in catalogue.feeds.values():
+    for feed_id in order or list(catalogue.feeds):
+        feed = catalogue.feeds[feed_id]
         by_publisher.setdefault(feed.publisher, []).append(feed)
     for publisher_id, feeds in by_publisher.items():
         publisher = catalogue.publishers[publisher_id]

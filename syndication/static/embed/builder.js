@@ -73,6 +73,19 @@
     return {colours: chosen, message: 'Contraste suffisant. ' + lines.join(' ; ') + '.'};
   }
 
+  // A number field's value as the server accepts it: an integer within the field's min and
+  // max ("Voir plus" at most the count), the default when empty. The code never carries a
+  // value the widget would refuse.
+  function bounded(name) {
+    var input = field(name);
+    var value = Math.round(Number(String(input.value).trim().replace(',', '.')));
+    var low = input.min === undefined || input.min === '' ? -Infinity : Number(input.min);
+    var high = input.max === undefined || input.max === '' ? Infinity : Number(input.max);
+    if (name === 'more') high = Math.min(high, bounded('count'));
+    if (String(input.value).trim() === '' || !isFinite(value)) value = config.defaults[name];
+    return Math.min(high, Math.max(low, value));
+  }
+
   // The options that differ from their defaults, as the server names them.
   function options(colours) {
     var params = new URLSearchParams();
@@ -82,11 +95,11 @@
     var feedTitle = feed.options[feed.selectedIndex].getAttribute('data-title');
     if (layout !== config.defaults.layout) params.set('layout', layout);
     ['count', 'summary_length', 'heading', 'more'].forEach(function (name) {
-      var value = String(field(name).value).trim();
-      if (value && value !== String(config.defaults[name])) params.set(name, value);
+      var value = String(bounded(name));
+      if (value !== String(config.defaults[name])) params.set(name, value);
     });
-    if (layout === 'cards' && field('columns').value !== String(config.defaults.columns)) {
-      params.set('columns', field('columns').value);
+    if (layout === 'cards' && String(bounded('columns')) !== String(config.defaults.columns)) {
+      params.set('columns', String(bounded('columns')));
     }
     ['image', 'date', 'summary', 'new_tab'].forEach(function (name) {
       var fallback = name in layoutDefaults ? layoutDefaults[name] : name !== 'new_tab';
@@ -104,6 +117,19 @@
   }
 
   function show(id, text) { document.getElementById(id).value = text; }
+
+  // The tags of the chosen feed, offered for "Thématique" (its items carry them).
+  function showTags() {
+    var feed = field('feed');
+    var tags = JSON.parse(feed.options[feed.selectedIndex].getAttribute('data-tags') || '[]');
+    var list = document.getElementById('tag-list');
+    list.replaceChildren();
+    tags.forEach(function (tag) {
+      var option = document.createElement('option');
+      option.value = tag;
+      list.appendChild(option);
+    });
+  }
 
   function update() {
     var checked = checkColours();
@@ -125,8 +151,9 @@
     params.forEach(function (value, name) {
       attributes += ' data-' + name + '="' + escapeHtml(value) + '"';
     });
+    // The fallback link leads people to the feed's page, not to its XML.
     show('code-script', '<div class="syndication-embed"><a href="' + base + '/feeds/' + feed
-      + '.rss">' + escapeHtml(title) + '</a></div>\n<script src="' + base + '/embed/' + feed
+      + '">' + escapeHtml(title) + '</a></div>\n<script src="' + base + '/embed/' + feed
       + '.js"' + attributes + ' async></script>');
     show('code-iframe', '<iframe src="' + escapeHtml(frame) + '" title="' + escapeHtml(title)
       + ' : dernières publications" data-syndication-frame width="100%" height="400" '
@@ -147,9 +174,13 @@
   });
   form.addEventListener('change', function (event) {
     var target = event.target;
+    if (target.type === 'number' && String(bounded(target.name)) !== target.value) {
+      target.value = String(bounded(target.name));
+    }
     if (target === field('feed') && !titleEdited) {
       field('title').value = target.options[target.selectedIndex].getAttribute('data-title');
     }
+    if (target === field('feed')) showTags();
     if (target === field('layout')) {
       var defaults = LAYOUT_DEFAULTS[target.value] || {};
       field('image').checked = defaults.image !== false;
