@@ -214,6 +214,10 @@ def test_the_index_offers_an_agenda_subscription(web: Any) -> None:
     assert 'href="http://localhost/feeds/agenda.ics"' in page
     assert 'href="webcal://localhost/feeds/agenda.ics"' in page
     assert 'webcal://localhost/feeds/actualites.ics' not in page
+    feed_page = web.get("/feeds/agenda").data.decode()
+    assert 'href="webcal://localhost/feeds/agenda.ics"' in feed_page
+    assert 'value="http://localhost/feeds/agenda.ics"' in feed_page
+    assert "webcal:" not in web.get("/feeds/actualites").data.decode()
 
 
 def test_a_pushed_event_with_an_end_before_its_start_is_refused(web: Any, token: str) -> None:

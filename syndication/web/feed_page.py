@@ -20,6 +20,7 @@ from ..render.feeds import shown_image
 from ..render.french import french_date
 from ..render.widget import http_url
 from . import external_url, public_base_url, runtime
+from .feeds import calendar_links
 from .oembed import discovery_links
 
 blueprint = Blueprint("feed_page", __name__)
@@ -60,7 +61,7 @@ def feed_page(feed_id: str) -> ResponseReturnValue:
              for item in service.store.feed_items(feed.id, limit=LATEST)]
     return render_template(
         "feed.html", feed=feed, publisher=publisher, home_url=_home_url(feed), links=links,
-        items=items, readers=subscribe_links(links["rss"]),
+        items=items, readers=subscribe_links(links["rss"]), calendar=calendar_links(feed),
         builder_url=external_url("embed.builder", feed=feed.id),
         digest_url=external_url("digest.digest", feed_id=feed.id, fmt="html"),
         oembed_links=discovery_links(base_url, links["rss"]))

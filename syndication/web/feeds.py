@@ -11,14 +11,15 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, request
 
 from ..errors import NotFound
-from ..render.agenda import agenda_variant, agenda_wanted
+from ..model import Feed
+from ..render.agenda import agenda_variant, agenda_wanted, is_agenda, webcal
 from ..render.feeds import FeedContext
 from ..render.ical import MEDIA_TYPE as ICAL_TYPE
 from ..render.ical import render_ical
 from ..render.publish import feed_document as render_document
 from ..render.publish import feed_url, media_type
 from ..render.selection import Filters, parse_filters
-from . import public_base_url, render_cache, runtime
+from . import external_url, public_base_url, render_cache, runtime
 from .caching import respond
 from .oembed import discovery_links as oembed_discovery_links
 
@@ -78,3 +79,12 @@ def event_calendar(feed_id: str, item_id: str) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+def calendar_links(feed: Feed) -> dict[str, str]:
+    """An events feed's iCalendar file ("ics") and the webcal:// link that subscribes a
+    calendar to it ("webcal"); nothing for other feeds."""
+    if not is_agenda(feed, runtime().catalogue):
+        return {}
+    ics = external_url("feeds.feed_document", feed_id=feed.id, fmt="ics")
+    return {"ics": ics, "webcal": webcal(ics)}

@@ -10,10 +10,10 @@ from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
 from ..model import Feed
-from ..render.agenda import is_agenda, webcal
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
 from .feed_health import FeedHealth, feeds_by_health
+from .feeds import calendar_links
 from .labels import STATE_LABELS, kind_label
 from .oembed import discovery_links
 
@@ -39,7 +39,7 @@ def index() -> ResponseReturnValue:
         "page": external_url("feed_page.feed_page", feed_id=health.feed.id),
         "digest": external_url("digest.digest", feed_id=health.feed.id, fmt="html"),
         "links": {fmt: external_url("feeds.feed_document", feed_id=health.feed.id, fmt=fmt)
-                  for fmt in ("rss", "atom", "json")} | _calendar_links(health.feed),
+                  for fmt in ("rss", "atom", "json")} | calendar_links(health.feed),
     } for health in feeds_by_health(service)]
     sources = [{
         "source": source,
@@ -59,10 +59,3 @@ def index() -> ResponseReturnValue:
         discovery_links(public_base_url(), entry["links"]["rss"]) for entry in alternates)
     return response
 
-
-def _calendar_links(feed: Feed) -> dict[str, str]:
-    """An events feed's iCalendar file, and the webcal:// link that subscribes a calendar."""
-    if not is_agenda(feed, runtime().catalogue):
-        return {}
-    ics = external_url("feeds.feed_document", feed_id=feed.id, fmt="ics")
-    return {"ics": ics, "webcal": webcal(ics)}
