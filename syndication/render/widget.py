@@ -24,7 +24,9 @@ import base64
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.resources import files
+from typing import Any
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -32,6 +34,7 @@ from markupsafe import Markup
 
 from ..model import Item, derivative_of
 from ..normalise import PARIS
+from .agenda_widget import agenda_entries, events_json_ld
 from .digest import truncate_summary
 from .feeds import shown_image
 from .french import french_date, french_figure
@@ -163,7 +166,16 @@ def render_widget_fragment(source: WidgetSource, options: WidgetOptions, items: 
         dossier=widget_entries([figures_item], options, source.base_url)[0]
         if figures_item else None,
         figures=widget_figures(figures_item, options),
+        **(_agenda(source, options, items) if options.layout == "agenda" else {}),
     )
+
+
+def _agenda(source: WidgetSource, options: WidgetOptions, items: list[Item]) -> dict[str, Any]:
+    """What the agenda layout shows (render/agenda_widget.py): events, and their JSON-LD."""
+    events = agenda_entries(items, feed_id=source.feed_id, base_url=source.base_url,
+                            summary_length=options.summary_length, summary=options.summary,
+                            more=options.more, now=datetime.now(UTC), http_url=http_url)
+    return {"events": events, "entries": [], "json_ld": events_json_ld(items)}
 
 
 def render_widget_frame(source: WidgetSource, options: WidgetOptions, items: list[Item], *,
@@ -212,7 +224,7 @@ def estimated_height(options: WidgetOptions) -> int:
         return header + 64 + 72 * min(options.count, 3) + footer
     if options.layout == "ticker":
         return header + 64 + footer
-    per_item = {"list": 96, "cards": 320, "headlines": 56}[options.layout]
+    per_item = {"list": 96, "cards": 320, "headlines": 56, "agenda": 120}[options.layout]
     if options.layout == "list" and not (options.image or options.summary):
         per_item = 64
     shown = options.more or options.count

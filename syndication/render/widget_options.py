@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from ..errors import InvalidParameter
 
-LAYOUTS = ("list", "cards", "headlines", "figures", "ticker")
+LAYOUTS = ("list", "cards", "headlines", "figures", "ticker", "agenda")
 THEMES = ("light", "dark", "auto")
 # Font keywords → fixed stacks: a widget never receives CSS from a query string.
 FONTS = {
@@ -117,6 +117,8 @@ def _defaults(layout: str) -> dict[str, object]:
     """Headlines and tickers are titles only, unless asked otherwise."""
     if layout in ("headlines", "ticker"):
         return {"image": False, "summary": False}
+    if layout == "agenda":  # events: their date block stands where an image would
+        return {"image": False}
     return {}
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import UTC, datetime
 from functools import partial
 from importlib.resources import files
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
 from ..normalise import fold
+from ..render.agenda import agenda_selection, agenda_variant
 from ..render.selection import Filters, select_items
 from ..render.widget import (
     FRAME_SCRIPT_HASH,
@@ -90,7 +92,7 @@ def fragment(feed_id: str) -> Response:
     options = parse_widget_options(request.args)
     base_url = public_base_url()
     representation = render_cache().get(
-        feed.id, f"widget html {base_url} {options.cache_key()}", HTML,
+        feed.id, f"widget html {base_url} {options.cache_key()}{_when(options)}", HTML,
         lambda _state: render_widget_fragment(
             widget_source(service, feed, base_url), options,
             widget_items(service, feed, options)).encode("utf-8"))
@@ -104,7 +106,7 @@ def frame(feed_id: str) -> Response:
     base_url = public_base_url()
     oembed_json = _oembed_url(base_url, frame_url(base_url, feed.id, options))
     representation = render_cache().get(
-        feed.id, f"widget frame {base_url} {options.cache_key()}", HTML,
+        feed.id, f"widget frame {base_url} {options.cache_key()}{_when(options)}", HTML,
         lambda _state: render_widget_frame(
             widget_source(service, feed, base_url), options,
             widget_items(service, feed, options), oembed_url=oembed_json).encode("utf-8"))
@@ -184,16 +186,25 @@ def widget_source(service: Runtime, feed: Feed, base_url: str) -> WidgetSource:
 
 
 def widget_items(service: Runtime, feed: Feed, options: WidgetOptions) -> list[Item]:
-    """The newest `count` items (of `tag`); for key figures, the newest item that has some."""
+    """The newest `count` items (of `tag`); for key figures, the newest item that has some;
+    for an agenda, the next `count` events."""
     store = service.store
     figures = options.layout == "figures"
     filters = Filters(limit=1 if figures else options.count, tag=options.tag,
-                      default_limit=feed.limit)
+                      default_limit=feed.limit, upcoming=options.layout == "agenda" or None)
+    if options.layout == "agenda":
+        return agenda_selection(store.feed_items(feed.id, limit=service.settings.retention),
+                                filters, datetime.now(UTC)).items
     return select_items(
         lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
                                                       offset=offset),
         partial(store.feed_count, feed.id), filters, service.settings.retention,
         also=(lambda item: bool(item.figures)) if figures else None).items
+
+
+def _when(options: WidgetOptions) -> str:
+    """An agenda's cache variant changes with the quarter-hour: ended events leave it."""
+    return f" {agenda_variant(datetime.now(UTC))}" if options.layout == "agenda" else ""
 
 
 def frame_url(base_url: str, feed_id: str, options: WidgetOptions) -> str:

@@ -11,7 +11,8 @@
   var contrast = document.getElementById('contrast');
   var titleEdited = false;
   var LAYOUT_DEFAULTS = {headlines: {image: false, summary: false},
-                         ticker: {image: false, summary: false}};
+                         ticker: {image: false, summary: false},
+                         agenda: {image: false}};
   var SCHEMES = {light: ['light'], dark: ['dark'], auto: ['light', 'dark']};
   var SCHEME_NAMES = {light: 'clair', dark: 'sombre'};
 
