@@ -161,7 +161,7 @@ def render_widget_fragment(source: WidgetSource, options: WidgetOptions, items: 
         source=source, options=options, title=title, css=Markup(WIDGET_CSS),
         style=_root_style(options), link_target=link_target,
         item_heading=min(options.heading + 1 if title else options.heading, 6),
-        entries=[] if options.layout == "figures" else widget_entries(
+        entries=[] if options.layout in ("figures", "agenda") else widget_entries(
             items, options, source.base_url),
         dossier=widget_entries([figures_item], options, source.base_url)[0]
         if figures_item else None,
@@ -175,7 +175,7 @@ def _agenda(source: WidgetSource, options: WidgetOptions, items: list[Item]) -> 
     events = agenda_entries(items, feed_id=source.feed_id, base_url=source.base_url,
                             summary_length=options.summary_length, summary=options.summary,
                             more=options.more, now=datetime.now(UTC), http_url=http_url)
-    return {"events": events, "entries": [], "json_ld": events_json_ld(items)}
+    return {"events": events, "json_ld": events_json_ld(items)}
 
 
 def render_widget_frame(source: WidgetSource, options: WidgetOptions, items: list[Item], *,
