@@ -14,6 +14,7 @@ import feedparser
 import icalendar
 import pytest
 import vobject
+from bs4 import BeautifulSoup
 from redis import Redis
 
 from syndication.app import create_app
@@ -230,3 +231,20 @@ def test_a_pushed_event_with_an_end_before_its_start_is_refused(web: Any, token:
     fields = {problem["field"] for problem in answer.json["problems"]} if "problems" in \
         answer.json else set(json.dumps(answer.json).split('"'))
     assert {"items[0].event.end", "items[1].event.end", "items[2].event.start"} <= fields
+
+
+def test_the_digest_gains_a_section_of_upcoming_events(web: Any, token: str) -> None:
+    assert push(web, token, batch()).status_code == 200
+    soup = BeautifulSoup(web.get("/digest/agenda.html").data, "html.parser")
+    heading = next(h for h in soup.find_all("h2") if h.get_text() == "À venir")
+    upcoming = heading.find_next_siblings("p")
+    texts = [" ".join(p.get_text(" ").split()) for p in upcoming]
+    assert texts[0].startswith("Exposition en cours")
+    assert texts[1].startswith("Annulé : Salon annulé")
+    assert "Conférence passée" not in " ".join(texts)
+    document = json.loads(web.get("/digest/agenda.json").data)
+    assert [event["title"] for event in document["upcoming"]][:3] == [
+        "Exposition en cours", "Salon annulé", "Forum de l’emploi"]
+    assert document["upcoming"][1]["badge"] == "Annulé"
+    actualites = json.loads(web.get("/digest/actualites.json").data)
+    assert actualites["upcoming"] == []

@@ -13,6 +13,7 @@ Entry points: `is_agenda`, `select_events`, `agenda_variant` (for the render cac
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html import escape
 
@@ -23,6 +24,7 @@ from ..model import Catalogue, Feed, Item, ItemKind, SourceType
 from ..normalise import PARIS, fold
 from .selection import Filters, Selection
 
+UPCOMING_COUNT = 5  # events in a digest's "À venir"
 VARIANT_MINUTES = 15  # an ended event leaves a cached agenda at most this late
 
 STATUS_LABELS = {EventStatus.CANCELLED: "Annulé", EventStatus.POSTPONED: "Reporté",
@@ -221,3 +223,24 @@ def agenda_selection(items: Iterable[Item], filters: Filters, now: datetime) -> 
 def webcal(ics_url: str) -> str:
     """The webcal:// form of an .ics URL: calendars subscribe to it (and keep it refreshed)."""
     return "webcal://" + ics_url.split("://", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class UpcomingEntry:
+    """An event as the digest's "À venir" lists it."""
+
+    url: str | None
+    title: str
+    when: str  # "Jeudi 3 décembre 2026, de 14 h à 18 h"
+    place: str
+    badge: str | None  # "Annulé", "Reporté"…
+
+
+def upcoming_entries(items: Iterable[Item], now: datetime, count: int = UPCOMING_COUNT
+                     ) -> tuple[UpcomingEntry, ...]:
+    """The next `count` events (not ended), soonest first."""
+    return tuple(UpcomingEntry(
+        url=item.url if item.url.startswith(("http://", "https://")) else None,
+        title=item.title, when=event_when(item.event, now), place=event_place(item.event),
+        badge=STATUS_LABELS.get(item.event.status))
+        for item in select_events(items, now)[:count] if item.event is not None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from ..model import Item
+from .agenda import UpcomingEntry
 from .feeds import shown_image
 from .french import french_date, french_figure
 
@@ -47,6 +48,7 @@ class DigestContext:
     window: str | None = None  # "24h", "7d", "12w"... when the period is relative to now
     base_url: str = ""  # this service's root, for the resized images it serves
     until: datetime | None = None  # end of the period (now, when the digest was made)
+    upcoming: tuple[UpcomingEntry, ...] = ()  # "À venir": the next events (render/agenda.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ def render_digest_json(context: DigestContext, items: list[Item]) -> bytes:
         "period_text": period_text(context),
         "window": context.window,
         "items": [_entry_json(digest_entry(item, context.base_url)) for item in items],
+        "upcoming": [asdict(entry) for entry in context.upcoming],
     }
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 

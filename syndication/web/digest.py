@@ -23,6 +23,7 @@ from flask import Blueprint, Response, request
 
 from ..errors import InvalidParameter, NotFound
 from ..model import Feed, Item
+from ..render.agenda import upcoming_entries
 from ..render.digest import (
     DigestContext,
     render_digest_email,
@@ -175,4 +176,6 @@ def _context(service: Runtime, feed: Feed, query: DigestQuery, start: datetime,
         feed.publisher].url
     return DigestContext(title=feed.title, home_url=home_url, since=start,
                          window=query.window if start == query.start else None,
-                         base_url=public_base_url(), until=now)
+                         base_url=public_base_url(), until=now, upcoming=upcoming_entries(
+                             service.store.feed_items(feed.id, limit=service.settings.retention),
+                             now))
