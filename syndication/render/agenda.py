@@ -64,10 +64,10 @@ def unique_events(items: Iterable[Item]) -> list[Item]:
         keys = {same_event_key(item)}
         if item.event.uid:
             keys.add(("uid", item.event.uid))
-        if keys & seen:
-            continue
-        seen |= keys
-        kept.append(item)
+        duplicate = bool(keys & seen)
+        seen |= keys  # a duplicate's other keys too: its UID may come again by a third route
+        if not duplicate:
+            kept.append(item)
     return kept
 
 
