@@ -280,16 +280,29 @@ def _geo(latitude: str | None, longitude: str | None) -> tuple[float, float] | N
     return (round(lat, 6), round(lon, 6))
 
 
-_RRULE = re.compile(r"^(RRULE:)?(FREQ=(SECONDLY|MINUTELY|HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY)"
-                    r"(;[A-Z]+=[A-Z0-9,+\-:T]+)*)$", re.IGNORECASE)
+_RULE_PARTS = {"FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+               "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST"}
 
 
 def _rrule(text: str | None) -> str | None:
-    """An RRULE as RFC 5545 writes it, or None: nothing else may reach an .ics."""
+    """An RRULE that RFC 5545 names and dateutil can expand, written back part by part; None
+    for anything else: nothing else may reach an .ics."""
     if not text:
         return None
-    match = _RRULE.match("".join(text.split()))
-    return match.group(2).upper() if match else None
+    rule = "".join(text.split()).upper().removeprefix("RRULE:")
+    parts = [part.split("=", 1) for part in rule.split(";") if part]
+    if not all(len(part) == 2 and part[0] in _RULE_PARTS and
+               re.fullmatch(r"[A-Z0-9,+\-]+", part[1]) for part in parts):
+        return None
+    written = ";".join(f"{name}={value}" for name, value in parts)
+    if not written.startswith("FREQ="):
+        return None
+    utc_until = re.search(r"UNTIL=[0-9T]+Z", written) is not None  # dateutil wants zones alike
+    try:
+        rrulestr(written, dtstart=datetime(2000, 1, 1, tzinfo=UTC if utc_until else None))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return written
 
 
 def _price(text: str | None) -> str | None:
@@ -367,7 +380,7 @@ def pushed_fields(event: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...
 
 def pushed_problems(event: Any, where: str) -> list[tuple[str, str]]:
     """What the schema cannot say of a pushed event: dates that exist, an end not before the
-    start (both dates, or both date-times)."""
+    start."""
     if not isinstance(event, Mapping):
         return []
     problems, moments = [], {}
@@ -382,10 +395,6 @@ def pushed_problems(event: Any, where: str) -> list[tuple[str, str]]:
         except ValueError:
             problems.append((f"{where}.{name}", f"{text!r} is not a valid date or date-time"))
     start, end = moments.get("start"), moments.get("end")
-    if start is not None and end is not None:
-        if isinstance(start, datetime) != isinstance(end, datetime):
-            problems.append((f"{where}.end", "must be a date when start is a date, a date-time "
-                                             "when start is a date-time"))
-        elif as_datetime(end) < as_datetime(start):
-            problems.append((f"{where}.end", "must not be before start"))
+    if start is not None and end is not None and as_datetime(end) < as_datetime(start):
+        problems.append((f"{where}.end", "must not be before start"))
     return problems

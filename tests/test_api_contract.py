@@ -162,8 +162,8 @@ def fill_in_what_the_document_cannot_know(operation: str, case: Any) -> None:
     which the document describes but a generator cannot know: which publishers and feeds are
     declared, which source is the publisher's, which sources were added through the API (the
     only ones PUT replaces), today's date, and (JSON Schema cannot say it) that the ids of a
-    batch differ. Only values are changed, within what the schema admits: the case stays
-    schema-valid."""
+    batch differ and that an event does not end before it starts. Only values are changed,
+    within what the schema admits: the case stays schema-valid."""
     body = case.body
     if operation == "pushItems" and isinstance(body, dict):
         if "source" in body:
@@ -176,6 +176,9 @@ def fill_in_what_the_document_cannot_know(operation: str, case: Any) -> None:
             for name in ("published", "updated"):
                 if name in item:
                     item[name] = _within_the_accepted_dates(item[name])
+            event = item.get("event")
+            if isinstance(event, dict) and "end" in event:
+                event["end"] = event["start"]  # an end not before the start
     if operation in DEFINITIONS and isinstance(body, dict):
         body["publisher"] = OTHER_PUBLISHER
         if "feeds" in body:
