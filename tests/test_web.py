@@ -429,7 +429,7 @@ def test_kind_filter(web: FlaskClient) -> None:
     assert len(_json_items(web, "/feeds/region-solidaire.json?kind=actualite&limit=2")) == 2
 
 
-def test_tag_filter_is_case_insensitive(web: FlaskClient) -> None:
+def test_tag_filter_ignores_case_and_accents(web: FlaskClient) -> None:
     everything = _json_items(web, "/feeds/actualites.json")
     expected = [item["id"] for item in everything if "Solidarité" in item["tags"]]
     assert len(expected) >= 3
@@ -439,6 +439,17 @@ def test_tag_filter_is_case_insensitive(web: FlaskClient) -> None:
             ] == expected
     assert _json_items(web, "/feeds/actualites.json?tag=Inexistant") == []
     assert len(_parse(web, "/feeds/actualites.rss?tag=Solidarit%C3%A9").entries) == len(expected)
+    # As typed on a keyboard without accents, in the feeds, the API, widgets and digests.
+    for typed in ("solidarite", "SOLIDARITE", "Solidarite"):
+        assert [item["id"] for item in _json_items(web, f"/feeds/actualites.json?tag={typed}")
+                ] == expected
+    api = web.get("/api/items?feed=actualites&tag=solidarite&limit=100").get_json()["items"]
+    assert [f"urn:uuid:{item['id']}" for item in api] == expected
+    widget = BeautifulSoup(web.get("/embed/actualites.html?tag=solidarite&count=20").data,
+                           "html.parser")
+    assert len(widget.select(".syndication-widget__item")) == len(expected)
+    digest = web.get("/digest/actualites.json?tag=solidarite&since=2000-01-01").get_json()
+    assert [f"urn:uuid:{item['id']}" for item in digest["items"]] == expected
 
 
 @pytest.mark.parametrize("since", [
