@@ -28,7 +28,7 @@ from .model import (
     SourceStatus,
     member_of,
 )
-from .normalise import Networks, normalise, reconcile
+from .normalise import Networks, normalise, reconcile, share_dates
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,9 @@ def _count(pages_read: int, pages: dict[str, PageState]) -> ExtractionCounts:
 def decide(source: Source, previous: SourceStatus, harvested: Normalised,
            stored: dict[str, Item], baseline: ExtractionCounts | None, now: datetime, *,
            drift_min_ratio: float, duration_ms: int) -> Commit:
-    """What to write. `stored`: the stored items of the harvested ones, by member; `baseline`:
-    what the last committed refresh extracted. Raises ExtractionFailed when nothing was ever
+    """What to write. `stored`: the stored items of the harvested ones, by member (also those
+    other sources hold: an item new to this source takes their dates); `baseline`: what the
+    last committed refresh extracted. Raises ExtractionFailed when nothing was ever
     readable."""
     drift = layout_drift(baseline, harvested.counts, min_ratio=drift_min_ratio)
     if drift is not None:  # nothing committed: subscribers keep the last good items
@@ -136,8 +137,17 @@ def decide(source: Source, previous: SourceStatus, harvested: Normalised,
     if not harvested.items:  # every page answered 304, or kept its item
         return Commit(Outcome.NOT_MODIFIED, status, baseline=harvested.counts,
                       unchanged=len(harvested.kept))
-    changed = [kept for kept in (reconcile(stored.get(member_of(item)), item)
+    elsewhere = {item.id: item for member, item in stored.items()
+                 if member.split("/", 1)[0] != source.id}
+    changed = [kept for kept in (_reconciled(stored, elsewhere, item)
                                  for item in harvested.items) if kept]
     new = sum(1 for item in changed if member_of(item) not in stored)
     return Commit(Outcome.OK, status, changed, harvested.pages, harvested.counts, new=new,
                   unchanged=len(harvested.items) - len(changed) + len(harvested.kept))
+
+
+def _reconciled(stored: dict[str, Item], elsewhere: dict[str, Item], item: Item) -> Item | None:
+    own = stored.get(member_of(item))
+    if own is None and item.id in elsewhere:
+        return share_dates(elsewhere[item.id], item)
+    return reconcile(own, item)
