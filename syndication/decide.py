@@ -28,7 +28,7 @@ from .model import (
     SourceStatus,
     member_of,
 )
-from .normalise import Networks, normalise, reconcile, share_dates
+from .normalise import Networks, normalise, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -149,5 +149,17 @@ def decide(source: Source, previous: SourceStatus, harvested: Normalised,
 def _reconciled(stored: dict[str, Item], elsewhere: dict[str, Item], item: Item) -> Item | None:
     own = stored.get(member_of(item))
     if own is None and item.id in elsewhere:
-        return share_dates(elsewhere[item.id], item)
+        return _share_dates(elsewhere[item.id], item)
     return reconcile(own, item)
+
+
+def _share_dates(known: Item, new: Item) -> Item:
+    """A page this source meets for the first time, which another source already holds (a
+    dossier linking to a news page of the news listing): one page, one identity, one set of
+    dates. The new record keeps when the page was first seen and what it said of its dates;
+    only a later update date that the page itself declares moves `updated`."""
+    published = new.published or known.published
+    declared = new.updated != new.first_seen  # normalise sets it to `now` when the page is mute
+    updated = max(new.updated, known.updated) if declared else known.updated
+    return replace(new, first_seen=min(known.first_seen, new.first_seen), published=published,
+                   updated=max(updated, published or updated))

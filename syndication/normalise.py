@@ -95,18 +95,6 @@ def reconcile(old: Item | None, new: Item) -> Item | None:
                    updated=max(updated, old.updated, published or old.updated))
 
 
-def share_dates(known: Item, new: Item) -> Item:
-    """A page this source meets for the first time, which another source already holds (a
-    dossier linking to a news page of the news listing): one page, one identity, one set of
-    dates. The new record keeps when the page was first seen and what it said of its dates;
-    only a later update date that the page itself declares moves `updated`."""
-    published = new.published or known.published
-    declared = new.updated != new.first_seen  # normalise sets it to `now` when the page is mute
-    updated = max(new.updated, known.updated) if declared else known.updated
-    return replace(new, first_seen=min(known.first_seen, new.first_seen), published=published,
-                   updated=max(updated, published or updated))
-
-
 def content_hash(item: Item) -> str:
     """A digest of what subscribers see, dates excepted: equal hashes mean nothing changed."""
     seen = item.to_dict()
