@@ -46,7 +46,7 @@ def documents(redis_client: Redis, sample_site: str) -> Iterator[dict[str, bytes
 
 def test_every_rss_and_atom_document_has_no_error_and_no_warning(
         documents: dict[str, bytes]) -> None:
-    assert len(documents) == 2 * 9  # the demo's nine feeds, RSS and Atom
+    assert len(documents) >= 2 * 9  # the demo's feeds (nine when written), RSS and Atom
     reports = w3c_feedvalidator.validate(documents)
     assert set(reports) == set(documents)
     assert {url: events for url, events in reports.items() if events} == {}
