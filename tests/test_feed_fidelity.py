@@ -24,7 +24,8 @@ from lxml import etree
 from redis import Redis
 
 from syndication.app import create_app
-from syndication.model import Item, ItemKind
+from syndication.model import Image, Item, ItemKind
+from syndication.render.feeds import full_content
 
 from .conftest import filled_runtime
 
@@ -99,6 +100,19 @@ def test_api_items_carry_the_credit(web: FlaskClient) -> None:
     items = json.loads(_get(web, "/api/items?feed=region-solidaire"))["items"]
     [dossier] = [i for i in items if i["title"] == DOSSIER]
     assert dossier["image"]["credit"] == CREDIT
+
+
+def test_the_content_credits_the_photo_once() -> None:
+    image = Image(url="https://example.org/a.jpg", alt="", credit="Studio L'Été & Cie")
+    item = Item(id="i", source="s", kind=ItemKind.ACTUALITE, url="https://example.org/a",
+                title="A", summary="", content_html="<p>Texte.</p>", first_seen=MODIFIED,
+                updated=MODIFIED, image=image)
+    added = full_content(item)
+    assert added.count("Crédit photo : © Studio L&#x27;Été &amp; Cie") == 1
+    for written in ("Studio L'Été &amp; Cie", "Studio L&#x27;Été &amp; Cie"):
+        carried = replace(item, content_html=f"<p>Texte.</p><p>Photo : {written}</p>")
+        assert "<figcaption>" not in full_content(carried)
+        assert full_content(carried).count("Studio") == 1
 
 
 # --- dates -----------------------------------------------------------------------------------

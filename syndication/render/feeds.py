@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -183,10 +183,12 @@ def full_content(item: Item, base_url: str = "") -> str:
         shown = shown_image(item.image, base_url)
         size = (f' width="{shown.width}" height="{shown.height}"'
                 if shown.width and shown.height else "")
-        credit = (f"<figcaption>Crédit photo : © {escape(item.image.credit)}</figcaption>"
-                  if item.image.credit else "")
+        credit = item.image.credit
+        # Once: a page whose text already credits the photo keeps its own words.
+        caption = (f"<figcaption>Crédit photo : © {escape(credit)}</figcaption>"
+                   if credit and credit not in unescape(item.content_html or "") else "")
         parts.append(f'<figure><img src="{escape(shown.url)}" '
-                     f'alt="{escape(shown.alt)}"{size}>{credit}</figure>')
+                     f'alt="{escape(shown.alt)}"{size}>{caption}</figure>')
     parts.append(item.content_html or f"<p>{escape(item.summary)}</p>")
     if item.figures:
         rows = "".join(f"<li><strong>{escape(figure.value_text)}</strong> "
