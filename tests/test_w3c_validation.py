@@ -33,20 +33,24 @@ def documents(redis_client: Redis, sample_site: str) -> Iterator[dict[str, bytes
         application: Flask = create_app(runtime=service)
         client = application.test_client()
         served = {}
-        for feed_id in service.catalogue.feeds:
-            for fmt in ("rss", "atom"):
-                # The demo's address: the validator wants a host with a dot (not "localhost").
-                url = f"http://127.0.0.1:8000/feeds/{feed_id}.{fmt}"
-                response = client.get(url)
-                assert response.status_code == 200, url
-                served[url] = response.data
+        # The demo's address: the validator wants a host with a dot (not "localhost").
+        base = "http://127.0.0.1:8000/feeds"
+        urls = [f"{base}/{feed_id}.{fmt}" for feed_id in service.catalogue.feeds
+                for fmt in ("rss", "atom")]
+        # and a later page, a tag filter and a filter that leaves nothing
+        urls += [f"{base}/actualites.{fmt}?{query}" for fmt in ("rss", "atom")
+                 for query in ("limit=5&page=2", "tag=solidarite", "q=introuvable")]
+        for url in urls:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            served[url] = response.data
         application.extensions["syndication.cache"].close()
         yield served
 
 
 def test_every_rss_and_atom_document_has_no_error_and_no_warning(
         documents: dict[str, bytes]) -> None:
-    assert len(documents) >= 2 * 9  # the demo's feeds (nine when written), RSS and Atom
+    assert len(documents) >= 2 * 9 + 6  # the demo's feeds (nine when written), RSS and Atom
     reports = w3c_feedvalidator.validate(documents)
     assert set(reports) == set(documents)
     assert {url: events for url, events in reports.items() if events} == {}
