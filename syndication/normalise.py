@@ -61,7 +61,9 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
         content_html=sanitise_html(record.content_html or "", _base(record.url, url),
                                    image.url if image else None, allowed_networks),
         first_seen=now,
-        updated=declared_update or published or now,
+        # A page whose update date precedes its publication date has one of them wrong:
+        # `published <= updated` holds whatever it says (Atom readers rely on it).
+        updated=max((d for d in (declared_update, published) if d is not None), default=now),
         published=published,
         image=image,
         authors=tuple(dict.fromkeys(a for a in map(plain_text, record.authors) if a)),
@@ -88,8 +90,9 @@ def reconcile(old: Item | None, new: Item) -> Item | None:
         kept = replace(old, related=new.related, image=image)
         return None if kept == old else kept
     updated = new.updated if new.updated > old.updated else new.first_seen
-    return replace(new, first_seen=old.first_seen, published=old.published or new.published,
-                   updated=max(updated, old.updated))
+    published = old.published or new.published
+    return replace(new, first_seen=old.first_seen, published=published,
+                   updated=max(updated, old.updated, published or old.updated))
 
 
 def content_hash(item: Item) -> str:
