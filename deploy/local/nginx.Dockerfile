@@ -5,7 +5,7 @@ ARG BASE_IMAGE=localhost/syndication-base:bookworm
 FROM ${BASE_IMAGE}
 RUN apt-get update -q && apt-get install -y -q --no-install-recommends nginx-light gettext-base \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /etc/nginx/sites-enabled/* \
-    && mkdir -p /etc/nginx/templates /var/cache/nginx \
+    && mkdir -p /etc/nginx/templates /docker-entrypoint.d /var/cache/nginx \
     && ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log
 COPY entrypoint.sh /docker-entrypoint.sh
 ENTRYPOINT ["/docker-entrypoint.sh"]
