@@ -123,7 +123,8 @@ def proxy_command(directory: Path, port: int, upstream_port: int) -> list[str]:
     directory.mkdir()
     values = {"SYNDICATION_PROXY_LISTEN": f"127.0.0.1:{port}",
               "SYNDICATION_PROXY_UPSTREAM": f"127.0.0.1:{upstream_port}",
-              "SYNDICATION_PROXY_STATE_DIR": str(directory)}
+              "SYNDICATION_PROXY_STATE_DIR": str(directory),
+              "SYNDICATION_PROXY_RESOLVER": "127.0.0.1"}  # never asked: the upstream is an address
     conf = directory / "nginx.conf"
     conf.write_text(re.sub(r"\$\{(\w+)\}", lambda match: values[match[1]],
                            PROXY_TEMPLATE.read_text()))

@@ -114,8 +114,9 @@ def _count(pages_read: int, pages: dict[str, PageState]) -> ExtractionCounts:
 def decide(source: Source, previous: SourceStatus, harvested: Normalised,
            stored: dict[str, Item], baseline: ExtractionCounts | None, now: datetime, *,
            drift_min_ratio: float, duration_ms: int) -> Commit:
-    """What to write. `stored`: the stored items of the harvested ones, by member; `baseline`:
-    what the last committed refresh extracted. Raises ExtractionFailed when nothing was ever
+    """What to write. `stored`: the stored items of the harvested ones, by member (also those
+    other sources hold: an item new to this source takes their dates); `baseline`: what the
+    last committed refresh extracted. Raises ExtractionFailed when nothing was ever
     readable."""
     drift = layout_drift(baseline, harvested.counts, min_ratio=drift_min_ratio)
     if drift is not None:  # nothing committed: subscribers keep the last good items
@@ -136,8 +137,29 @@ def decide(source: Source, previous: SourceStatus, harvested: Normalised,
     if not harvested.items:  # every page answered 304, or kept its item
         return Commit(Outcome.NOT_MODIFIED, status, baseline=harvested.counts,
                       unchanged=len(harvested.kept))
-    changed = [kept for kept in (reconcile(stored.get(member_of(item)), item)
+    elsewhere = {item.id: item for member, item in stored.items()
+                 if member.split("/", 1)[0] != source.id}
+    changed = [kept for kept in (_reconciled(stored, elsewhere, item)
                                  for item in harvested.items) if kept]
     new = sum(1 for item in changed if member_of(item) not in stored)
     return Commit(Outcome.OK, status, changed, harvested.pages, harvested.counts, new=new,
                   unchanged=len(harvested.items) - len(changed) + len(harvested.kept))
+
+
+def _reconciled(stored: dict[str, Item], elsewhere: dict[str, Item], item: Item) -> Item | None:
+    own = stored.get(member_of(item))
+    if own is None and item.id in elsewhere:
+        return _share_dates(elsewhere[item.id], item)
+    return reconcile(own, item)
+
+
+def _share_dates(known: Item, new: Item) -> Item:
+    """A page this source meets for the first time, which another source already holds (a
+    dossier linking to a news page of the news listing): one page, one identity, one set of
+    dates. The new record keeps when the page was first seen and what it said of its dates;
+    only a later update date that the page itself declares moves `updated`."""
+    published = new.published or known.published
+    declared = new.updated != new.first_seen  # normalise sets it to `now` when the page is mute
+    updated = max(new.updated, known.updated) if declared else known.updated
+    return replace(new, first_seen=min(known.first_seen, new.first_seen), published=published,
+                   updated=max(updated, published or updated))

@@ -6,6 +6,8 @@ decompression bombs), keeps its real type, length and size with the original byt
 its derivatives (at most WIDTHS px wide, never upscaled: JPEG, or PNG for an image with
 transparency) and returns the items with their `Image` completed. An image that cannot be fetched
 or decoded leaves its item exactly as it was, and is not tried again for `retry_after` seconds.
+Two refreshes that meet one image at once (two sources sharing it) fetch it once: the first
+claims it in Redis, the other waits for its result, within its own time budget.
 
 `derivative(runtime, key, width)` gives one derivative's bytes (rendered again from the stored
 original if they went missing); web/images.py serves them at /images/{key}-{version}/{width}.{ext},
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -85,6 +88,7 @@ def probe_images(runtime: Runtime, items: Iterable[Item],
     keys = {url: image_key(url) for url in urls}
     records, failed = store.lookup(keys.values())
     deadline = time.monotonic() + limits.budget_seconds
+    elsewhere = []  # images another refresh is fetching right now
     for url, key in keys.items():
         if key in records or key in failed:
             continue
@@ -93,11 +97,22 @@ def probe_images(runtime: Runtime, items: Iterable[Item],
             log.info("image probing paused after %.0f s; %s and later wait for the next refresh",
                      limits.budget_seconds, url)
             break
-        probed = _probe(runtime, store, url, key, limits)
+        if not store.claim_probe(key, max(1, math.ceil(limits.budget_seconds))):
+            elsewhere.append(key)
+            continue
+        try:
+            probed = _probe(runtime, store, url, key, limits)
+        finally:
+            store.end_probe(key)
         if isinstance(probed, ImageRecord):
             records[key] = probed
         else:
             failed[key] = probed
+    if elsewhere:  # each image is fetched once: take what the other refresh found
+        _await_probes(store, elsewhere, deadline)
+        found, failing = store.lookup(elsewhere)
+        records.update(found)
+        failed.update(failing)
     # The URL check guards against two URLs with one key: the image stays unprobed then.
     facts = {url: records[key] for url, key in keys.items()
              if key in records and records[key].url == url}
@@ -108,6 +123,16 @@ def probe_images(runtime: Runtime, items: Iterable[Item],
     return [replace(item, image=None) if item.image and item.image.url in refused else
             _completed(item, facts.get(item.image.url)) if item.image else item
             for item in items]
+
+
+def _await_probes(store: ImageStore, keys: list[str], deadline: float) -> None:
+    """Wait for the fetches other refreshes claimed, until the probing budget is spent; an image
+    still unknown then waits for the next refresh, as a paused one does."""
+    for key in keys:
+        while (left := deadline - time.monotonic()) > 0:
+            # Slices shorter than the Redis client's socket timeout (5 s).
+            if store.await_probe(key, max(1, min(4, math.ceil(left)))):
+                break
 
 
 def _probe(runtime: Runtime, store: ImageStore, url: str, key: str,

@@ -138,8 +138,11 @@ class Item:
 
     @property
     def date(self) -> datetime:
-        """The date an item is listed under: its publication date, or when we first saw it."""
-        return self.published or self.first_seen
+        """The date an item is sorted under: its publication date; without one, the earlier of
+        its update date and when we first saw it, so that a page which only says when it was
+        last modified sorts there, not at the top on the day we read it. Only for ordering:
+        no output shows it as a publication date."""
+        return self.published or min(self.updated, self.first_seen)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -56,8 +56,7 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
     kind = kind_from_label(record.kind) or source.kind
     event = event_of(record.event, kind == ItemKind.EVENEMENT, published or now, parse_date,
                      lambda link: _link(link, record.url, allowed_networks))
-    item = Item(
-        # an iCalendar event is known by its UID (several may share one page)
+    item = Item(  # an iCalendar event is known by its UID (several may share one page)
         id=item_id(f"urn:uid:{event.uid}" if event and event.uid else own),
         source=source.id,
         kind=ItemKind.EVENEMENT if event else kind,
@@ -67,7 +66,9 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
         content_html=sanitise_html(record.content_html or "", _base(record.url, url),
                                    image.url if image else None, allowed_networks),
         first_seen=now,
-        updated=declared_update or published or now,
+        # A page whose update date precedes its publication date has one of them wrong:
+        # `published <= updated` holds whatever it says (Atom readers rely on it).
+        updated=max((d for d in (declared_update, published) if d is not None), default=now),
         published=published,
         image=image,
         authors=tuple(dict.fromkeys(a for a in map(plain_text, record.authors) if a)),
@@ -96,9 +97,10 @@ def reconcile(old: Item | None, new: Item) -> Item | None:
         kept = replace(old, related=new.related, image=image)
         return None if kept == old else kept
     updated = new.updated if new.updated > old.updated else new.first_seen
-    new = replace(new, event=revise(old.event, new.event))  # SEQUENCE +1 when the event changed
-    return replace(new, first_seen=old.first_seen, published=old.published or new.published,
-                   updated=max(updated, old.updated))
+    published = old.published or new.published
+    return replace(new, first_seen=old.first_seen, published=published,
+                   event=revise(old.event, new.event),  # SEQUENCE +1 when the event changed
+                   updated=max(updated, old.updated, published or old.updated))
 
 
 def content_hash(item: Item) -> str:

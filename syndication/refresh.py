@@ -21,7 +21,7 @@ from .decide import Commit, decide, normalise_harvest
 from .errors import SyndicationError
 from .harvest import harvest
 from .images import probe_images
-from .model import Outcome, Source, SourceState, SourceStatus, SourceType, member_of
+from .model import Item, Outcome, Source, SourceState, SourceStatus, SourceType, member_of
 from .normalise import reconcile
 from .runtime import Runtime
 from .store import KeptLease, StoreUnavailable
@@ -81,7 +81,8 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
         log.warning("source %s: %s", source.id, warning)
     items = probe_images(runtime, harvested.items)  # fetches only images never seen
     harvested = replace(harvested, items=items)
-    commit = decide(source, previous, harvested, store.stored_items(map(member_of, items)),
+    commit = decide(source, previous, harvested, store.stored_items(_members(source, runtime,
+                                                                             items)),
                     store.source_baseline(source.id), now,
                     drift_min_ratio=runtime.settings.drift_min_ratio,
                     duration_ms=_elapsed(started))
@@ -95,6 +96,15 @@ def _refresh(source: Source, runtime: Runtime, now: datetime, previous: SourceSt
                                              commit.changed, commit.pages, commit.status, now,
                                              baseline=commit.baseline)
     return _result(source, commit, changed_feeds)
+
+
+def _members(source: Source, runtime: Runtime, items: list[Item]) -> list[str]:
+    """The members to read before deciding: the items' own, and the same pages as other sources
+    of the publisher hold them (one page reached twice keeps one set of dates)."""
+    siblings = [other.id for other in runtime.catalogue.sources.values()
+                if other.publisher == source.publisher and other.id != source.id]
+    return [member_of(item) for item in items] + [
+        f"{sibling}/{item.id}" for sibling in siblings for item in items]
 
 
 def _result(source: Source, commit: Commit, changed_feeds: set[str]) -> RefreshResult:

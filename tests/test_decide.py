@@ -118,3 +118,38 @@ def test_a_page_without_a_title_is_a_warning_and_is_read_again_next_time() -> No
     normalised = normalise_harvest(DOSSIER, harvest, NOW)
     assert len(normalised.items) == 1 and "no title" in normalised.warnings[0]
     assert NEWS[0] not in normalised.pages  # its validators are forgotten
+
+
+def test_a_page_another_source_holds_keeps_its_identity_and_dates() -> None:
+    """The dossier reaches a news page the news listing stored a week ago: same id, and the
+    dates of that first sight, not a second first sight."""
+    news = Source(id="news", url="https://example.org/news", publisher="p", kind="actualite")
+    week_ago = NOW - timedelta(days=7)
+    undated = Harvest(records=[(NEWS[0], record(NEWS[0], "News", published=None))],
+                      pages={NEWS[0]: PageState(Validators())})
+    held = normalise_harvest(news, undated, week_ago).items[0]
+    stored = {member_of(held): held}
+    again = Harvest(records=[(NEWS[0], record(NEWS[0], "News", published=None))],
+                    pages={NEWS[0]: PageState(Validators())})
+    commit = decide(DOSSIER, SourceStatus(), normalise_harvest(DOSSIER, again, NOW), stored,
+                    None, NOW, drift_min_ratio=0.5, duration_ms=1)
+    [item] = commit.changed
+    assert commit.new == 1 and item.source == DOSSIER.id and item.id == held.id
+    assert (item.published, item.updated, item.first_seen) == (None, week_ago, week_ago)
+    assert item.date == held.date
+
+
+def test_a_later_update_the_page_declares_still_moves_updated() -> None:
+    news = Source(id="news", url="https://example.org/news", publisher="p", kind="actualite")
+    held = normalise_harvest(news, Harvest(records=[(NEWS[0], record(NEWS[0], "News"))],
+                                           pages={NEWS[0]: PageState(Validators())}),
+                             NOW - timedelta(days=7)).items[0]
+    edited = replace(record(NEWS[0], "News"), updated="2026-11-20")
+    normalised = normalise_harvest(DOSSIER, Harvest(records=[(NEWS[0], edited)],
+                                                    pages={NEWS[0]: PageState(Validators())}),
+                                   NOW)
+    commit = decide(DOSSIER, SourceStatus(), normalised, {member_of(held): held}, None, NOW,
+                    drift_min_ratio=0.5, duration_ms=1)
+    [item] = commit.changed
+    assert item.published == held.published
+    assert item.updated > held.updated and item.first_seen == held.first_seen

@@ -40,7 +40,7 @@ from syndication.render.digest import (
     render_digest_json,
     truncate_summary,
 )
-from syndication.render.french import french_date, french_figure
+from syndication.render.french import french_date
 from syndication.runtime import Runtime
 from syndication.web.digest import MIN_DEFAULT_ITEMS, parse_digest_query, window_start
 
@@ -53,9 +53,10 @@ RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d
 FORBIDDEN_TAGS = ["script", "style", "link", "form", "input", "button", "select", "textarea",
                   "iframe", "object", "embed", "meta", "html", "head", "body", "noscript"]
 NBSP = "\u00a0"
+# As the page writes them ("Mds"): no surface rewrites a figure.
 DOSSIER_FIGURES = [("1,1 Md €", "pour le pacte rural"),
-                   ("3,2 Md €", "pour le pacte avec les quartiers populaires"),
-                   ("7,7 Md €", "pour faire de l’Île-de-France une terre d’innovation sociale et "
+                   ("3,2 Mds €", "pour le pacte avec les quartiers populaires"),
+                   ("7,7 Mds €", "pour faire de l’Île-de-France une terre d’innovation sociale et "
                                 "d’engagements solidaires")]
 
 
@@ -254,7 +255,9 @@ def test_dossier_shows_its_key_figures_in_french_and_a_truncated_summary(
     body = heading.find_parent("td")
     rows = [[_text(cell) for cell in row.find_all("td")] for row in body.find_all("tr")]
     assert rows == [list(pair) for pair in DOSSIER_FIGURES]
-    assert NBSP in body.find("table").find("td").get_text()  # "1,1 Md €" never breaks
+    value = body.find("table").find("td")
+    assert value.get_text() == "1,1 Md €"  # exactly as the page wrote it
+    assert "white-space: nowrap" in value["style"]  # and never broken across lines
     [dossier] = [item for item in _api_items(web, "feed=region-solidaire")
                  if item["title"] == "Région solidaire"]
     full = " ".join(dossier["summary"].split())
@@ -299,6 +302,14 @@ def test_since_accepts_a_date_in_paris_time_and_utc_forms(web: FlaskClient) -> N
         assert [urlsplit(item["url"]).path for item in document["items"]] == expected, value
 
 
+def _date_of(item: dict[str, Any]) -> datetime:
+    """What an item is listed under (Item.date): never when we read an undated page."""
+    if item["published"]:
+        return datetime.fromisoformat(item["published"])
+    return min(datetime.fromisoformat(item["updated"]),
+               datetime.fromisoformat(item["first_seen"]))
+
+
 @pytest.mark.parametrize(("window", "span"), [
     ("24h", timedelta(hours=24)), ("7d", timedelta(days=7)), ("30d", timedelta(days=30)),
     ("90d", timedelta(days=90)), ("12w", timedelta(weeks=12)), ("1y", timedelta(days=365)),
@@ -317,13 +328,14 @@ def test_window_keeps_items_of_the_window_and_drops_older_ones(
     shown = [item["id"] for item in document["items"]]
     stored = _api_items(web, "feed=region-solidaire")
     dossier = next(item for item in stored if item["title"] == "Région solidaire")
-    assert dossier["id"] in shown  # first seen by the refresh, within any window
-    older = [item["id"] for item in stored
-             if datetime.fromisoformat(item["published"] or item["first_seen"]) < earliest]
+    # Dated by its page's dateModified (15 September 2026), not by when the refresh read it.
+    assert dossier["published"] is None
+    assert _date_of(dossier) == datetime.fromisoformat(dossier["updated"])
+    older = [item["id"] for item in stored if _date_of(item) < earliest]
     if span < timedelta(days=90):
         assert older, "the dossier's news (2025–2026) are older than a month"
     for item in stored:
-        date = datetime.fromisoformat(item["published"] or item["first_seen"])
+        date = _date_of(item)
         if date >= latest:
             assert item["id"] in shown, item["title"]
         if date < earliest:
@@ -382,20 +394,26 @@ def test_json_items_carry_ids_dates_images_and_figures(web: FlaskClient) -> None
     for item in document["items"]:
         stored = by_id[item["id"]]
         assert set(item) == {"id", "url", "title", "summary", "date", "date_text", "image",
-                             "figures"}
+                             "figures", "published", "updated"}
         assert RFC3339.match(item["date"]), item["date"]
         moment = datetime.fromisoformat(item["date"])
-        assert moment == datetime.fromisoformat(stored["published"] or stored["first_seen"])
-        assert item["date_text"] == french_date(moment)
+        # Only the dates the page gave: never when we read it.
+        assert item["published"] == stored["published"]
+        assert moment == datetime.fromisoformat(stored["published"] or stored["updated"])
+        assert item["date_text"] == (french_date(moment) if stored["published"]
+                                     else f"Mis à jour le {french_date(moment)}")
         assert item["url"] == stored["url"]
-        # Our own 600 px copy (newsletter tools cannot resize), with its real size.
+        # Our own 600 px copy (newsletter tools cannot resize), with its real size and credit.
         [copy] = [d for d in stored["image"]["derivatives"] if d["max_width"] == 600]
         assert item["image"] == {"url": f"http://localhost/{copy['path']}",
-                                 "alt": stored["image"]["alt"], "width": 600, "height": 338}
+                                 "alt": stored["image"]["alt"], "width": 600, "height": 338,
+                                 "credit": stored["image"]["credit"]}
     [dossier] = [item for item in document["items"] if item["title"] == "Région solidaire"]
-    assert [(f["value"].replace(NBSP, " "), f["label"]) for f in dossier["figures"]] == \
-        DOSSIER_FIGURES
+    assert [(f["value"], f["label"]) for f in dossier["figures"]] == DOSSIER_FIGURES
     assert dossier["figures"][0]["value_text"] == "1,1 Md €"
+    assert dossier["published"] is None  # the page declares only dateModified
+    assert dossier["date_text"] == "Mis à jour le 15 septembre 2026"
+    assert dossier["image"]["credit"] == "Andrea Piacquadio"
     assert dossier["figures"][0]["amount"] == 1_100_000_000
     assert dossier["figures"][0]["unit"] == "EUR"
 
@@ -613,23 +631,32 @@ def test_truncate_summary_cuts_at_a_word_boundary(text: str, expected: str | Non
         assert not kept.endswith((",", " "))
 
 
-@pytest.mark.parametrize(("figure", "expected"), [
-    (Figure("l", "1,1 Md €", 1_100_000_000, "EUR"), "1,1 Md €"),
-    (Figure("l", "3,2 Mds €", 3_200_000_000, "EUR"), "3,2 Md €"),
-    (Figure("l", "500 M€", 500_000_000, "EUR"), "500 M €"),
-    (Figure("l", "1 500 €", 1500, "EUR"), "1 500 €"),
-    (Figure("l", "40 %", 40, "percent"), "40 %"),
-    (Figure("l", "7 %", 7, "percent"), "7 %"),
-    (Figure("l", "12,5 %", 12.5, "percent"), "12,5 %"),
-    (Figure("l", "130000", 130_000, None), "130 000"),
-    (Figure("l", "10 000 bornes", 10_000, None), "10 000 bornes"),
-    (Figure("l", "2 millions", 2_000_000, None), "2 millions"),
-    (Figure("l", "beaucoup", None, None), "beaucoup"),
-])
-def test_french_figure(figure: Figure, expected: str) -> None:
-    result = french_figure(figure)
-    assert result.replace(NBSP, " ") == expected
-    assert "\u202f" not in result
+@pytest.mark.parametrize("written", ["1,1 Md €", "3,2 Mds €", "500 M€", "1 500 €", "40 %",
+                                     "130000", "10 000 bornes", "beaucoup"])
+def test_figures_are_shown_as_the_page_wrote_them(written: str) -> None:
+    item = _item(figures=(Figure("l", written, 3_200_000_000, "EUR"),))
+    context = DigestContext(title="F", home_url="https://www.example.org/", since=NOW)
+    [entry] = json.loads(render_digest_json(context, [item]))["items"]
+    assert entry["figures"][0]["value"] == written
+    cells = BeautifulSoup(render_digest_html(context, [item]), "html.parser").find_all("td")
+    assert written in [cell.get_text() for cell in cells]
+
+
+def test_the_photo_credit_travels_with_the_image_and_undated_items_say_updated() -> None:
+    undated = _item(published=None, updated=datetime(2026, 9, 15, 10, tzinfo=UTC),
+                    image=Image(url="https://www.example.org/a.jpg", alt="",
+                                credit="Andrea Piacquadio", width=1200, height=800))
+    soup = _render(undated, _item())
+    first, second = soup.find_all("img")
+    credit = first.find_next_sibling("p")
+    assert _text(credit) == "© Andrea Piacquadio"
+    assert second.find_next_sibling("p") is None  # no credit known: none shown
+    dates = [_text(h2.find_next_sibling("p")) for h2 in soup.find_all("h2")]
+    assert dates == ["Mis à jour le 15 septembre 2026", "1er décembre 2026"]
+    context = DigestContext(title="F", home_url="https://www.example.org/", since=NOW)
+    entry = json.loads(render_digest_json(context, [undated]))["items"][0]
+    assert entry["image"]["credit"] == "Andrea Piacquadio"
+    assert (entry["published"], entry["date"]) == (None, "2026-09-15T10:00:00+00:00")
 
 
 # --- the default period, and the whole e-mail (full=1) ----------------------------------------
@@ -657,7 +684,7 @@ def test_the_default_digest_holds_the_latest_news_even_on_a_quiet_week(
 
 def test_an_asked_window_or_since_never_widens(web: FlaskClient) -> None:
     dossier = _digest_json(web, "/digest/region-solidaire.json?window=7d")
-    assert [item["title"] for item in dossier["items"]] == ["Région solidaire"]
+    assert dossier["items"] == []  # the dossier and its news are all older than a week
     assert dossier["window"] == "7d"
     assert len(_digest_json(web, "/digest/region-solidaire.json")["items"]) == 4  # widened
     assert _digest_json(web, "/digest/actualites.json?since=2030-01-01")["items"] == []

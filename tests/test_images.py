@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import uuid
 import warnings
 import zlib
@@ -35,6 +36,7 @@ from syndication.store.images import ImageStore
 from syndication.web import images as images_web
 
 from .faulty_site import FaultySite
+from .waiting import wait_until
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 MEDIA = SITE_DIR / "media"
@@ -155,6 +157,41 @@ def test_each_image_is_fetched_once(site_runtime: Runtime, faulty_site: FaultySi
     assert all(item.image and item.image.length for item in first)
     assert len(requests_for(faulty_site, VELO)) == 1
     assert len(requests_for(faulty_site, SOLIDAIRE)) == 1
+
+
+def _blocked_on_probe(redis: Redis) -> bool:
+    """Whether a client waits in Redis for another refresh's fetch (ImageStore.await_probe)."""
+    return any(client.get("cmd") == "brpoplpush" for client in redis.client_list())
+
+
+def test_two_refreshes_meeting_one_image_at_once_fetch_it_once(
+        site_runtime: Runtime, faulty_site: FaultySite, redis_client: Redis) -> None:
+    """Two sources refreshing together (the scheduler's start) share an image: one fetches it
+    while the other waits for its result, and both items get it."""
+    gate = threading.Event()
+    faulty_site.server.slow_gate = gate
+    faulty_site.fault_path(VELO, "slow")
+    results: dict[str, list[Item]] = {}
+
+    def probe(name: str, n: int) -> None:
+        results[name] = probe_images(site_runtime, [item_with(faulty_site.url + VELO, n)])
+
+    first = threading.Thread(target=probe, args=("first", 1))
+    first.start()
+    wait_until(lambda: requests_for(faulty_site, VELO), "the first fetch to reach the site")
+    second = threading.Thread(target=probe, args=("second", 2))
+    second.start()
+    try:
+        wait_until(lambda: _blocked_on_probe(redis_client),
+                   lambda: f"the second refresh to wait; requests: {faulty_site.requests}")
+    finally:
+        gate.set()
+        first.join()
+        second.join()
+    assert len(requests_for(faulty_site, VELO)) == 1
+    [one], [other] = results["first"], results["second"]
+    assert one.image and other.image and one.image.derivatives
+    assert other.image.derivatives == one.image.derivatives
 
 
 def test_items_without_a_fetchable_image_are_left_alone(site_runtime: Runtime,

@@ -579,6 +579,30 @@ def test_declared_update_date_becomes_updated() -> None:
     assert item.updated == paris(2026, 9, 12, 9, 45)
 
 
+def test_an_update_date_before_the_publication_date_never_makes_updated_earlier() -> None:
+    record = raw_record(published="Publié le 6 décembre 2026",
+                        updated="Mis à jour le 15 septembre 2026")
+    item = normalise(record, SOURCE, NOW)
+    assert item.published == paris(2026, 12, 6)
+    assert item.updated == item.published  # published <= updated, whatever the page says
+
+
+def test_a_page_without_dates_gets_no_publication_date() -> None:
+    item = normalise(raw_record(published=None), SOURCE, NOW)
+    assert item.published is None
+    assert item.updated == item.first_seen == NOW == item.date
+
+
+def test_reconcile_keeps_published_before_updated() -> None:
+    old = normalise(raw_record(published=None), SOURCE, NOW)
+    # The page now says it was published after the last update we know of.
+    later = normalise(raw_record(summary="Nouveau.", published="Publié le 1er janvier 2027"),
+                      SOURCE, LATER)
+    result = reconcile(old, later)
+    assert result is not None and result.published is not None
+    assert result.published <= result.updated
+
+
 # --- reconcile ------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ FEED_URL = f"{BASE}/feeds/actualites.rss"
 RICH_FIELDS = {"version", "type", "title", "provider_name", "provider_url", "cache_age", "html",
                "width", "height"}
 THUMBNAIL_FIELDS = {"thumbnail_url", "thumbnail_width", "thumbnail_height"}
+CREDITED = THUMBNAIL_FIELDS | {"thumbnail_credit"}  # an extra parameter (oEmbed 2.3.4)
 
 # What WordPress's wp_filter_oembed_result() keeps of a provider outside its allow-list: these
 # tags and attributes (wp_kses), then the first blockquote and the iframe found by this pattern.
@@ -101,7 +102,7 @@ def _problem(client: FlaskClient, status: int, **params: object) -> dict[str, An
 def test_feed_and_widget_urls_get_a_rich_answer(web: FlaskClient, service: Runtime,
                                                 url: str) -> None:
     data = _oembed(web, url=url)
-    assert RICH_FIELDS | THUMBNAIL_FIELDS == set(data)
+    assert RICH_FIELDS | CREDITED == set(data)
     assert data["version"] == "1.0" and data["type"] == "rich"
     feed = service.catalogue.feeds["actualites"]
     assert data["title"] == feed.title
@@ -111,6 +112,17 @@ def test_feed_and_widget_urls_get_a_rich_answer(web: FlaskClient, service: Runti
     assert data["width"] == 600 and 100 < data["height"] <= 1000
     assert re.fullmatch(rf"{BASE}/images/[0-9a-f-]+/300\.jpg", data["thumbnail_url"])
     assert data["thumbnail_width"] == 300 and data["thumbnail_height"] > 0
+
+
+def test_the_photo_credit_travels_with_the_thumbnail_and_in_the_frame(web: FlaskClient) -> None:
+    data = _oembed(web, url=f"{BASE}/feeds/region-solidaire.rss")
+    assert data["thumbnail_credit"] == "Andrea Piacquadio"  # the dossier's photo, the newest
+    frame = BeautifulSoup(data["html"], "html.parser").iframe
+    page = web.get(frame["src"])
+    assert page.status_code == 200
+    credits = [tag.get_text() for tag in BeautifulSoup(page.data, "html.parser").find_all(
+        class_="syndication-widget__credit")]
+    assert "Crédit photo : © Andrea Piacquadio" in credits
 
 
 def test_html_is_a_blockquote_link_and_a_sandboxed_frame(web: FlaskClient,
@@ -177,9 +189,9 @@ def test_a_large_maxwidth_is_clamped_to_the_default(web: FlaskClient) -> None:
 
 def test_the_thumbnail_is_left_out_when_it_does_not_fit(web: FlaskClient) -> None:
     narrow = _oembed(web, url=FEED_URL, maxwidth=200)
-    assert narrow["width"] == 200 and not THUMBNAIL_FIELDS & set(narrow)
+    assert narrow["width"] == 200 and not CREDITED & set(narrow)
     low = _oembed(web, url=FEED_URL, maxheight=100)
-    assert low["height"] == 100 and not THUMBNAIL_FIELDS & set(low)
+    assert low["height"] == 100 and not CREDITED & set(low)
 
 
 @pytest.mark.parametrize(("name", "value"), [("maxwidth", "abc"), ("maxwidth", "-5"),

@@ -16,6 +16,7 @@ from syndication.model import Catalogue
 from syndication.refresh import refresh
 from syndication.runtime import Runtime
 from syndication.schedule import build_scheduler, sync_jobs
+from syndication.schedule.scheduler import prepare
 from syndication.web.auth import FAILURE_WINDOW, MAX_FAILURES, Failures
 
 from .conftest import make_runtime
@@ -92,6 +93,20 @@ def test_an_added_source_survives_a_restart_and_reaches_other_processes(
         assert other.catalogue.sources["climat-api"].tags == ("Ajouté par l’API",)
     finally:
         other.fetcher.close()
+
+
+def test_a_scheduler_that_takes_over_keeps_the_added_sources_in_their_feeds(
+        web: Any, service: Runtime, redis_client: Redis, prefix: str, catalogue: Catalogue,
+        sample_site: str) -> None:
+    standby = make_runtime(redis_client, prefix, catalogue)  # started before the source came
+    try:
+        web.post("/api/sources", json=climate(sample_site), headers=AUTH)
+        assert refresh(service.catalogue.sources["climat-api"], service).new == 1
+        prepare(standby)  # it leads now: feed indexes are brought in line first
+        urls = [i["url"] for i in web.get("/feeds/actualites.json").json["items"]]
+        assert f"{sample_site}/dossiers/plan-climat" in urls
+    finally:
+        standby.fetcher.close()
 
 
 def test_a_changed_source_is_rescheduled_with_its_new_definition(

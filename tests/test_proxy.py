@@ -140,6 +140,7 @@ class Proxy:
             "SYNDICATION_PROXY_LISTEN": f"127.0.0.1:{self.port}",
             "SYNDICATION_PROXY_UPSTREAM": upstream,
             "SYNDICATION_PROXY_STATE_DIR": str(self.directory),
+            "SYNDICATION_PROXY_RESOLVER": "127.0.0.1",  # never asked: the upstream is an address
         }))
         self.log = self.directory / "nginx.log"
         with self.log.open("wb") as output:

@@ -54,6 +54,26 @@ def test_the_dossier_source_gives_the_dossier_and_the_news_it_links_to(runtime: 
     assert all("utm_" not in item.url for item in items.values())
 
 
+def test_a_page_two_sources_reach_keeps_one_identity_and_one_set_of_dates(
+        runtime: Runtime) -> None:
+    """The news listing reads a week after the dossier (a later first sight) the news pages the
+    dossier links to: each keeps the id and the dates of its first sight."""
+    week = timedelta(days=7)
+    first = datetime.now(UTC) - week
+    assert refresh(runtime.catalogue.sources["region-solidaire"], runtime, first).outcome == "ok"
+    assert run(runtime, "actualites").outcome == "ok"
+    by_dossier = {item.id: item for item in runtime.store.source_items("region-solidaire",
+                                                                       limit=50)}
+    shared = [item for item in runtime.store.source_items("actualites", limit=50)
+              if item.id in by_dossier]
+    assert len(shared) == 3
+    for item in shared:
+        held = by_dossier[item.id]
+        assert held.first_seen == first
+        assert (item.published, item.updated, item.first_seen) == (
+            held.published, held.updated, held.first_seen), item.title
+
+
 def test_the_listing_is_followed_across_its_pages(runtime: Runtime) -> None:
     result = run(runtime, "actualites")
     assert result.outcome == "ok"

@@ -213,7 +213,7 @@ def test_rss_dates_are_rfc822_in_english(web: FlaskClient) -> None:
     text = _get_ok(web, "/feeds/region-solidaire.rss").get_data(as_text=True)
     raw = ET.fromstring(text)
     dates = [element.text or "" for element in raw.iterfind("channel/item/pubDate")]
-    assert len(dates) == 4
+    assert len(dates) == 3  # the news; the dossier's page says no publication date
     for value in [*dates, raw.findtext("channel/lastBuildDate") or ""]:
         assert RFC822.match(value), value
     # and they say the same instant as the API
@@ -223,6 +223,8 @@ def test_rss_dates_are_rfc822_in_english(web: FlaskClient) -> None:
         link = element.findtext("link")
         if link in published:
             assert parsedate_to_datetime(element.findtext("pubDate") or "") == published[link]
+        else:
+            assert element.find("pubDate") is None
 
 
 def test_rss_content_encoded_holds_the_html_with_absolute_urls(web: FlaskClient) -> None:
@@ -429,7 +431,7 @@ def test_kind_filter(web: FlaskClient) -> None:
     assert len(_json_items(web, "/feeds/region-solidaire.json?kind=actualite&limit=2")) == 2
 
 
-def test_tag_filter_is_case_insensitive(web: FlaskClient) -> None:
+def test_tag_filter_ignores_case_and_accents(web: FlaskClient) -> None:
     everything = _json_items(web, "/feeds/actualites.json")
     expected = [item["id"] for item in everything if "Solidarité" in item["tags"]]
     assert len(expected) >= 3
@@ -439,6 +441,17 @@ def test_tag_filter_is_case_insensitive(web: FlaskClient) -> None:
             ] == expected
     assert _json_items(web, "/feeds/actualites.json?tag=Inexistant") == []
     assert len(_parse(web, "/feeds/actualites.rss?tag=Solidarit%C3%A9").entries) == len(expected)
+    # As typed on a keyboard without accents, in the feeds, the API, widgets and digests.
+    for typed in ("solidarite", "SOLIDARITE", "Solidarite"):
+        assert [item["id"] for item in _json_items(web, f"/feeds/actualites.json?tag={typed}")
+                ] == expected
+    api = web.get("/api/items?feed=actualites&tag=solidarite&limit=100").get_json()["items"]
+    assert [f"urn:uuid:{item['id']}" for item in api] == expected
+    widget = BeautifulSoup(web.get("/embed/actualites.html?tag=solidarite&count=20").data,
+                           "html.parser")
+    assert len(widget.select(".syndication-widget__item")) == len(expected)
+    digest = web.get("/digest/actualites.json?tag=solidarite&since=2000-01-01").get_json()
+    assert [f"urn:uuid:{item['id']}" for item in digest["items"]] == expected
 
 
 @pytest.mark.parametrize("since", [
@@ -641,6 +654,17 @@ def test_api_items_by_source_and_kind(web: FlaskClient) -> None:
 
     everything = _api_items(web, "limit=500")
     assert {item["source"] for item in everything} == {"region-solidaire", "actualites"}
+
+
+def test_api_items_of_every_source_list_a_page_two_sources_reach_once(
+        web: FlaskClient) -> None:
+    body = web.get("/api/items?limit=100").get_json()
+    ids = [item["id"] for item in body["items"]]
+    shared = {item["id"] for item in web.get("/api/items?source=region-solidaire&limit=100")
+              .get_json()["items"]} & {item["id"] for item in web.get(
+                  "/api/items?source=actualites&limit=100").get_json()["items"]}
+    assert shared, "the dossier links news of the listing"
+    assert len(ids) == len(set(ids)) == body["total"]
 
 
 def test_api_items_unknown_feed_or_source_is_404(web: FlaskClient) -> None:

@@ -33,7 +33,7 @@ from syndication.app import create_app
 from syndication.errors import ConfigError, InvalidParameter
 from syndication.model import Catalogue, Item
 from syndication.refresh import refresh
-from syndication.render.french import french_date, french_figure
+from syndication.render.french import french_date
 from syndication.render.widget import widget_script
 from syndication.render.widget_options import (
     FONTS,
@@ -51,10 +51,11 @@ from .conftest import filled_runtime, make_catalogue, make_runtime
 
 PROBLEM = "application/problem+json"
 NBSP = "\u00a0"
-DOSSIER_FIGURES = [(f"1,1{NBSP}Md{NBSP}€", "pour le pacte rural"),
-                   (f"3,2{NBSP}Md{NBSP}€", "pour le pacte avec les quartiers populaires"),
-                   (f"7,7{NBSP}Md{NBSP}€", "pour faire de l’Île-de-France une terre d’innovation "
-                                           "sociale et d’engagements solidaires")]
+# As the page writes them ("Mds"), on every surface: amount and unit are for machines.
+DOSSIER_FIGURES = [("1,1 Md €", "pour le pacte rural"),
+                   ("3,2 Mds €", "pour le pacte avec les quartiers populaires"),
+                   ("7,7 Mds €", "pour faire de l’Île-de-France une terre d’innovation "
+                                 "sociale et d’engagements solidaires")]
 FRENCH_DATE = re.compile(r"^(1er|[12]?\d|3[01]) (janvier|février|mars|avril|mai|juin|juillet|"
                          r"août|septembre|octobre|novembre|décembre) \d{4}$")
 HOSTILE = '"><script>alert(1)</script><style>*{display:none}</style>'
@@ -158,8 +159,9 @@ def test_list_items_are_the_newest_of_the_feed_with_linked_titles_and_french_dat
         assert link["href"] == item.url and link.get_text() == item.title
         assert "target" not in link.attrs
         time = li.find("time")
-        assert datetime.fromisoformat(time["datetime"]) == item.date
-        assert time.get_text() == french_date(item.date)
+        assert item.published is not None  # the news pages say when they were published
+        assert datetime.fromisoformat(time["datetime"]) == item.published
+        assert time.get_text() == french_date(item.published)
         assert FRENCH_DATE.match(time.get_text())
         summary = li.find("p", class_="syndication-widget__summary")
         assert summary is not None and summary.get_text().startswith(item.summary[:30])
@@ -194,6 +196,41 @@ def test_cards_use_the_600px_copy_with_the_300px_one_in_srcset(web: FlaskClient)
     assert re.fullmatch(r"\S+/300\.jpg 300w, \S+/600\.jpg \d+w", image["srcset"])
 
 
+@pytest.mark.parametrize("layout", ["list", "cards", "headlines", "ticker"])
+def test_the_photo_credit_is_shown_under_every_photo(web: FlaskClient, filled: Filled,
+                                                      layout: str) -> None:
+    stored = {item.url: item for item in _feed_items(filled, "region-solidaire")}
+    for path in ("/embed/region-solidaire.html", "/embed/region-solidaire/frame"):
+        response = _get_ok(web, f"{path}?{urlencode({'layout': layout, 'image': 1})}")
+        items = _items(BeautifulSoup(response.data, "html.parser"))
+        credited = 0
+        for li in items:
+            item = stored[li.find("a", class_="syndication-widget__link")["href"]]
+            image = li.find("img")
+            credit = li.find(class_="syndication-widget__credit")
+            if image is None or not item.image or not item.image.credit:
+                assert credit is None
+                continue
+            # Next to its photo, visible, and said by screen readers as a credit.
+            assert image.find_parent("figure") is credit.find_parent("figure") is not None
+            assert credit.get_text() == f"Crédit photo : © {item.image.credit}"
+            assert credit.find(class_="syndication-widget__sr").get_text() == "Crédit photo : "
+            credited += 1
+        assert credited, f"no credited photo in {path} ({layout})"
+    dossier = _widget(web, "region-solidaire", count=20)
+    assert "© Andrea Piacquadio" in dossier.get_text()
+
+
+def test_an_item_without_a_publication_date_says_when_it_was_updated(web: FlaskClient,
+                                                                     filled: Filled) -> None:
+    [li] = [li for li in _items(_widget(web, "region-solidaire", count=20))
+            if li.find("a").get_text() == "Région solidaire"]
+    time = li.find("time")
+    # The dossier declares only dateModified: no "publication" on the day it was read.
+    assert time.get_text() == "Mis à jour le 15 septembre 2026"
+    assert time["datetime"].startswith("2026-09-15")
+
+
 def test_headlines_have_neither_images_nor_summaries_unless_asked(web: FlaskClient) -> None:
     root = _widget(web, layout="headlines")
     assert _items(root) and not root.find("img")
@@ -210,7 +247,7 @@ def test_figures_show_the_dossier_key_figures_in_french(web: FlaskClient,
               li.find(class_="syndication-widget__figure-label").get_text()) for li in rows]
     assert shown == DOSSIER_FIGURES
     dossier = next(i for i in _feed_items(filled, "region-solidaire") if i.figures)
-    assert shown[0][0] == french_figure(dossier.figures[0])
+    assert [value for value, _ in shown] == [f.value_text for f in dossier.figures]
     assert root.find("a", class_="syndication-widget__all")["href"] == dossier.url
     assert len(_widget(web, "region-solidaire", layout="figures", count=2)
                .select(".syndication-widget__figures > li")) == 2

@@ -78,12 +78,11 @@ THEMES = ("light", "dark")
 OUTPUTS = ("script", "frame", "fragment")
 FEED_TITLES = {"actualites": "Toutes les actualités de la Région",
                "region-solidaire": "Région solidaire"}
-# The key figures of the sample dossier; the amounts written by Babel (CLDR's "Md" for
-# "milliard(s)"), with the no-break spaces French typography puts inside them.
-FIGURES = [("1,1\u00a0Md\u00a0€", "pour le pacte rural"),
-           ("3,2\u00a0Md\u00a0€", "pour le pacte avec les quartiers populaires"),
-           ("7,7\u00a0Md\u00a0€", "pour faire de l’Île-de-France une terre d’innovation "
-                               "sociale et d’engagements solidaires")]
+# The key figures of the sample dossier, exactly as its page writes them.
+FIGURES = [("1,1 Md €", "pour le pacte rural"),
+           ("3,2 Mds €", "pour le pacte avec les quartiers populaires"),
+           ("7,7 Mds €", "pour faire de l’Île-de-France une terre d’innovation "
+                         "sociale et d’engagements solidaires")]
 MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre")
 FRENCH_DATE = re.compile(rf"^(1er|[2-9]|[12]\d|3[01]) ({'|'.join(MONTHS)}) \d{{4}}$")
@@ -283,10 +282,27 @@ def test_each_output_shows_the_region_solidaire_key_figures(
               figures.locator(".syndication-widget__figure-value").all_text_contents()]
     labels = [text(label) for label in
               figures.locator(".syndication-widget__figure-label").all_text_contents()]
-    # No-break spaces: "1,1 Md €" never wraps.
     assert list(zip(values, labels, strict=True)) == FIGURES
     for figure in figures.all():
         expect(figure).to_be_visible()
+        value = figure.locator(".syndication-widget__figure-value")
+        assert value.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"  # one line
+    assert opened.errors == []
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_each_output_shows_the_photo_credit_under_the_photo(
+        visit: Callable[..., Visit], host: HostSite, service: str, output: str) -> None:
+    opened, root = embed(visit, host, service, output, "region-solidaire",
+                         {"layout": "cards", "count": 10})
+    [dossier] = [item for item in root.locator(f"ul.syndication-widget__items > li{ITEM}").all()
+                 if text(item.locator(LINK).text_content() or "") == "Région solidaire"]
+    credit = dossier.locator(".syndication-widget__credit")
+    expect(credit).to_be_visible()
+    expect(credit).to_have_text("Crédit photo : © Andrea Piacquadio")  # said by screen readers
+    photo, line = (dossier.locator(".syndication-widget__image").bounding_box(),
+                   credit.bounding_box())
+    assert photo and line and line["y"] >= photo["y"] + photo["height"] - 1  # under the photo
     assert opened.errors == []
 
 

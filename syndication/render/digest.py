@@ -27,7 +27,7 @@ from markupsafe import Markup
 from ..model import Item
 from .agenda import UpcomingEntry
 from .feeds import shown_image
-from .french import french_date, french_figure
+from .french import french_date, item_date_text
 
 DIGEST_WIDTH = 600  # px: the one column, and the width of full-bleed images
 SUMMARY_MAX_CHARS = 280
@@ -57,13 +57,14 @@ class DigestImage:
     alt: str  # empty: decorative (the title next to it says what the item is)
     width: int  # as displayed in the digest, at most DIGEST_WIDTH
     height: int | None  # None when the image's proportions are unknown
+    credit: str | None = None  # shown under the image as "© …"
 
 
 @dataclass(frozen=True, slots=True)
 class DigestFigure:
     label: str
-    value: str  # French: "1,1 Md €"
-    value_text: str  # as written on the page
+    value: str  # as written on the page ("3,2 Mds €"), which is what people read
+    value_text: str  # the same: kept for the JSON's readers
     amount: int | float | None
     unit: str | None
 
@@ -74,8 +75,10 @@ class DigestEntry:
     url: str | None  # None if the item's URL is not absolute http(s): then it is not linked
     title: str
     summary: str  # truncated at a word boundary
-    date: datetime
-    date_text: str  # French: "1er décembre 2026"
+    date: datetime  # the publication date, else the last update (never when we read the page)
+    published: datetime | None
+    updated: datetime
+    date_text: str  # French: "1er décembre 2026", or "Mis à jour le …" without a publication date
     image: DigestImage | None
     figures: tuple[DigestFigure, ...]
 
@@ -90,15 +93,17 @@ def digest_image(item: Item, base_url: str = "") -> DigestImage | None:
         return None
     width = min(image.width, DIGEST_WIDTH) if image.width else DIGEST_WIDTH
     height = round(width * image.height / image.width) if image.width and image.height else None
-    return DigestImage(url=image.url, alt=image.alt or "", width=width, height=height)
+    return DigestImage(url=image.url, alt=image.alt or "", width=width, height=height,
+                       credit=item.image.credit)
 
 
 def digest_entry(item: Item, base_url: str = "") -> DigestEntry:
     return DigestEntry(
         id=item.id, url=_absolute_url(item.url), title=item.title,
-        summary=truncate_summary(item.summary), date=item.date,
-        date_text=french_date(item.date), image=digest_image(item, base_url),
-        figures=tuple(DigestFigure(label=f.label, value=french_figure(f), value_text=f.value_text,
+        summary=truncate_summary(item.summary), date=item.published or item.updated,
+        published=item.published, updated=item.updated,
+        date_text=item_date_text(item), image=digest_image(item, base_url),
+        figures=tuple(DigestFigure(label=f.label, value=f.value_text, value_text=f.value_text,
                                    amount=f.amount, unit=f.unit) for f in item.figures))
 
 
@@ -178,8 +183,10 @@ def _entry_json(entry: DigestEntry) -> dict[str, Any]:
     return {
         "id": entry.id, "url": entry.url, "title": entry.title, "summary": entry.summary,
         "date": entry.date.isoformat(), "date_text": entry.date_text,
+        "published": entry.published.isoformat() if entry.published else None,
+        "updated": entry.updated.isoformat(),
         "image": {"url": image.url, "alt": image.alt, "width": image.width,
-                  "height": image.height} if image else None,
+                  "height": image.height, "credit": image.credit} if image else None,
         "figures": [{"label": f.label, "value": f.value, "value_text": f.value_text,
                      "amount": f.amount, "unit": f.unit} for f in entry.figures],
     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -25,6 +25,7 @@ from .agenda import event_html
 GENERATOR = "syndication"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+MEDIA_NS = "http://search.yahoo.com/mrss/"
 PAGE_RELS = ("first", "previous", "next", "last")
 THUMBNAIL_WIDTH = 300
 
@@ -74,7 +75,7 @@ def render_rss(context: FeedContext, items: list[Item]) -> bytes:
     document = _generator(context, items, rss=True).rss_str(pretty=True)
     # feedgen writes only the self link into an RSS channel; hub and paging links join it here.
     extra = [(rel, href) for rel, href in _links(context) if rel != "self"]
-    return _finish(document, context, channel_links=extra)
+    return _finish(document, context, _credits(items), channel_links=extra)
 
 
 def render_atom(context: FeedContext, items: list[Item]) -> bytes:
@@ -83,7 +84,11 @@ def render_atom(context: FeedContext, items: list[Item]) -> bytes:
     document = _generator(context, items, rss=False).atom_str(pretty=True)
     enclosures = [_enclosure(item.image, context.base_url) if item.image else None
                   for item in items]
-    return _finish(document, context, entry_enclosures=enclosures)
+    return _finish(document, context, _credits(items), entry_enclosures=enclosures)
+
+
+def _credits(items: list[Item]) -> list[str | None]:
+    return [item.image.credit if item.image else None for item in items]
 
 
 def _enclosure(image: Image, base_url: str) -> tuple[str, str, int] | None:
@@ -132,7 +137,10 @@ def _generator(context: FeedContext, items: list[Item], *, rss: bool) -> FeedGen
         # text is escaped once more for RSS, so that both show it as written.
         entry.description(escape(summary) if rss else summary, isSummary=True)
         entry.content(xml_safe(full_content(item, context.base_url)), type="html")
-        entry.published(item.date)
+        # Only the dates the page or feed gave: without a publication date, RSS has no
+        # pubDate and Atom only `updated` (when we read the page is no publication date).
+        if item.published is not None:
+            entry.published(item.published)
         entry.updated(item.updated)
         for tag in map(xml_safe, item.tags):
             entry.category(term=tag, label=tag)
@@ -148,19 +156,21 @@ def _add_image(entry, image: Image, base_url: str,  # noqa: ANN001 - a feedgen F
                *, enclosure: bool) -> None:
     """The image where each client looks: media:content (feed readers, Mailchimp) and an
     enclosure at 600 px, which newsletter tools cannot resize themselves, with the real length
-    and type the enclosure needs; media:thumbnail at 300 px."""
+    and type the enclosure needs; media:thumbnail at 300 px. No media:group: Media RSS means a
+    group for alternatives of one object, and the W3C validator refuses a group holding one
+    media:content. The credit joins the media:content in _finish (feedgen has no media:credit)."""
     shown = shown_image(image, base_url)
     content = {"url": shown.url, "medium": "image"}
     for name, value in (("type", shown.type), ("width", shown.width),
                         ("height", shown.height), ("fileSize", shown.length)):
         if value:
             content[name] = str(value)
-    entry.media.content(content)
+    entry.media.content(content, group=None)
     small = shown_image(image, base_url, THUMBNAIL_WIDTH)
     thumbnail = {"url": small.url}
     if small.width and small.height:
         thumbnail.update(width=str(small.width), height=str(small.height))
-    entry.media.thumbnail(thumbnail)
+    entry.media.thumbnail(thumbnail, group=None)
     found = _enclosure(image, base_url)
     if enclosure and found:
         entry.enclosure(found[0], str(found[2]), found[1])
@@ -175,10 +185,12 @@ def full_content(item: Item, base_url: str = "") -> str:
         shown = shown_image(item.image, base_url)
         size = (f' width="{shown.width}" height="{shown.height}"'
                 if shown.width and shown.height else "")
-        credit = (f"<figcaption>Crédit photo : © {escape(item.image.credit)}</figcaption>"
-                  if item.image.credit else "")
+        credit = item.image.credit
+        # Once: a page whose text already credits the photo keeps its own words.
+        caption = (f"<figcaption>Crédit photo : © {escape(credit)}</figcaption>"
+                   if credit and credit not in unescape(item.content_html or "") else "")
         parts.append(f'<figure><img src="{escape(shown.url)}" '
-                     f'alt="{escape(shown.alt)}"{size}>{credit}</figure>')
+                     f'alt="{escape(shown.alt)}"{size}>{caption}</figure>')
     parts.append(item.content_html or f"<p>{escape(item.summary)}</p>")
     if item.figures:
         rows = "".join(f"<li><strong>{escape(figure.value_text)}</strong> "
@@ -187,13 +199,18 @@ def full_content(item: Item, base_url: str = "") -> str:
     return "\n".join(parts)
 
 
-def _finish(document: bytes, context: FeedContext,
+def _finish(document: bytes, context: FeedContext, credits: list[str | None],
             channel_links: list[tuple[str, str]] | None = None,
             entry_enclosures: list[tuple[str, str, int] | None] | None = None) -> bytes:
-    """Add what feedgen cannot: RSS channel links besides self, Atom enclosure links, and the
-    xml-stylesheet processing instruction that browsers follow and feed readers ignore."""
+    """Add what feedgen cannot: each image's media:credit, RSS channel links besides self, Atom
+    enclosure links, and the xml-stylesheet processing instruction that browsers follow and
+    feed readers ignore."""
     root = etree.fromstring(document)
-    entries = root.iterfind(f"{{{ATOM_NS}}}entry")
+    entries = list(root.iterfind(f"{{{ATOM_NS}}}entry")) or root.findall("channel/item")
+    for entry, credit in zip(entries, credits, strict=True):
+        content = entry.find(f"{{{MEDIA_NS}}}content")
+        if credit and content is not None:  # the credit travels with the image it is about
+            etree.SubElement(content, f"{{{MEDIA_NS}}}credit").text = xml_safe(credit)
     for entry, found in zip(entries, entry_enclosures or (), strict=False):
         if found:
             url, media_type, length = found
@@ -241,7 +258,6 @@ def _json_item(item: Item, base_url: str) -> dict[str, object]:
         "title": item.title,
         "content_html": full_content(item, base_url),
         "summary": item.summary,
-        "date_published": _rfc3339(item.date),
         "date_modified": _rfc3339(item.updated),
         "authors": [{"name": name} for name in item.authors],
         "tags": list(item.tags),
@@ -254,14 +270,23 @@ def _json_item(item: Item, base_url: str) -> dict[str, object]:
             "figures": [{"label": f.label, "value_text": f.value_text, "amount": f.amount,
                          "unit": f.unit} for f in item.figures],
             "image_credit": item.image.credit if item.image else None,
+            "image": _json_image(item.image, base_url) if item.image else None,
             "event": item.event.to_dict() if item.event else None,
         },
     }
+    if item.published is not None:  # never when we read the page: only what it said
+        entry["date_published"] = _rfc3339(item.published)
     if item.image:
         entry["image"] = shown_image(item.image, base_url).url
     if not item.authors:
         del entry["authors"]
     return entry
+
+
+def _json_image(image: Image, base_url: str) -> dict[str, object]:
+    """The image with what JSON Feed's `image` (a bare URL) cannot say: its text alternative and
+    its credit, which travels with the image wherever it is shown."""
+    return {"url": shown_image(image, base_url).url, "alt": image.alt, "credit": image.credit}
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -80,8 +80,9 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
         pages["previous"] = url(filters.query(page=filters.page - 1))
     if filters.page < last:
         pages["next"] = url(filters.query(page=filters.page + 1))
+    # A feed that never changed (empty since the start) was last built now, not in 2000.
     updated = changed_at if changed_at is not None else max(
-        (i.updated for i in selection.items), default=datetime(2000, 1, 1, tzinfo=UTC))
+        (i.updated for i in selection.items), default=datetime.now(UTC))
     context = FeedContext(
         feed=feed,
         self_url=url(filters.query()),

@@ -43,7 +43,8 @@ class Filters:
     def admits(self, item: Item) -> bool:
         if self.kind and item.kind != self.kind:
             return False
-        if self.tag and self.tag.casefold() not in (t.casefold() for t in item.tags):
+        # "solidarite" finds "Solidarité": tags are matched as `q` is, without case or accents.
+        if self.tag and fold(self.tag) not in (fold(t) for t in item.tags):
             return False
         if self.q:
             text = fold(f"{item.title} {item.summary}")

@@ -37,7 +37,7 @@ from ..normalise import PARIS
 from .agenda_widget import agenda_entries, events_json_ld
 from .digest import truncate_summary
 from .feeds import shown_image
-from .french import french_date, french_figure
+from .french import item_date_text
 from .widget_options import CARD_WIDTH, FONTS, THUMBNAIL_WIDTH, WidgetOptions
 
 _environment = Environment(loader=PackageLoader("syndication", "templates"),
@@ -80,6 +80,7 @@ class WidgetImage:
     srcset: str  # "" when only one size exists
     width: int | None
     height: int | None
+    credit: str | None  # "Andrea Piacquadio": shown under the photo as "© Andrea Piacquadio"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class WidgetEntry:
     url: str | None  # None if not an absolute http(s) URL: the title is then not a link
     title: str
     date_iso: str
-    date_text: str  # "1er décembre 2026"
+    date_text: str  # "1er décembre 2026", or "Mis à jour le …" without a publication date
     summary: str
     image: WidgetImage | None
     more: bool  # beyond the first `more` items: hidden until "Voir plus"
@@ -95,7 +96,7 @@ class WidgetEntry:
 
 @dataclass(frozen=True, slots=True)
 class WidgetFigure:
-    value: str  # "1,1 Md €"
+    value: str  # as the page wrote it: "3,2 Mds €"
     label: str
 
 
@@ -103,8 +104,8 @@ def widget_entries(items: list[Item], options: WidgetOptions, base_url: str) -> 
     width = CARD_WIDTH if options.layout == "cards" else THUMBNAIL_WIDTH
     return [WidgetEntry(
         url=http_url(item.url), title=item.title,
-        date_iso=item.date.astimezone(PARIS).isoformat(timespec="seconds"),
-        date_text=french_date(item.date),
+        date_iso=(item.published or item.updated).astimezone(PARIS).isoformat(timespec="seconds"),
+        date_text=item_date_text(item),
         summary=truncate_summary(item.summary, options.summary_length) if options.summary else "",
         image=widget_image(item, base_url, width) if options.image else None,
         more=0 < options.more <= position,
@@ -124,13 +125,14 @@ def widget_image(item: Item, base_url: str, width: int) -> WidgetImage | None:
     small = derivative_of(item.image, THUMBNAIL_WIDTH)
     if width != THUMBNAIL_WIDTH and small is not None and base_url and shown.width:
         srcset = f"{base_url}/{small.path} {small.width}w, {shown.url} {shown.width}w"
-    return WidgetImage(src=shown.url, srcset=srcset, width=shown.width, height=shown.height)
+    return WidgetImage(src=shown.url, srcset=srcset, width=shown.width, height=shown.height,
+                       credit=item.image.credit)
 
 
 def widget_figures(item: Item | None, options: WidgetOptions) -> list[WidgetFigure]:
     if item is None:
         return []
-    return [WidgetFigure(value=french_figure(figure), label=figure.label)
+    return [WidgetFigure(value=figure.value_text, label=figure.label)
             for figure in item.figures[:options.count]]
 
 

@@ -171,7 +171,10 @@ def sync_jobs(scheduler: BaseScheduler, runtime: Runtime, queue: Queue | None = 
 
 def prepare(runtime: Runtime) -> None:
     """Before the first run: bring feed indexes in line with feeds/*.toml, which may have
-    changed since the last run."""
+    changed since the last run, and with the sources added through the API, read again first:
+    a scheduler that waited to lead may hold a view older than them, and re-indexing from it
+    would take their items out of the feeds they joined. Raises StoreUnavailable."""
+    runtime.live.sync(force=True)
     now = datetime.now(UTC)
     for feed in runtime.catalogue.feeds.values():
         if runtime.store.rebuild_feed(feed, now):

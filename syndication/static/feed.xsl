@@ -101,8 +101,9 @@
           .contenus { list-style: none; padding: 0; }
           .contenus li { border-top: 1px solid #929292; padding: 1rem 0; overflow: hidden; }
           .contenus h3 { margin: 0 0 .25rem; font-size: 1.2rem; }
-          .contenus img { float: right; width: 10rem; max-width: 40%; height: auto;
-                          margin: 0 0 .5rem 1rem; }
+          .contenus figure { float: right; width: 10rem; max-width: 40%; margin: 0 0 .5rem 1rem; }
+          .contenus img { display: block; width: 100%; height: auto; }
+          .contenus figcaption { font-size: .8rem; color: #3a3a3a; }
           .date { color: #3a3a3a; margin: 0; }
           footer { border-top: 1px solid #929292; margin-top: 2rem; padding-bottom: 1rem; }
         </style>
@@ -191,6 +192,7 @@
           <xsl:with-param name="enclosure" select="enclosure[starts-with(@type, 'image/')]/@url"/>
         </xsl:call-template>
       </xsl:with-param>
+      <xsl:with-param name="credit" select="normalize-space(.//media:credit[1])"/>
       <xsl:with-param name="iso">
         <xsl:call-template name="rfc822-to-iso">
           <xsl:with-param name="value" select="normalize-space(pubDate)"/>
@@ -211,6 +213,9 @@
               select="atom:link[@rel='enclosure' and starts-with(@type, 'image/')]/@href"/>
         </xsl:call-template>
       </xsl:with-param>
+      <xsl:with-param name="credit" select="normalize-space(.//media:credit[1])"/>
+      <!-- Without a publication date, the entry says when it was updated, never "Publié". -->
+      <xsl:with-param name="updated" select="not(atom:published)"/>
       <xsl:with-param name="iso">
         <xsl:choose>
           <xsl:when test="atom:published">
@@ -230,11 +235,19 @@
     <xsl:param name="summary"/>
     <xsl:param name="image"/>
     <xsl:param name="iso"/>  <!-- YYYY-MM-DD, or empty -->
+    <xsl:param name="credit"/>  <!-- the photo's credit, or empty -->
+    <xsl:param name="updated" select="false()"/>  <!-- $iso is an update date -->
     <li>
       <article>
-        <!-- Decorative next to the title that says the same: alt is empty on purpose. -->
+        <!-- Decorative next to the title that says the same: alt is empty on purpose. The
+             credit travels with the photo. -->
         <xsl:if test="starts-with($image, 'http')">
-          <img src="{$image}" alt="" loading="lazy"/>
+          <figure>
+            <img src="{$image}" alt="" loading="lazy"/>
+            <xsl:if test="$credit">
+              <figcaption>© <xsl:value-of select="$credit"/></figcaption>
+            </xsl:if>
+          </figure>
         </xsl:if>
         <h3>
           <xsl:choose>
@@ -245,7 +258,12 @@
           </xsl:choose>
         </h3>
         <xsl:if test="string-length($iso) = 10">
-          <p class="date">Publié le <time datetime="{$iso}">
+          <p class="date">
+            <xsl:choose>
+              <xsl:when test="$updated">Mis à jour le </xsl:when>
+              <xsl:otherwise>Publié le </xsl:otherwise>
+            </xsl:choose>
+            <time datetime="{$iso}">
             <xsl:call-template name="french-date">
               <xsl:with-param name="iso" select="$iso"/>
             </xsl:call-template>

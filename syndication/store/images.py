@@ -12,6 +12,10 @@ images.image_key(url), a digest of the image's absolute URL; {version} a digest 
                                                    since the version names the original
     P:image:{key}:failed                   string  why the last fetch failed; expires when the
                                                    image may be tried again
+    P:image:{key}:probing                  string  held (SET NX, with expiry) by the refresh that
+                                                   fetches the image now: another one waits
+    P:image:{key}:probed                   list    one element, pushed when that fetch ends
+                                                   (short expiry): waiters block on it
 
 The facts, the original and the derivatives rendered at probe time are written in one MULTI/EXEC,
 so a reader never finds facts without the bytes they describe. Binary values are read without
@@ -150,6 +154,32 @@ class ImageStore:
         names = [str(name) for name in self.redis.scan_iter(match=self._key(key, "*"),
                                                              count=1000)]
         self.redis.delete(self._key(key), *names)
+
+    # --- one fetch per image, whoever needs it -------------------------------------------------
+    # Two sources (or processes) refreshing at once may meet the same image: the first claims
+    # it and fetches it, the others block on its `probed` list until it is done.
+
+    def claim_probe(self, key: str, seconds: int) -> bool:
+        """Whether this caller fetches the image now (no one else is); held `seconds` at most."""
+        return bool(self.redis.set(self._key(key, "probing"), "1", nx=True, ex=seconds))
+
+    def end_probe(self, key: str) -> None:
+        """The claimed fetch is over (its record or failure is written): wake the waiters."""
+        with self.redis.pipeline(transaction=True) as tx:
+            tx.delete(self._key(key, "probing"))
+            tx.delete(self._key(key, "probed"))
+            tx.rpush(self._key(key, "probed"), "1")
+            tx.expire(self._key(key, "probed"), 60)
+            tx.execute()
+
+    def await_probe(self, key: str, seconds: int) -> bool:
+        """Whether the fetch someone else claimed is over (or abandoned: its claim expired),
+        after blocking `seconds` at most (keep it under the client's socket timeout)."""
+        probed = self._key(key, "probed")
+        # Popped and pushed back at once: every waiter sees the one element.
+        if self.redis.brpoplpush(probed, probed, timeout=seconds) is not None:
+            return True
+        return not self.redis.exists(self._key(key, "probing"))
 
     def record_failure(self, key: str, reason: str, retry_after: int) -> None:
         """Remember why an image could not be used (name its URL), for `retry_after` seconds."""

@@ -64,6 +64,11 @@ def items() -> ResponseReturnValue:
             merged += selection.items
             total += selection.total
         merged.sort(key=lambda item: item.date, reverse=True)
+        # A page two sources reach is one item (as in feeds): listed once, under its first.
+        unique = list({item.id: item for item in reversed(merged)}.values())
+        unique.sort(key=lambda item: item.date, reverse=True)
+        total -= len(merged) - len(unique)
+        merged = unique
         offset = (filters.page - 1) * filters.limit
         selection = Selection(merged[offset:offset + filters.limit], total)
     return jsonify({"count": len(selection.items), "total": selection.total,

@@ -8,9 +8,9 @@ is the one shape WordPress keeps from a provider outside its allow-list, a block
 and a sandboxed iframe of `/embed/{feed}/frame` (WordPress adds the `#?secret=` and resizes it
 through the frame's messages). `maxwidth` and `maxheight` are honoured: the width is 600 px or
 `maxwidth` if smaller (larger values are clamped), the height an estimate for the layout or
-`maxheight` if smaller; the thumbnail (our 300 px copy of the newest image) is left out when it
-does not fit. Unknown URL: 404; format other than json and xml: 501; a non-numeric or zero size:
-400.
+`maxheight` if smaller; the thumbnail (our 300 px copy of the newest image, its credit in
+`thumbnail_credit`) is left out when it does not fit. Unknown URL: 404; format other than json
+and xml: 501; a non-numeric or zero size: 400.
 
 Discovery: every feed response carries the oEmbed links in its HTTP Link header
 (`discovery_links`), and HTML pages carry `<link rel="alternate" … +oembed>` tags
@@ -154,13 +154,19 @@ def _size(name: str) -> int | None:
 
 def _thumbnail(items: list[Item], base_url: str, max_width: int | None,
                max_height: int | None) -> dict[str, object] | None:
-    """Our 300 px copy of the newest image, if it fits the maximum sizes (oEmbed 2.3.4)."""
+    """Our 300 px copy of the newest image, if it fits the maximum sizes (oEmbed 2.3.4), with
+    its credit."""
     for item in items:
         copy = derivative_of(item.image, THUMBNAIL_WIDTH)
         if copy is None:
             continue
         if (max_width and copy.width > max_width) or (max_height and copy.height > max_height):
             return None
-        return {"thumbnail_url": f"{base_url}/{copy.path}", "thumbnail_width": copy.width,
-                "thumbnail_height": copy.height}
+        found: dict[str, object] = {"thumbnail_url": f"{base_url}/{copy.path}",
+                                    "thumbnail_width": copy.width,
+                                    "thumbnail_height": copy.height}
+        if item.image and item.image.credit:
+            # The credit travels with the photo; oEmbed 2.3.4 lets a provider add parameters.
+            found["thumbnail_credit"] = item.image.credit
+        return found
     return None
