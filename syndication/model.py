@@ -149,11 +149,8 @@ class Item:
         for name in ("first_seen", "updated", "published"):
             value = getattr(self, name)
             data[name] = value.isoformat() if value else None
-        if self.event is None:  # no key at all: the records (and hashes) of other items stay
-            del data["event"]
-        else:
-            data["event"] = self.event.to_dict()
-        return data
+        data.pop("event")  # no key without an event: the records (and hashes) of others stay
+        return data | ({"event": self.event.to_dict()} if self.event else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:

@@ -224,7 +224,7 @@ def test_the_index_offers_an_agenda_subscription(web: Any) -> None:
 def test_a_pushed_event_with_an_end_before_its_start_is_refused(web: Any, token: str) -> None:
     payload = batch()
     payload["items"][0]["event"]["end"] = at(4)
-    payload["items"][1]["event"]["start"] = day(1)
+    payload["items"][1]["event"]["end"] = day(1)  # a date end before a date-time start
     payload["items"][2]["event"]["start"] = "2026-02-30"
     answer = push(web, token, payload)
     assert answer.status_code == 422
