@@ -248,3 +248,18 @@ def test_the_digest_gains_a_section_of_upcoming_events(web: Any, token: str) -> 
     assert document["upcoming"][1]["badge"] == "Annulé"
     actualites = json.loads(web.get("/digest/actualites.json").data)
     assert actualites["upcoming"] == []
+
+
+def test_near_and_within_keep_the_events_placed_around_a_point(web: Any, token: str) -> None:
+    assert push(web, token, batch()).status_code == 200
+    villette = "48.8915,2.3900"
+    near = json.loads(web.get(f"/feeds/agenda.json?near={villette}&within=1").data)
+    assert [item["title"] for item in near["items"]] == ["Forum de l’emploi"]
+    provins = json.loads(web.get("/feeds/agenda.json?near=48.5597,3.2993&within=5").data)
+    assert provins["items"] == []  # the forum is 80 km away; events without geo never match
+    wide = json.loads(web.get("/feeds/agenda.json?near=48.5597,3.2993&within=100").data)
+    assert [item["title"] for item in wide["items"]] == ["Forum de l’emploi"]
+    assert web.get("/feeds/agenda.json?near=91,2").status_code == 400
+    assert web.get("/feeds/agenda.json?near=48.8,2.3&within=-1").status_code == 400
+    api = web.get(f"/api/items?near={villette}").json
+    assert [item["title"] for item in api["items"]] == ["Forum de l’emploi"]

@@ -12,6 +12,7 @@ Entry points: `is_agenda`, `select_events`, `agenda_variant` (for the render cac
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -72,15 +73,18 @@ def unique_events(items: Iterable[Item]) -> list[Item]:
 
 
 def select_events(items: Iterable[Item], now: datetime, *, upcoming: bool = True,
-                  start_from: datetime | None = None,
-                  start_to: datetime | None = None) -> list[Item]:
+                  start_from: datetime | None = None, start_to: datetime | None = None,
+                  near: tuple[float, float] | None = None, within: float = 10.0) -> list[Item]:
     """Events by start (the next occurrence of a recurring one), soonest first: those not ended
-    when `upcoming`, those ending after `start_from` and starting before `start_to`."""
+    when `upcoming`, those ending after `start_from` and starting before `start_to`, those
+    placed within `within` km of `near`."""
     chosen = []
     for item in unique_events(items):
         event = item.event
         assert event is not None
         if upcoming and not is_upcoming(event, now):
+            continue
+        if near is not None and (event.geo is None or distance_km(near, event.geo) > within):
             continue
         moment = next_start(event, start_from or now)
         if start_from is not None and not is_upcoming(event, start_from):
@@ -213,11 +217,19 @@ def agenda_selection(items: Iterable[Item], filters: Filters, now: datetime) -> 
     admitted = [item for item in items if filters.admits(item)]
     upcoming = filters.upcoming if filters.upcoming is not None else filters.start_from is None
     events = select_events(admitted, now, upcoming=upcoming, start_from=filters.start_from,
-                           start_to=filters.start_to)
+                           start_to=filters.start_to, near=filters.near, within=filters.within)
     if not filters.agenda:
         events += [item for item in admitted if item.event is None]
     offset = (filters.page - 1) * filters.limit
     return Selection(events[offset:offset + filters.limit], len(events))
+
+
+def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The great-circle distance between two (latitude, longitude) points (haversine)."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + \
+        math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
 
 
 def webcal(ics_url: str) -> str:

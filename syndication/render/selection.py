@@ -29,11 +29,13 @@ class Filters:
     upcoming: bool | None = None  # None: the feed's default (render/agenda.py)
     start_from: datetime | None = None  # events ending after it (render/agenda.py)
     start_to: datetime | None = None  # events starting before it
+    near: tuple[float, float] | None = None  # (latitude, longitude): events within `within` km
+    within: float = 10.0
 
     @property
     def agenda(self) -> bool:
         """Whether events are asked for, by start date (whatever the feed)."""
-        return bool(self.upcoming or self.start_from or self.start_to)
+        return bool(self.upcoming or self.start_from or self.start_to or self.near)
 
     @property
     def filtering(self) -> bool:
@@ -58,7 +60,9 @@ class Filters:
             "since": self.since.isoformat() if self.since else None, "page": self.page,
             "upcoming": None if self.upcoming is None else int(self.upcoming),
             "from": self.start_from.isoformat() if self.start_from else None,
-            "to": self.start_to.isoformat() if self.start_to else None}
+            "to": self.start_to.isoformat() if self.start_to else None,
+            "near": ",".join(map(str, self.near)) if self.near else None,
+            "within": f"{self.within:g}" if self.near and self.within != 10.0 else None}
         values.update(changes)
         if values["page"] == 1:
             values["page"] = None
@@ -76,7 +80,8 @@ class Selection:
         return max(1, -(-self.total // limit))
 
 
-FILTERS = ("limit", "kind", "tag", "since", "q", "page", "upcoming", "from", "to")
+FILTERS = ("limit", "kind", "tag", "since", "q", "page", "upcoming", "from", "to", "near",
+           "within")
 
 
 def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
@@ -88,7 +93,8 @@ def parse_filters(args: Mapping[str, str], default_limit: int) -> Filters:
                    q=_q(args.get("q")), page=_page(args.get("page")),
                    default_limit=default_limit, upcoming=_upcoming(args.get("upcoming")),
                    start_from=_since(args.get("from"), "from"),
-                   start_to=_since(args.get("to"), "to", end_of_day=True))
+                   start_to=_since(args.get("to"), "to", end_of_day=True),
+                   near=_near(args.get("near")), within=_within(args.get("within")))
 
 
 def once(args: Mapping[str, str], names: tuple[str, ...]) -> None:
@@ -156,6 +162,32 @@ def _tag(raw: str | None) -> str | None:
     if len(raw) > 100:
         raise InvalidParameter("tag", "must be at most 100 characters")
     return raw.strip()
+
+
+# The document's patterns (static/openapi.json), so that what it admits is what is accepted.
+_NEAR = re.compile(r"\s*(-?(?:90(?:\.0{1,8})?|[0-8]?[0-9](?:\.[0-9]{1,8})?))\s*,"
+                   r"\s*(-?(?:180(?:\.0{1,8})?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]{1,8})?))\s*")
+_WITHIN = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,3})?")
+
+
+def _near(raw: str | None) -> tuple[float, float] | None:
+    """ "48.85,2.35": a latitude and a longitude in degrees (WGS 84)."""
+    if raw is None or raw == "":
+        return None
+    match = _NEAR.fullmatch(raw)
+    if not match:
+        raise InvalidParameter("near", "must be a latitude and a longitude in degrees, as "
+                                       "48.8566,2.3522")
+    return float(match[1]), float(match[2])
+
+
+def _within(raw: str | None) -> float:
+    """Kilometres around `near`, up to 9999.999; 10 by default."""
+    if raw is None or raw == "":
+        return 10.0
+    if not _WITHIN.fullmatch(raw):
+        raise InvalidParameter("within", "must be a distance in kilometres, as 10 or 2.5")
+    return float(raw)
 
 
 def _upcoming(raw: str | None) -> bool | None:
