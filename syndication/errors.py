@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import ssl
 import traceback
 
 
@@ -40,9 +42,32 @@ class FetchTimeout(FetchError):
 
 
 class TransportFailure(FetchError):
-    """DNS, connection refused, TLS, too many redirects: the server could not be reached."""
+    """DNS, connection refused, TLS, too many redirects: the server could not be reached.
+    `kind` says which when known: "dns" (no address for the host), "connection-refused",
+    "tls" (the secure connection failed: certificate, protocol); "unreachable" otherwise."""
 
     kind = "unreachable"
+
+    def __init__(self, url: str, message: str, *, kind: str | None = None):
+        if kind is not None:
+            self.kind = kind
+        super().__init__(url, message)
+
+
+def transport_kind(error: BaseException) -> str | None:
+    """What failed under httpx's exception, from the exceptions it wraps: a refused connection
+    or TLS (a certificate, a protocol); None when neither."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return "tls"
+        if isinstance(current, ConnectionRefusedError) or (
+                isinstance(current, OSError) and current.errno == errno.ECONNREFUSED):
+            return "connection-refused"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class TooManyRedirects(TransportFailure):
