@@ -95,6 +95,7 @@ def _serve(host: str, port: int, scheduler: bool,
     from .schedule import run_scheduler
 
     require_known_origin(load_settings(), host)
+    _interrupt_on_sigterm()
     runtime = _runtime()
     app = create_app(runtime=runtime)
     stopping = threading.Event()
@@ -160,6 +161,18 @@ def worker(burst: bool, name: str | None) -> None:
         work(runtime, burst=burst, name=name)
     finally:
         runtime.close()
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a supervisor, `kill`, a container stopping) stops `serve` and `demo` as Ctrl+C
+    does: the scheduler resigns cleanly and the embedded Redis saves and stops, instead of
+    outliving the process."""
+    import signal
+
+    def interrupt(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _stop_on_signals() -> threading.Event:
