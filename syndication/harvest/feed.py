@@ -44,7 +44,8 @@ def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
         else:
             skip_page(harvest, entry.where, entry.error)
     links = list(entries)[:source.max_items]
-    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links + skipped))
+    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links + skipped),
+                                          home=parsed.home)
     harvest.followed = links
     for link in links:
         record = entries[link]
