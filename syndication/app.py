@@ -86,7 +86,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
 
 def _domain_error(error: SyndicationError) -> ResponseReturnValue:
     if isinstance(error, NotFound):
-        return _problem(404, "Not found", str(error))
+        parameter = getattr(error, "parameter", None)  # a parameter's value named nothing
+        return _problem(404, "Not found", str(error),
+                        **({"parameter": parameter} if parameter else {}))
     if isinstance(error, InvalidParameter):
         return _problem(400, "Invalid parameter", str(error), parameter=error.parameter)
     if isinstance(error, InvalidInput):

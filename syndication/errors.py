@@ -161,6 +161,24 @@ class NotFound(SyndicationError):
         super().__init__(f"unknown {what} '{name}'")
 
 
+class NotEmbeddable(NotFound):
+    """oEmbed's `url` parameter is none of our feeds or widgets (HTTP 404). The message says
+    why without repeating the URL, which is the asker's, not ours."""
+
+    def __init__(self, why: str):
+        self.what, self.name, self.parameter = "embeddable URL", "url", "url"
+        SyndicationError.__init__(self, f"parameter 'url': {why}")
+
+
+class PastLastPage(NotFound):
+    """A page after the last of a paged answer (HTTP 404): page 1 always exists, even empty."""
+
+    def __init__(self, page: int, last: int):
+        self.what, self.name, self.parameter = "page", str(page), "page"
+        SyndicationError.__init__(self, f"parameter 'page': there is no page {page}, the last "
+                                        f"is page {last}")
+
+
 class InvalidInput(SyndicationError):
     """A request body with invalid fields (HTTP 422): every problem found, each naming its
     field as a path ("items[3].published")."""

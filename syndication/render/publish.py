@@ -61,7 +61,8 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
     selection = select_items(
         lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
                                                       offset=offset),
-        partial(store.feed_count, feed.id), filters, holdings.settings.retention)
+        partial(store.feed_count, feed.id), filters, holdings.settings.retention
+    ).check_page(filters)
     publisher = catalogue.publishers[feed.publisher]
     url = partial(feed_url, base_url, feed.id, fmt)
     last = selection.last_page(filters.limit)

@@ -58,6 +58,7 @@ def items() -> ResponseReturnValue:
         merged.sort(key=lambda item: item.date, reverse=True)
         offset = (filters.page - 1) * filters.limit
         selection = Selection(merged[offset:offset + filters.limit], total)
+    selection.check_page(filters)
     return jsonify({"count": len(selection.items), "total": selection.total,
                     "page": filters.page,
                     "items": [_item(item) for item in selection.items]})
