@@ -38,6 +38,7 @@ from .web import (
     feeds,
     health,
     hub,
+    icons,
     images,
     index,
     metrics,
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
                    metrics, oembed):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(embed.blueprint)
+    app.register_blueprint(icons.blueprint)
 
     @app.before_request
     def follow_api_sources() -> None:

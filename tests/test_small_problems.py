@@ -3,16 +3,22 @@ a page past the last is a 404 (page 1 of an empty feed stays a 200), /favicon.ic
 
 from __future__ import annotations
 
+import io
+import tomllib
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
+from packaging.requirements import Requirement
+from PIL import Image
 from redis import Redis
 
 from syndication.app import create_app
 
-from .conftest import filled_runtime
+from .conftest import ROOT, filled_runtime
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +73,27 @@ def test_a_page_past_the_last_is_a_404_that_says_so(web: FlaskClient, path: str)
 ])
 def test_the_last_page_and_page_one_of_an_empty_feed_answer(web: FlaskClient, path: str) -> None:
     assert web.get(path).status_code == 200
+
+
+def test_the_favicon_answers_and_pages_link_an_svg_icon(web: FlaskClient) -> None:
+    answer = web.get("/favicon.ico")
+    assert answer.status_code == 200 and answer.mimetype == "image/vnd.microsoft.icon"
+    icon = Image.open(io.BytesIO(answer.data))
+    assert icon.format == "ICO" and (32, 32) in icon.info["sizes"]
+    for page in ("/", "/status"):
+        link = BeautifulSoup(web.get(page).data, "html.parser").find("link", rel="icon")
+        assert link is not None and link["type"] == "image/svg+xml", page
+        with web.get(link["href"]) as svg:  # a static file: closed once read
+            assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+            assert ET.fromstring(svg.data).tag == "{http://www.w3.org/2000/svg}svg"
+
+
+def test_the_license_is_an_spdx_expression_that_setuptools_reads_without_warning() -> None:
+    """A `license = { text = … }` table makes every install warn (deprecated by PEP 639);
+    setuptools reads an SPDX string from version 77 on. (Checked by hand with `pip install -e .`
+    in a fresh venv: no warning.)"""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["license"] == "MIT"
+    [setuptools] = [r for r in project["build-system"]["requires"] if r.startswith("setuptools")]
+    assert Requirement(setuptools).specifier.contains("77") and not Requirement(
+        setuptools).specifier.contains("76.9")
