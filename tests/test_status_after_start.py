@@ -120,6 +120,7 @@ def test_status_and_api_say_a_source_was_not_checked_since_the_start(
     assert row["data-shown-state"] == UNCHECKED
     sources = {s["id"]: s for s in web.get("/api/sources").get_json()["sources"]}
     assert sources["region-solidaire"]["status"]["checked_since_start"] is False
+    assert sources["agenda"]["status"]["checked_since_start"] is None  # pushed, never checked
     assert web.get("/api/sources").get_json()["scheduler_started"] is not None
     index = BeautifulSoup(web.get("/").data, "html.parser").get_text(" ", strip=True)
     assert "pas encore vérifié depuis le démarrage" in index

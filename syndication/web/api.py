@@ -125,8 +125,9 @@ def source_document(source: Source, scheduler_started: datetime | None) -> dict[
     pushed = source.type == SourceType.PUSH
     status = store.source_status(source.id)
     shown = status.to_dict() | {"warning_count": len(status.warnings),
-                                "checked_since_start": checked_since_start(status,
-                                                                           scheduler_started)}
+                                # a pushed source is never checked: its publisher sends
+                                "checked_since_start": None if pushed else checked_since_start(
+                                    status, scheduler_started)}
     if not from_operator():
         for name in OPERATOR_ONLY:
             del shown[name]
