@@ -51,11 +51,12 @@ from syndication.catalogue import load_catalogue  # noqa: E402
 from syndication.extract import extract_page  # noqa: E402
 from syndication.extract.feeds import parse_feed, parse_sitemap  # noqa: E402
 from syndication.fetch import decode_html  # noqa: E402
-from syndication.model import Catalogue, Item, Source, SourceStatus  # noqa: E402
+from syndication.model import Catalogue, Item, Source  # noqa: E402
 from syndication.normalise import content_hash, item_id, normalise  # noqa: E402
 from syndication.refresh import refresh  # noqa: E402
 from syndication.runtime import Runtime, open_runtime  # noqa: E402
 from syndication.settings import load_settings  # noqa: E402
+from syndication.state import SourceStatus  # noqa: E402
 from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
 from tests.faulty_site import BILLION_LAUGHS  # noqa: E402
 

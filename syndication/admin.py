@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import openapi
-from .catalogue import parse_api_source
-from .errors import ConfigError, Conflict, InvalidInput
+from .catalogue import api_source_problems, parse_api_source
+from .errors import Conflict, InvalidInput
 from .fetch.addresses import URLRefused, check_url, parse_networks
 from .model import Catalogue, Source, SourceType
 from .runtime import Runtime
@@ -37,14 +37,20 @@ def check_source(runtime: Runtime, definition: Any,
     URL's), which states the API's rules (a few stricter than a file's: URLs as pushed items
     have them, `every` up to 365 days), and its URL like any URL that comes from outside;
     InvalidInput naming the field otherwise."""
-    try:
-        source, feeds = parse_api_source(definition, runtime.live.declared)
-    except ConfigError as error:
-        raise InvalidInput([(error.field or "(body)", error.message)]) from None
-    problems = [problem for error in openapi.validator(schema).iter_errors(definition)
-                for problem in openapi.problems(error)]
+    # Every field with a problem, in one answer: the parser's (one per field), then the
+    # schema's for the fields the parser let through.
+    problems = api_source_problems(definition, runtime.live.declared)
+    problems += [problem for error in openapi.validator(schema).iter_errors(definition)
+                 for problem in openapi.problems(error)]
+    if problems and isinstance(definition, dict) and definition.get("type") != SourceType.PUSH \
+            and "url" not in dict(problems):
+        try:
+            _check_fetch_url(runtime, definition["url"])
+        except InvalidInput as refused:
+            problems += refused.problems
     if problems:
         raise InvalidInput(sorted(dict(reversed(problems)).items()))
+    source, feeds = parse_api_source(definition, runtime.live.declared)
     if source.type != SourceType.PUSH:
         _check_fetch_url(runtime, source.url)
     return source, feeds

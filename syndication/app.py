@@ -41,6 +41,7 @@ from .web import (
     feeds,
     health,
     hub,
+    icons,
     images,
     index,
     metrics,
@@ -74,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
                    status, metrics, oembed):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(embed.blueprint)
+    app.register_blueprint(icons.blueprint)
 
     @app.before_request
     def follow_api_sources() -> None:
@@ -90,7 +92,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
 
 def _domain_error(error: SyndicationError) -> ResponseReturnValue:
     if isinstance(error, NotFound):
-        return _problem(404, "Not found", str(error), error=error)
+        parameter = getattr(error, "parameter", None)  # a parameter's value named nothing
+        return _problem(404, "Not found", str(error), error=error,
+                        **({"parameter": parameter} if parameter else {}))
     if isinstance(error, InvalidParameter):
         return _problem(400, "Invalid parameter", str(error), error=error,
                         parameter=error.parameter)

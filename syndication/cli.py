@@ -19,8 +19,9 @@ import click
 
 from .catalogue import load_catalogue
 from .errors import ConfigError, Conflict, InvalidInput, SyndicationError
-from .model import Outcome, Source
+from .model import Source
 from .settings import load_settings, require_known_origin, settings_table
+from .state import Outcome
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -95,6 +96,7 @@ def _serve(host: str, port: int, scheduler: bool,
     from .schedule import run_scheduler
 
     require_known_origin(load_settings(), host)
+    _interrupt_on_sigterm()
     runtime = _runtime()
     app = create_app(runtime=runtime)
     stopping = threading.Event()
@@ -160,6 +162,18 @@ def worker(burst: bool, name: str | None) -> None:
         work(runtime, burst=burst, name=name)
     finally:
         runtime.close()
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (a supervisor, `kill`, a container stopping) stops `serve` and `demo` as Ctrl+C
+    does: the scheduler resigns cleanly and the embedded Redis saves and stops, instead of
+    outliving the process."""
+    import signal
+
+    def interrupt(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _stop_on_signals() -> threading.Event:

@@ -17,18 +17,9 @@ from datetime import datetime
 
 from .drift import layout_drift
 from .errors import ExtractionFailed, page_skipped, where_raised
-from .model import (
-    ExtractionCounts,
-    Harvest,
-    Item,
-    Outcome,
-    PageState,
-    Source,
-    SourceState,
-    SourceStatus,
-    member_of,
-)
+from .model import Item, Source, member_of
 from .normalise import Networks, normalise, reconcile
+from .state import ExtractionCounts, Harvest, Outcome, PageState, SourceState, SourceStatus
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A redesign rarely breaks a scraper loudly: the pages still answer 200, and the selectors find
 nothing, or much less, or items without their title or date. `layout_drift` compares what a
-refresh got with what the last good one got (model.ExtractionCounts, kept by the store with each
+refresh got with what the last good one got (state.ExtractionCounts, kept by the store with each
 committed refresh) and names what changed; refresh.py then keeps the last good items published and
 marks the source `degraded`. A pure function of old and new counts, tested without I/O.
 
@@ -11,7 +11,7 @@ Entry point: `layout_drift(last_good, now)`.
 
 from __future__ import annotations
 
-from .model import ExtractionCounts
+from .state import ExtractionCounts
 
 MIN_RATIO = 0.5  # fewer items than this share of the last good count is suspicious…
 MIN_ITEMS = 4  # …when the last good count had at least this many (small sources vary by chance)

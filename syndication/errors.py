@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import ssl
 import traceback
 
 
@@ -40,9 +42,32 @@ class FetchTimeout(FetchError):
 
 
 class TransportFailure(FetchError):
-    """DNS, connection refused, TLS, too many redirects: the server could not be reached."""
+    """DNS, connection refused, TLS, too many redirects: the server could not be reached.
+    `kind` says which when known: "dns" (no address for the host), "connection-refused",
+    "tls" (the secure connection failed: certificate, protocol); "unreachable" otherwise."""
 
     kind = "unreachable"
+
+    def __init__(self, url: str, message: str, *, kind: str | None = None):
+        if kind is not None:
+            self.kind = kind
+        super().__init__(url, message)
+
+
+def transport_kind(error: BaseException) -> str | None:
+    """What failed under httpx's exception, from the exceptions it wraps: a refused connection
+    or TLS (a certificate, a protocol); None when neither."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return "tls"
+        if isinstance(current, ConnectionRefusedError) or (
+                isinstance(current, OSError) and current.errno == errno.ECONNREFUSED):
+            return "connection-refused"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class TooManyRedirects(TransportFailure):
@@ -134,6 +159,24 @@ class NotFound(SyndicationError):
     def __init__(self, what: str, name: str):
         self.what, self.name = what, name
         super().__init__(f"unknown {what} '{name}'")
+
+
+class NotEmbeddable(NotFound):
+    """oEmbed's `url` parameter is none of our feeds or widgets (HTTP 404). The message says
+    why without repeating the URL, which is the asker's, not ours."""
+
+    def __init__(self, why: str):
+        self.what, self.name, self.parameter = "embeddable URL", "url", "url"
+        SyndicationError.__init__(self, f"parameter 'url': {why}")
+
+
+class PastLastPage(NotFound):
+    """A page after the last of a paged answer (HTTP 404): page 1 always exists, even empty."""
+
+    def __init__(self, page: int, last: int):
+        self.what, self.name, self.parameter = "page", str(page), "page"
+        SyndicationError.__init__(self, f"parameter 'page': there is no page {page}, the last "
+                                        f"is page {last}")
 
 
 class InvalidInput(SyndicationError):

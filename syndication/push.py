@@ -30,7 +30,7 @@ from .admin import source_write
 from .errors import InvalidInput
 from .events import pushed_fields, pushed_problems
 from .images import LIMITS, probe_images
-from .model import Item, ItemKind, Outcome, RawRecord, Source, SourceState, SourceStatus, member_of
+from .model import Item, ItemKind, RawRecord, Source, member_of
 from .normalise import (
     Networks,
     content_hash,
@@ -41,6 +41,7 @@ from .normalise import (
     xml_safe,
 )
 from .runtime import Runtime
+from .state import Outcome, SourceState, SourceStatus
 from .store import StoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,10 @@ from .decide import Commit, decide, normalise_harvest
 from .errors import SyndicationError
 from .harvest import harvest
 from .images import probe_images
-from .model import Item, Outcome, Source, SourceState, SourceStatus, SourceType, member_of
+from .model import Item, Source, SourceType, member_of
 from .normalise import reconcile
 from .runtime import Runtime
+from .state import Outcome, SourceState, SourceStatus
 from .store import KeptLease, StoreUnavailable
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from redis import ConnectionPool, Redis
 
-from syndication.model import Feed, Source, SourceStatus
+from syndication.model import Feed, Source
+from syndication.state import SourceStatus
 from syndication.store import FeedState, FeedStore
 from syndication.web.caching import Outage, RenderCache
 

@@ -312,7 +312,7 @@ def test_sources_lists_each_source_with_its_state(env: dict[str, str], sample_si
     assert rows["plan-climat"][1:3] == ["failing", "0"]
     plan_climat = next(line for line in after.stdout.splitlines()
                        if line.startswith("plan-climat "))
-    assert "cannot reach the server" in plan_climat and "[unreachable]" in plan_climat
+    assert "cannot reach the server" in plan_climat and "[connection-refused]" in plan_climat
     assert rows["actualites"][1] == "never"
     assert after.stdout.splitlines()[1].split()[1] == "html"
 
@@ -501,3 +501,17 @@ def test_serve_on_a_public_interface_needs_a_base_url(env: dict[str, str],
                      tmp_path)
     assert result.returncode == 2
     assert "SYNDICATION_BASE_URL" in result.stderr
+
+
+def test_a_latin1_feeds_file_stops_with_status_2_naming_its_line(env: dict[str, str],
+                                                                  tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds"
+    feeds.mkdir()
+    text = (FEEDS_DIR / "iledefrance.toml").read_text(encoding="utf-8")
+    line = next(n for n, each in enumerate(text.splitlines(), 1) if not each.isascii())
+    path = feeds / "latin.toml"
+    path.write_bytes(text.encode("latin-1", errors="replace"))
+    done = run_cli(["sources"], {**env, "SYNDICATION_FEEDS_DIR": str(feeds)}, tmp_path)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Configuration error: {path}:{line}: not UTF-8")

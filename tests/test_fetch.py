@@ -229,3 +229,23 @@ def test_the_site_recovers_when_the_fault_clears(fetcher: Fetcher,
     fetch_error(fetcher, faulty_site.url + NEWS, HTTPStatusError)
     faulty_site.fail_with(None)
     assert "RER B" in fetch_page(fetcher, faulty_site.url + NEWS).text
+
+
+# --- the kind of a failure to reach the server: /status says it in words -----------------------
+
+
+def test_a_closed_port_is_a_refused_connection(fetcher: Fetcher) -> None:
+    error = fetch_error(fetcher, f"http://127.0.0.1:{closed_port()}/actualites", TransportFailure)
+    assert error.kind == "connection-refused"
+
+
+def test_a_host_without_an_address_is_a_dns_failure(fetcher: Fetcher) -> None:
+    error = fetch_error(fetcher, "http://no-such-host.invalid/actualites", TransportFailure)
+    assert error.kind == "dns"
+
+
+def test_https_to_a_server_without_tls_is_a_tls_failure(fetcher: Fetcher, sample_site: str) -> None:
+    # The sample site speaks plain HTTP: the TLS handshake fails.
+    error = fetch_error(fetcher, sample_site.replace("http://", "https://") + NEWS,
+                        TransportFailure)
+    assert error.kind == "tls"

@@ -33,9 +33,10 @@ from syndication.extract.feeds import parse_feed
 from syndication.extract.jsontext import MAX_DEPTH, TooDeep, load_json
 from syndication.extract.tree import Node, parse
 from syndication.harvest.pages import as_detail_page
-from syndication.model import Harvest, PageState, RawRecord, Source, Validators
+from syndication.model import RawRecord, Source
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
+from syndication.state import Harvest, PageState, Validators
 
 from .conftest import OPERATOR_AUTH, make_catalogue, make_runtime
 from .faulty_site import FaultySite

@@ -332,3 +332,20 @@ def test_the_failure_window_moves_on() -> None:
     assert 0 < refused.value.retry_after <= FAILURE_WINDOW
     now[0] += FAILURE_WINDOW + 1
     failures.check("192.0.2.1")  # the window moved on: allowed again
+
+
+def test_a_422_lists_every_bad_field_at_once(web: Any, sample_site: str) -> None:
+    """One answer names every field to fix, not the first one alone."""
+    bad = climate(sample_site, id="Bad Id", url="ftp://x", listing="yes", every="2 minutes",
+                  colour="red", publisher="nobody", feeds=["no-such-feed"],
+                  selectors={"title": "h1[", "summary": ".chapo"})
+    answer = web.post("/api/sources", json=bad, headers=AUTH)
+    assert answer.status_code == 422, answer.json
+    fields = {error["field"]: error["message"] for error in answer.json["errors"]}
+    assert {"id", "url", "listing", "every", "colour", "publisher", "feeds",
+            "selectors.title"} <= set(fields), fields
+    assert "lowercase" in fields["id"] and "unknown publisher" in fields["publisher"]
+    assert "summary" not in " ".join(fields)  # a good field is not named
+    assert web.get("/api/sources/climat-api").status_code == 404
+    # Fixing them all is enough.
+    assert web.post("/api/sources", json=climate(sample_site), headers=AUTH).status_code == 201

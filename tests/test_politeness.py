@@ -32,9 +32,9 @@ from syndication.fetch.addresses import parse_networks
 from syndication.fetch.client import MAX_RETRY_AFTER, parse_retry_after
 from syndication.fetch.pacing import HostPacing, LocalPacing
 from syndication.fetch.robots import ROBOTS_RETRY
-from syndication.model import Hold
 from syndication.refresh import refresh
 from syndication.settings import load_settings
+from syndication.state import Hold
 
 from .clocks import ManualClock
 from .conftest import LOOPBACK

@@ -10,8 +10,9 @@ import pytest
 from redis import Redis
 
 from syndication.fetch import Validators
-from syndication.model import Feed, Item, PageState, Source, SourceStatus, member_of
+from syndication.model import Feed, Item, Source, member_of
 from syndication.normalise import content_hash, item_id
+from syndication.state import PageState, SourceStatus
 from syndication.store import FeedStore
 
 from .waiting import wait_until

@@ -36,9 +36,10 @@ from redis.retry import Retry
 
 from syndication.app import create_app
 from syndication.errors import ConfigError
-from syndication.model import Catalogue, Item, SourceStatus
+from syndication.model import Catalogue, Item
 from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime
+from syndication.state import SourceStatus
 
 from .conftest import (
     FEEDS_DIR,

@@ -8,8 +8,8 @@ view a process works with (files plus API sources, kept in step through Redis).
 - live.py: the merged catalogue, re-read when the API sources change.
 """
 
-from .api import parse_api_source
+from .api import api_source_problems, parse_api_source
 from .live import LiveCatalogue, merge
 from .loader import load_catalogue
 
-__all__ = ["LiveCatalogue", "load_catalogue", "merge", "parse_api_source"]
+__all__ = ["LiveCatalogue", "api_source_problems", "load_catalogue", "merge", "parse_api_source"]

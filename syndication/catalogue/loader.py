@@ -48,6 +48,22 @@ _TYPE_KEYS = {"full_page": SourceType.FEED, "include": SourceType.SITEMAP,
 _SELECTOR_KEYS = {f.name for f in fields(Selectors)}
 
 
+def read_toml_text(path: Path) -> str:
+    """A feeds file's text: UTF-8, as TOML requires, with or without a byte order mark (which
+    some Windows editors write). Another encoding (Latin-1, Windows-1252…) is a ConfigError
+    naming the line of the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        text = error.object  # without its byte order mark, if it had one
+        line_start = text.rfind(b"\n", 0, error.start) + 1
+        column = len(text[line_start:error.start].decode("utf-8", "replace")) + 1
+        raise ConfigError(f"not UTF-8 (byte 0x{text[error.start]:02x} at column {column}): save "
+                          "the file as UTF-8, the encoding TOML requires", file=str(path),
+                          line=text.count(b"\n", 0, error.start) + 1) from None
+
+
 def load_catalogue(feeds_dir: str | Path, environ: Mapping[str, str] | None = None) -> Catalogue:
     """Read and validate every feeds/*.toml file; raise ConfigError naming file, line and field.
 
@@ -64,7 +80,7 @@ def load_catalogue(feeds_dir: str | Path, environ: Mapping[str, str] | None = No
     feeds: dict[str, Feed] = {}
     feed_locations: dict[str, Locator] = {}
     for path in paths:
-        locator = Locator(path, _substitute(path.read_text(encoding="utf-8"), environ, path))
+        locator = Locator(path, _substitute(read_toml_text(path), environ, path))
         publisher, file_sources, file_feeds = _parse_file(locator)
         publishers[publisher.id] = publisher
         for n, source in enumerate(file_sources):

@@ -48,6 +48,7 @@ class FeedEntries:
 
     records: list[RawRecord]
     skipped: list[SkippedEntry]
+    home: str | None = None  # the site the feed names as its own (<link>, home_page_url), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +129,7 @@ def _valid(code: int) -> bool:
 def _each_entry(entries: list[Any], url: str, base: str,
                 read: Callable[[Any], RawRecord | None]) -> FeedEntries:
     """`read` applied to each entry; what one entry raises skips that entry alone."""
-    found = FeedEntries([], [])
+    found = FeedEntries([], [], home=base if base != url else None)
     for position, entry in enumerate(entries, 1):
         try:
             record = read(entry)

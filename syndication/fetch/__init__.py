@@ -6,7 +6,7 @@
 - pacing.py: one request at a time per host, with a pause between two.
 """
 
-from ..model import Validators
+from ..state import Validators
 from .client import (
     FeedBody,
     Fetcher,

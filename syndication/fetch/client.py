@@ -51,9 +51,10 @@ from ..errors import (
     TransportFailure,
     UndecodableBody,
     WrongContentType,
+    transport_kind,
 )
-from ..model import Validators
 from ..settings import Settings
+from ..state import Validators
 from .addresses import (
     Address,
     Allowed,
@@ -282,7 +283,8 @@ class Fetcher:
         try:
             return check_url(url, self.allowed_networks)
         except UnresolvableHost as error:  # no refusal: the server cannot be reached
-            raise TransportFailure(name, f"cannot reach the server: {hop}{error}") from None
+            raise TransportFailure(name, f"cannot reach the server: {hop}{error}",
+                                   kind="dns") from None
         except URLRefused as error:
             raise RefusedAddress(name, f"URL refused: {hop}{error}") from None
 
@@ -333,7 +335,9 @@ def _transport_errors(url: str) -> Iterator[None]:
     except httpx.TimeoutException:
         raise FetchTimeout(url, "timed out") from None
     except (httpx.TransportError, httpx.InvalidURL) as error:
-        raise TransportFailure(url, f"cannot reach the server: {error}") from None
+        raise TransportFailure(url, f"cannot reach the server: {error}",
+                               kind=transport_kind(error)) from None
+
 
 
 def _status_error(url: str, exchange: _Exchange) -> HTTPStatusError:

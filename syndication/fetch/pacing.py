@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..model import Hold
+from ..state import Hold
 
 
 class HostPacing(Protocol):

@@ -17,7 +17,8 @@ publisher sends items (push.py).
 from __future__ import annotations
 
 from ..fetch import Fetcher
-from ..model import Harvest, PageState, Source, SourceType
+from ..model import Source, SourceType
+from ..state import Harvest, PageState
 from .feed import harvest_feed
 from .html import harvest_html
 from .ical import harvest_ical

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..extract.feeds import parse_feed
 from ..fetch import Fetcher, Unchanged, Validators
-from ..model import Harvest, PageState, RawRecord, Source
+from ..model import RawRecord, Source
 from ..normalise import canonical_url
+from ..state import Harvest, PageState
 from .pages import detail_page, skip_page
 
 
@@ -44,7 +45,8 @@ def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
         else:
             skip_page(harvest, entry.where, entry.error)
     links = list(entries)[:source.max_items]
-    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links + skipped))
+    harvest.pages[source.url] = PageState(answer.validators, links=tuple(links + skipped),
+                                          home=parsed.home)
     harvest.followed = links
     for link in links:
         record = entries[link]

@@ -11,8 +11,9 @@ from dataclasses import replace
 from ..errors import FetchError
 from ..extract import extract_page
 from ..fetch import Fetcher, Page, Unchanged
-from ..model import Harvest, PageState, Source
+from ..model import Source
 from ..normalise import canonical_url
+from ..state import Harvest, PageState
 from .pages import detail_page, skip_page
 
 

@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from ..extract.ical import parse_calendar
 from ..fetch import Fetcher, Unchanged, Validators
-from ..model import Harvest, PageState, Source
+from ..model import Source
+from ..state import Harvest, PageState
 
 
 def harvest_ical(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:

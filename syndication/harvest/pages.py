@@ -1,6 +1,6 @@
 """What every harvester shares: `detail_page`, the one way a linked page is fetched and read, and
 `skip_page`, what becomes of a page that raised while it was read. Each harvester returns a
-model.Harvest."""
+state.Harvest."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from dataclasses import replace
 from ..errors import FetchError, page_skipped, where_raised
 from ..extract import extract_page
 from ..fetch import Fetcher, Unchanged
-from ..model import Harvest, PageState, RawRecord, Source
+from ..model import RawRecord, Source
+from ..state import Harvest, PageState
 
 log = logging.getLogger(__name__)
 

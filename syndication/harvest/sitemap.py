@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 from ..errors import FetchError, SyndicationError
 from ..extract.feeds import Sitemap, parse_sitemap
 from ..fetch import Fetcher, Unchanged, Validators
-from ..model import Harvest, PageState, Source
+from ..model import Source
 from ..normalise import canonical_url
+from ..state import Harvest, PageState
 from .pages import detail_page, skip_page
 
 MAX_SITEMAPS = 50  # sitemaps read per refresh: the index and up to 49 of the sitemaps it lists

@@ -12,7 +12,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from ..errors import NotFound
-from ..model import Catalogue, Feed
+from ..model import Catalogue, Feed, SourceType
 from ..settings import Settings
 from ..store import FeedStore
 from .agenda import agenda_selection, agenda_wanted
@@ -65,14 +65,14 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
     if agenda_wanted(feed, catalogue, filters):  # events by start, past ones left out
         selection = agenda_selection(
             store.feed_items(feed.id, limit=holdings.settings.retention, since=filters.since),
-            filters, datetime.now(UTC))
+            filters, datetime.now(UTC)).check_page(filters)
     else:
         selection = select_items(
             lambda limit, since, offset: store.feed_items(feed.id, limit=limit, since=since,
                                                           offset=offset),
-            partial(store.feed_count, feed.id), filters, holdings.settings.retention)
+            partial(store.feed_count, feed.id), filters, holdings.settings.retention
+        ).check_page(filters)
     publisher = catalogue.publishers[feed.publisher]
-    first_source = catalogue.sources.get(feed.sources[0])
     url = partial(feed_url, base_url, feed.id, fmt)
     last = selection.last_page(filters.limit)
     pages = {"first": url(filters.query(page=1)), "last": url(filters.query(page=last))}
@@ -86,7 +86,7 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
     context = FeedContext(
         feed=feed,
         self_url=url(filters.query()),
-        home_url=first_source.url if first_source else publisher.url,
+        home_url=home_url(holdings, feed),
         publisher=publisher.name,
         publisher_logo=publisher.logo,
         updated=updated,
@@ -97,6 +97,23 @@ def feed_document(holdings: Holdings, feed: Feed, fmt: str, filters: Filters, ba
     )
     render, _ = FORMATS[fmt]
     return render(context, selection.items)
+
+
+def home_url(holdings: Holdings, feed: Feed) -> str:
+    """The page a feed is about (RSS <link>, Atom alternate, JSON Feed home_page_url, OPML
+    htmlUrl): its first source's page when that is a page (an html source); for a feed source,
+    the site its feed names (<link>, home_page_url), else the publisher's site; for a sitemap or
+    pushed items, the publisher's site. Never an XML document."""
+    catalogue = holdings.catalogue
+    publisher_url = catalogue.publishers[feed.publisher].url
+    source = catalogue.sources.get(feed.sources[0]) if feed.sources else None
+    if source is None:
+        return publisher_url
+    if source.type == SourceType.HTML:
+        return source.url
+    if source.type == SourceType.FEED:
+        return holdings.store.source_home(source.id, source.url) or publisher_url
+    return publisher_url
 
 
 def feed_url(base_url: str, feed_id: str, fmt: str, query: dict[str, str] | None = None) -> str:

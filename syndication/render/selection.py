@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ..errors import InvalidParameter
+from ..errors import InvalidParameter, PastLastPage
 from ..model import ITEM_KINDS, Item, ItemKind
 from ..normalise import PARIS, fold
 
@@ -78,6 +78,12 @@ class Selection:
 
     def last_page(self, limit: int) -> int:
         return max(1, -(-self.total // limit))
+
+    def check_page(self, filters: Filters) -> Selection:
+        """This selection, unless the page asked for is past the last: PastLastPage (404)."""
+        if filters.page > self.last_page(filters.limit):
+            raise PastLastPage(filters.page, self.last_page(filters.limit))
+        return self
 
 
 FILTERS = ("limit", "kind", "tag", "since", "q", "page", "upcoming", "from", "to", "near",

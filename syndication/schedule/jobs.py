@@ -25,9 +25,10 @@ from typing import Any
 from rq import Queue, Retry, SimpleWorker
 from rq.job import Job, JobStatus
 
-from ..model import Outcome, Source
+from ..model import Source
 from ..refresh import RefreshResult, refresh
 from ..runtime import Runtime
+from ..state import Outcome
 from ..store import QueueConnection, StoreUnavailable
 
 log = logging.getLogger(__name__)

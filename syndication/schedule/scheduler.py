@@ -6,7 +6,10 @@ the sources added, changed or removed through the operator API and the refreshes
 
 Due dates live in Redis (each source's next-run, written after every refresh): a scheduler that
 takes over from a dead leader plans each source from that date, so the takeover neither skips nor
-doubles a refresh. A scheduler starting after a clean stop refreshes every source at once.
+doubles a refresh. A scheduler process that has just started checks every source at once
+(within FIRST_RUN_SPREAD_SECONDS), whatever plan it finds, except those backing off: until then,
+nothing but an old check vouches for a source, and /status says so (the start is recorded in
+Redis: store/sources.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,9 +27,10 @@ from rq import Queue
 
 from .. import websub
 from ..images import sweep_images
-from ..model import Outcome, Source
+from ..model import Source
 from ..refresh import RefreshResult
 from ..runtime import Runtime
+from ..state import Outcome
 from ..store import Leadership, StoreUnavailable
 from . import jobs
 
@@ -187,6 +192,7 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
     leadership = runtime.stores.leadership(runtime.settings.leader_lease_seconds)
     queue = jobs.refresh_queue(runtime) if runtime.settings.refresh_mode == "rq" else None
     unreachable = False  # warned once per outage, not at every try
+    born, started = time.monotonic(), False
     while not stop.is_set():
         try:
             leading = leadership.try_lead()
@@ -202,12 +208,16 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
         if not leading:
             stop.wait(leadership.seconds / 3)
             continue
-        log.info("this scheduler leads (%s)%s", leadership.token,
-                 ": taking over the plan in Redis" if leadership.takes_over else "")
+        log.info("this scheduler leads (%s)", leadership.token)
         scheduler, watcher = None, None
         try:
             prepare(runtime)
-            scheduler = build_scheduler(runtime, takes_over=leadership.takes_over, queue=queue)
+            fresh = starting(started, time.monotonic() - born, leadership.seconds)
+            if fresh:  # a standby taking over keeps the start of the service it continues
+                runtime.registry.record_scheduler_start(datetime.now(UTC))
+            started = True
+            takes_over = leadership.takes_over and not fresh
+            scheduler = build_scheduler(runtime, takes_over=takes_over, queue=queue)
             scheduler.start()
             watcher = CatalogueWatcher(scheduler, runtime, leadership, queue)
             watcher.start()
@@ -233,6 +243,16 @@ def run_scheduler(runtime: Runtime, stop: threading.Event) -> None:
             if not stop.is_set():
                 log.warning("this scheduler no longer leads; waiting to lead again")
                 stop.wait(leadership.seconds / 3)
+
+
+def starting(led_before: bool, age: float, lease_seconds: float) -> bool:
+    """Whether a process that now leads (`age` seconds after it started) is starting: then it
+    checks every source at once instead of taking over the plan in Redis, which would leave a
+    source unchecked until its next run (up to its interval). A process leading within two lease
+    periods of its start is starting: it may have waited for the lease of the process it
+    replaces (killed without a clean stop) to expire, never longer. A standby taking over from a
+    leader that died later follows the plan, so that no refresh is doubled."""
+    return not led_before and age <= 2 * lease_seconds
 
 
 def _jitter(source: Source) -> int:

@@ -6,7 +6,7 @@ tells why):
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
     P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links",
-                                         "dated", "lastmod"}
+                                         "dated", "lastmod", "home"}
     P:source:{source}:status     string  SourceStatus as JSON (without next_run)
     P:source:{source}:next-run   string  ISO date-time of the next planned refresh, written by
                                          the scheduler (its own key: no lost update with status)
@@ -37,16 +37,8 @@ from datetime import datetime
 from redis.exceptions import WatchError
 from redis.lock import Lock
 
-from ..model import (
-    ExtractionCounts,
-    Feed,
-    Item,
-    PageState,
-    Source,
-    SourceStatus,
-    Validators,
-    member_of,
-)
+from ..model import Feed, Item, Source, member_of
+from ..state import ExtractionCounts, PageState, SourceStatus, Validators
 from .changes import ChangeStream
 from .connection import Connection
 from .keys import key_prefix
@@ -166,8 +158,15 @@ class FeedStore:
             value = json.loads(data)
             states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
                                     value.get("member"), tuple(value.get("links", ())),
-                                    value.get("dated", True), value.get("lastmod"))
+                                    value.get("dated", True), value.get("lastmod"),
+                                    value.get("home"))
         return states
+
+    def source_home(self, source_id: str, url: str) -> str | None:
+        """The site a feed source's feed names as its own, as last read (None if it names none)."""
+        raw = self.redis.hget(self._key("source", source_id, "pages"), url)
+        home = json.loads(raw).get("home") if raw else None
+        return home if isinstance(home, str) else None
 
     def feed_state(self, feed_id: str) -> FeedState:
         raw = text_hash(self.redis.hgetall(self._key("feed", feed_id, "state")))
@@ -255,7 +254,7 @@ class FeedStore:
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,
                                      "last_modified": s.validators.last_modified,
                                      "links": list(s.links), "dated": s.dated,
-                                     "lastmod": s.lastmod})
+                                     "lastmod": s.lastmod, "home": s.home})
                     for url, s in pages.items()})
             tx.set(self._key("source", source.id, "status"), _status_json(status))
             if baseline is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..model import Outcome
+from ..state import Outcome
 from .connection import Connection
 from .keys import key_prefix
 

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from ..model import Hold
+from ..state import Hold
 from .connection import Connection
 from .leases import KeptLease
 

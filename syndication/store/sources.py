@@ -11,6 +11,9 @@ Key schema (every key starts with the configured prefix as a hash tag, written P
                                          "label"} as JSON
     P:refresh-requests           zset    source ids an operator asked to refresh now,
                                          score = when asked (epoch s)
+    P:scheduler-started          string  epoch s when the running scheduler process began to
+                                         lead: a source whose last check is older has not been
+                                         checked since (/status must not call it "à jour")
 
 Tokens are kept as digests only: a copy of the database gives no way to push. A token is looked
 up by its digest; that lookup's timing tells nothing useful about a token, since the digest of a
@@ -23,7 +26,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .connection import Connection
@@ -100,6 +103,16 @@ class SourceRegistry:
 
     def revoke_token(self, digest: str) -> bool:
         return bool(self.redis.hdel(self._key("push-tokens"), digest))
+
+    # --- the scheduler's start ---------------------------------------------------------------
+
+    def record_scheduler_start(self, now: datetime) -> None:
+        self.redis.set(self._key("scheduler-started"), repr(now.timestamp()))
+
+    def scheduler_started(self) -> datetime | None:
+        """When the scheduler now running began to lead; None if none ever did."""
+        raw = self.redis.get(self._key("scheduler-started"))
+        return datetime.fromtimestamp(float(raw), UTC) if raw else None
 
     # --- refreshes asked for ----------------------------------------------------------------
 

@@ -36,7 +36,8 @@ def add_source() -> ResponseReturnValue:
         origin = "feeds/*.toml" if source.id in runtime().live.declared.sources else "the API"
         raise Conflict(f"source '{source.id}' exists already (added through {origin})")
     admin.save_source(runtime(), source.id, definition, datetime.now(UTC))
-    response = jsonify(source_document(runtime().catalogue.sources[source.id]))
+    response = jsonify(source_document(runtime().catalogue.sources[source.id],
+                                       runtime().registry.scheduler_started()))
     response.status_code = 201
     response.headers["Location"] = url_for("api.source", source_id=source.id)
     return response
@@ -52,7 +53,8 @@ def replace_source(source_id: str) -> ResponseReturnValue:
             raise InvalidInput([("id", f"must be '{source_id}', the source's id in the URL")])
     admin.check_source(runtime(), definition, "SourceDefinition")
     admin.save_source(runtime(), source_id, definition, datetime.now(UTC))
-    return jsonify(source_document(runtime().catalogue.sources[source_id]))
+    return jsonify(source_document(runtime().catalogue.sources[source_id],
+                                   runtime().registry.scheduler_started()))
 
 
 @blueprint.delete("/sources/<source_id>")

@@ -19,6 +19,7 @@ from ..render.selection import Selection, once, parse_filters, select_items
 from ..store import FeedStore
 from . import external_url, runtime
 from .auth import from_operator
+from .labels import checked_since_start
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 
@@ -71,6 +72,7 @@ def items() -> ResponseReturnValue:
         merged = unique
         offset = (filters.page - 1) * filters.limit
         selection = Selection(merged[offset:offset + filters.limit], total)
+    selection.check_page(filters)
     return jsonify({"count": len(selection.items), "total": selection.total,
                     "page": filters.page,
                     "items": [_item(item) for item in selection.items]})
@@ -93,8 +95,10 @@ def feeds() -> ResponseReturnValue:
 
 @blueprint.get("/sources")
 def sources() -> ResponseReturnValue:
-    response = jsonify({"sources": [source_document(s)
-                                    for s in runtime().catalogue.sources.values()]})
+    started = runtime().registry.scheduler_started()
+    response = jsonify({"sources": [source_document(s, started)
+                                    for s in runtime().catalogue.sources.values()],
+                        "scheduler_started": started.isoformat() if started else None})
     response.vary.add("Authorization")  # the operator's answer says more
     return response
 
@@ -104,7 +108,7 @@ def source(source_id: str) -> ResponseReturnValue:
     found = runtime().catalogue.sources.get(source_id)
     if found is None:
         raise NotFound("source", source_id)
-    response = jsonify(source_document(found))
+    response = jsonify(source_document(found, runtime().registry.scheduler_started()))
     response.vary.add("Authorization")
     return response
 
@@ -127,14 +131,17 @@ def _feed(feed: Feed) -> dict[str, Any]:
     }
 
 
-def source_document(source: Source) -> dict[str, Any]:
+def source_document(source: Source, scheduler_started: datetime | None) -> dict[str, Any]:
     """The source and its status: for the operator in full, for anyone else without the text
     of errors and warnings (their kind, time and number stay)."""
     service = runtime()
     store = service.store
     pushed = source.type == SourceType.PUSH
     status = store.source_status(source.id)
-    shown = status.to_dict() | {"warning_count": len(status.warnings)}
+    shown = status.to_dict() | {"warning_count": len(status.warnings),
+                                # a pushed source is never checked: its publisher sends
+                                "checked_since_start": None if pushed else checked_since_start(
+                                    status, scheduler_started)}
     if not from_operator():
         for name in OPERATOR_ONLY:
             del shown[name]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model import Feed, SourceState
+from ..model import Feed
 from ..runtime import Runtime
+from ..state import SourceState
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,10 @@ from urllib.parse import quote
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from ..model import Feed, Item, SourceType
+from ..model import Item
 from ..render.feeds import shown_image
 from ..render.french import french_date
+from ..render.publish import home_url
 from ..render.widget import http_url
 from . import external_url, public_base_url, runtime
 from .feeds import calendar_links
@@ -60,8 +61,9 @@ def feed_page(feed_id: str) -> ResponseReturnValue:
     items = [page_item(item, base_url)
              for item in service.store.feed_items(feed.id, limit=LATEST)]
     return render_template(
-        "feed.html", feed=feed, publisher=publisher, home_url=_home_url(feed), links=links,
-        items=items, readers=subscribe_links(links["rss"]), calendar=calendar_links(feed),
+        "feed.html", feed=feed, publisher=publisher, home_url=http_url(home_url(service, feed)),
+        links=links, items=items, readers=subscribe_links(links["rss"]),
+        calendar=calendar_links(feed),
         builder_url=external_url("embed.builder", feed=feed.id),
         digest_url=external_url("digest.digest", feed_id=feed.id, fmt="html"),
         oembed_links=discovery_links(base_url, links["rss"]))
@@ -100,13 +102,3 @@ def subscribe_links(rss_url: str) -> list[tuple[str, str | None, str]]:
         ("Thunderbird", None, "sur ordinateur, menu Fichier, « Nouveau », « Compte de flux », "
                               "puis « Gérer les abonnements » et collez l’adresse RSS"),
     ]
-
-
-def _home_url(feed: Feed) -> str | None:
-    """The page the feed is about: its first source's page when that is a page people read,
-    else the publisher's site (never a feed's or a sitemap's XML)."""
-    catalogue = runtime().catalogue
-    source = catalogue.sources.get(feed.sources[0]) if feed.sources else None
-    if source is not None and source.type == SourceType.HTML:
-        return http_url(source.url)
-    return http_url(catalogue.publishers[feed.publisher].url)

@@ -9,12 +9,12 @@ from typing import TypedDict
 from flask import Blueprint, make_response, render_template
 from flask.typing import ResponseReturnValue
 
-from ..model import Feed
+from ..model import Feed, SourceType
 from ..render.french import french_datetime
 from . import external_url, public_base_url, runtime
 from .feed_health import FeedHealth, feeds_by_health
 from .feeds import calendar_links
-from .labels import STATE_LABELS, kind_label
+from .labels import STATE_LABELS, error_sentence, http_status, kind_label, shown_state
 from .oembed import discovery_links
 
 __all__ = ["STATE_LABELS", "blueprint"]
@@ -41,11 +41,14 @@ def index() -> ResponseReturnValue:
         "links": {fmt: external_url("feeds.feed_document", feed_id=health.feed.id, fmt=fmt)
                   for fmt in ("rss", "atom", "json")} | calendar_links(health.feed),
     } for health in feeds_by_health(service)]
+    started = service.registry.scheduler_started()
     sources = [{
         "source": source,
         "status": (status := service.store.source_status(source.id)),
-        "state_label": STATE_LABELS.get(status.state, status.state),
+        "state_label": STATE_LABELS.get(shown := shown_state(
+            status, started, pushed=source.type == SourceType.PUSH), shown),
         "kind_label": kind_label(status.last_error_kind),  # never the error's text: public
+        "error_sentence": error_sentence(status.last_error_kind, http_status(status)),
         "item_count": service.store.item_count(source.id),
     } for source in service.catalogue.sources.values()]
     # Discovery links (for tools) stay in the catalogue's order; the list (for people) does not.

@@ -34,8 +34,8 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from ..model import SOURCE_STATES
 from ..runtime import Runtime
+from ..state import SOURCE_STATES
 from ..store import StoreUnavailable
 from . import runtime
 

@@ -28,7 +28,7 @@ from lxml import etree
 from markupsafe import escape
 from werkzeug.exceptions import NotImplemented as FormatNotImplemented
 
-from ..errors import InvalidParameter, NotFound
+from ..errors import InvalidParameter, NotEmbeddable
 from ..model import Feed, Item, derivative_of
 from ..render.widget import estimated_height
 from ..render.widget_options import THUMBNAIL_WIDTH, WidgetOptions, parse_widget_options
@@ -123,18 +123,24 @@ def oembed_url(resource_url: str, fmt: str = "json", base_url: str | None = None
 
 def _resource(url: str, base_url: str) -> tuple[Feed, WidgetOptions]:
     """The feed and widget options a URL stands for; NotFound unless it is one of ours."""
+    expected = ("oEmbed answers for this service's feeds and widgets only, such as "
+                f"/feeds/{{feed}}.rss or /embed/{{feed}}/frame at {base_url}")
     try:
         parts, base = urlsplit(url), urlsplit(base_url)
     except ValueError:  # "http://[x": not a URL, so not one of ours
-        raise NotFound("resource", url[:200]) from None
+        raise NotEmbeddable(f"not a valid URL; {expected}") from None
     path = parts.path
-    found = None
-    if parts.scheme in ("http", "https") and parts.netloc.lower() == base.netloc.lower() and (
-            path.startswith(base.path)):
-        found = _RESOURCE.fullmatch(path[len(base.path.rstrip("/")):])
-    feed = runtime().catalogue.feeds.get(found["feed"] or found["widget"]) if found else None
+    if not (parts.scheme in ("http", "https") and parts.netloc.lower() == base.netloc.lower()
+            and path.startswith(base.path)):
+        raise NotEmbeddable(f"not a URL of this service; {expected}")
+    found = _RESOURCE.fullmatch(path[len(base.path.rstrip("/")):])
+    if found is None:
+        raise NotEmbeddable(f"not the URL of a feed or a widget; {expected}")
+    feed_id = found["feed"] or found["widget"]
+    feed = runtime().catalogue.feeds.get(feed_id)
     if feed is None:
-        raise NotFound("embeddable URL", "url")
+        known = ", ".join(sorted(runtime().catalogue.feeds))
+        raise NotEmbeddable(f"no feed '{feed_id[:100]}' on this service (feeds: {known})")
     try:
         options = parse_widget_options(dict(parse_qsl(parts.query)))
     except InvalidParameter as error:

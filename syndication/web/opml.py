@@ -7,8 +7,9 @@ listed: a reader subscribes to every outline it imports, so they would be duplic
 they are announced by each feed and by the index page.
 
 Feeds that work come first (web/feed_health.py), as on the index page: a reader importing the
-file shows the useful ones on top. The document depends on the catalogue, on that order and on
-the public base URL, not on any feed's content: its ETag is a digest of its bytes.
+file shows the useful ones on top. The document depends on the catalogue, on that order, on the
+public base URL and on the site a feed source's feed names (render/publish.py home_url), not on
+any feed's items: its ETag is a digest of its bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lxml import etree
 
 from ..model import Catalogue, Feed
 from ..normalise import xml_safe
+from ..render.publish import home_url
 from . import external_url, runtime
 from .caching import MAX_AGE, STALE_WHILE_REVALIDATE
 from .feed_health import feeds_by_health
@@ -77,14 +79,8 @@ def render_opml(catalogue: Catalogue, order: list[str] | None = None) -> bytes:
             if feed.description:
                 outline.set("description", xml_safe(feed.description))
             outline.set("xmlUrl", external_url("feeds.feed_document", feed_id=feed.id, fmt="rss"))
-            outline.set("htmlUrl", _home_url(catalogue, feed))
+            outline.set("htmlUrl", home_url(runtime(), feed))
             outline.set("language", "fr-FR")
             outline.set("version", "RSS2")
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
-
-def _home_url(catalogue: Catalogue, feed: Feed) -> str:
-    """The page the feed is about, as in the feed itself (web/feeds.py): its first source's page,
-    else the publisher's site."""
-    source = catalogue.sources.get(feed.sources[0]) if feed.sources else None
-    return source.url if source else catalogue.publishers[feed.publisher].url
