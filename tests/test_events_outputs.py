@@ -263,3 +263,13 @@ def test_near_and_within_keep_the_events_placed_around_a_point(web: Any, token: 
     assert web.get("/feeds/agenda.json?near=48.8,2.3&within=-1").status_code == 400
     api = web.get(f"/api/items?near={villette}").json
     assert [item["title"] for item in api["items"]] == ["Forum de l’emploi"]
+
+
+def test_the_feed_page_of_an_agenda_lists_the_next_events(web: Any, token: str) -> None:
+    assert push(web, token, batch()).status_code == 200
+    page = BeautifulSoup(web.get("/feeds/agenda").data, "html.parser").get_text(" ")
+    text = " ".join(page.split())
+    assert "Conférence passée" not in text
+    assert text.index("Exposition en cours") < text.index("Salon annulé") < text.index(
+        "Forum de l’emploi")
+    assert "Annulé — " in text and "de 14 h à 18 h · Grande Halle de la Villette" in text

@@ -10,16 +10,20 @@ stylesheet for the browsers that still apply it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 
-from ..model import Item
+from ..model import Feed, Item
+from ..render.agenda import agenda_selection, event_line, is_agenda
 from ..render.feeds import shown_image
 from ..render.french import french_date
 from ..render.publish import home_url
+from ..render.selection import Filters
 from ..render.widget import http_url
+from ..runtime import Runtime
 from . import external_url, public_base_url, runtime
 from .feeds import calendar_links
 from .oembed import discovery_links
@@ -59,7 +63,7 @@ def feed_page(feed_id: str) -> ResponseReturnValue:
     links = {fmt: external_url("feeds.feed_document", feed_id=feed.id, fmt=fmt)
              for fmt in ("rss", "atom", "json")}
     items = [page_item(item, base_url)
-             for item in service.store.feed_items(feed.id, limit=LATEST)]
+             for item in _latest(service, feed)]
     return render_template(
         "feed.html", feed=feed, publisher=publisher, home_url=http_url(home_url(service, feed)),
         links=links, items=items, readers=subscribe_links(links["rss"]),
@@ -81,9 +85,19 @@ def page_item(item: Item, base_url: str) -> PageItem:
                     figures=tuple((f.value_text, f.label) for f in item.figures))
 
 
+def _latest(service: Runtime, feed: Feed) -> list[Item]:
+    """The latest items; for an agenda, the next events (render/agenda.py)."""
+    if not is_agenda(feed, service.catalogue):
+        return service.store.feed_items(feed.id, limit=LATEST)
+    return agenda_selection(service.store.feed_items(feed.id, limit=service.settings.retention),
+                            Filters(limit=LATEST), datetime.now(UTC)).items
+
+
 def date_text(item: Item) -> str:
     """Only a date the page gave as its publication date is said to be one; otherwise the
-    page's last update, never the time we first saw it."""
+    page's last update, never the time we first saw it. An event: when and where it is."""
+    if item.event is not None:
+        return event_line(item.event, datetime.now(UTC))
     if item.published is not None and item.published <= item.updated:
         return f"Publié le {french_date(item.published)}"
     return f"Mis à jour le {french_date(item.updated)}"
