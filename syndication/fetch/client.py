@@ -81,8 +81,7 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Feeds (RSS, Atom, JSON Feed) and sitemaps: fetch_feed accepts these and nothing else.
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml",
               "application/xml", "text/xml", "application/feed+json", "application/json")
-CALENDAR_TYPES = ("text/calendar", "application/ics", "text/x-vcalendar", "text/plain",
-                  "application/octet-stream")
+CALENDAR_TYPES = ("text/calendar", "application/ics", "text/plain", "application/octet-stream")
 FEED_ACCEPT = ("application/rss+xml,application/atom+xml,application/feed+json,"
                "application/xml;q=0.9,text/xml;q=0.9,application/json;q=0.8")
 # The formats syndication/images.py decodes, best first; anything else is a last resort.
@@ -188,8 +187,7 @@ class Fetcher:
         return FeedBody(url=got.url, body=got.body, media_type=got.media_type,
                         validators=got.validators)
 
-    def fetch_calendar(self, url: str, validators: Validators | None = None
-                       ) -> FeedBody | Unchanged:
+    def fetch_calendar(self, url: str, validators: Validators | None) -> FeedBody | Unchanged:
         """GET an iCalendar file: text/calendar, or a generic type many servers give .ics."""
         got = self._get(url, {"Accept": "text/calendar,*/*;q=0.5"}, validators,
                         lambda media: media in CALENDAR_TYPES, "an iCalendar file")
