@@ -30,6 +30,7 @@ PARIS = ZoneInfo("Europe/Paris")
 MAX_OCCURRENCES = 200  # occurrences of one recurring event looked at, at most
 HORIZON = timedelta(days=366)  # how far ahead recurrences are expanded
 MAX_TEXT = 500  # characters kept of a place, an organiser, a price
+MIN_YEAR, MAX_YEAR = 1900, 2999  # the push document admits 1990 to 2999
 
 
 class EventStatus(StrEnum):
@@ -328,8 +329,10 @@ def event_from_fields(fields: Mapping[str, str], *, moment: Any, link: Any,
         found = phrase(fields["when"])
         if found is not None:
             start, end = found
-    if start is None:
+    if start is None or not _plausible(start):
         return None
+    if end is not None and not _plausible(end):
+        end = None
     if end is not None and (isinstance(end, datetime) != isinstance(start, datetime)):
         # "2026-12-03" to "2026-12-05T18:00": a date-time span from the start's midnight
         start, end = as_datetime(start), (as_datetime(end) if isinstance(end, datetime) else
@@ -343,6 +346,7 @@ def event_from_fields(fields: Mapping[str, str], *, moment: Any, link: Any,
     if deadline is None and deadline_text and phrase is not None:
         found = phrase(deadline_text)
         deadline = found[0] if found else None
+    deadline = deadline if deadline is not None and _plausible(deadline) else None
     return Event(
         start=start, end=end, rrule=_rrule(fields.get("rrule")),
         location_name=_text(fields.get("location_name")),
@@ -354,47 +358,11 @@ def event_from_fields(fields: Mapping[str, str], *, moment: Any, link: Any,
         status=event_status(fields.get("status")), uid=_text(fields.get("uid")))
 
 
+def _plausible(moment: Moment) -> bool:
+    """A year an event may take place in: outside, a typo or a placeholder (and dates near the
+    ends of the calendar could not even be converted to UTC by every output)."""
+    return MIN_YEAR <= moment.year <= MAX_YEAR
+
+
 def utc(moment: Moment) -> datetime:
     return as_datetime(moment).astimezone(UTC)
-
-
-# --- pushed events (POST /api/items; the schema is PushEvent in static/openapi.json) ----------
-
-
-def pushed_fields(event: Mapping[str, Any] | None) -> tuple[tuple[str, str], ...]:
-    """A pushed `event` object as the fields extract would have found (event_from_fields)."""
-    if not event:
-        return ()
-    location = event.get("location") or {}
-    geo = location.get("geo") or {}
-    registration = event.get("registration") or {}
-    found = {"start": event.get("start"), "end": event.get("end"), "rrule": event.get("rrule"),
-             "location_name": location.get("name"), "location_address": location.get("address"),
-             "latitude": geo.get("latitude"), "longitude": geo.get("longitude"),
-             "online_url": event.get("online_url"), "organiser": event.get("organiser"),
-             "registration_url": registration.get("url"),
-             "registration_deadline": registration.get("deadline"),
-             "price": event.get("price"), "status": event.get("status"), "uid": event.get("uid")}
-    return tuple((name, str(value)) for name, value in found.items() if value is not None)
-
-
-def pushed_problems(event: Any, where: str) -> list[tuple[str, str]]:
-    """What the schema cannot say of a pushed event: dates that exist, an end not before the
-    start."""
-    if not isinstance(event, Mapping):
-        return []
-    problems, moments = [], {}
-    registration = event.get("registration")
-    for name, text in (("start", event.get("start")), ("end", event.get("end")),
-                       ("registration.deadline", registration.get("deadline")
-                        if isinstance(registration, Mapping) else None)):
-        if not isinstance(text, str):
-            continue
-        try:
-            moments[name] = parse_moment(text)
-        except ValueError:
-            problems.append((f"{where}.{name}", f"{text!r} is not a valid date or date-time"))
-    start, end = moments.get("start"), moments.get("end")
-    if start is not None and end is not None and as_datetime(end) < as_datetime(start):
-        problems.append((f"{where}.end", "must not be before start"))
-    return problems

@@ -28,7 +28,6 @@ from jsonschema import ValidationError
 from . import openapi
 from .admin import source_write
 from .errors import InvalidInput
-from .events import pushed_fields, pushed_problems
 from .images import LIMITS, probe_images
 from .model import Item, ItemKind, RawRecord, Source, member_of
 from .normalise import (
@@ -40,6 +39,7 @@ from .normalise import (
     reconcile,
     xml_safe,
 )
+from .push_events import pushed_fields, pushed_problems
 from .runtime import Runtime
 from .state import Outcome, SourceState, SourceStatus
 from .store import StoreUnavailable

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 from lxml import etree
@@ -24,6 +25,8 @@ _DAYS = {"monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH", "
 _FREQUENCIES = {"P1D": "DAILY", "P1W": "WEEKLY", "P7D": "WEEKLY", "P1M": "MONTHLY",
                 "P1Y": "YEARLY"}
 MAX_FIELD = 1000  # characters kept of one field as found
+MAX_BLOCKS = 5000  # elements of a page looked at for French conventions
+MAX_DESCENDANTS = 40  # an element with more is no line of its own
 
 
 def extract(page: Node) -> dict[str, Any]:
@@ -204,7 +207,11 @@ def _fold(value: str) -> str:
 def _conventions(page: Node) -> dict[str, Any]:
     body = page.find("body")
     fields: dict[str, Any] = {}
-    for element in (body if body is not None else page).iter(*_BLOCKS):
+    for element in islice((body if body is not None else page).iter(*_BLOCKS), MAX_BLOCKS):
+        # a short line is a small element: one holding more is passed without reading its text
+        # (reading every nested element's text would cost the square of a hostile page's depth)
+        if sum(1 for _ in islice(element.iter(), MAX_DESCENDANTS)) >= MAX_DESCENDANTS:
+            continue
         line = text(element)
         if not line or len(line) > 200:
             continue
