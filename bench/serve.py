@@ -40,7 +40,7 @@ from demo.sample_site import site_url, start_sample_site  # noqa: E402
 from syndication.app import create_app  # noqa: E402
 from syndication.catalogue import load_catalogue  # noqa: E402
 from syndication.refresh import refresh  # noqa: E402
-from syndication.runtime import open_runtime  # noqa: E402
+from syndication.runtime import Runtime, open_runtime  # noqa: E402
 from syndication.settings import load_settings  # noqa: E402
 from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
 
@@ -196,9 +196,9 @@ def load(cases: dict[str, tuple[int, dict[str, str] | None]]) -> dict[str, tuple
             for case in cases}
 
 
-def fill_store(data: Path, stack: contextlib.ExitStack) -> tuple[dict[str, str], bytes]:
-    """The sample site scraped into an embedded Redis; returns the servers' environment and the
-    feed's bytes as the app renders them."""
+def prepared_runtime(data: Path, stack: contextlib.ExitStack) -> tuple[Runtime, dict[str, str]]:
+    """The sample site scraped into an embedded Redis under `data`, through the real pipeline;
+    returns the runtime and the environment that names the site."""
     site = start_sample_site()
     stack.callback(site.shutdown)
     environ = {"SAMPLE_SITE_URL": site_url(site)}
@@ -212,11 +212,18 @@ def fill_store(data: Path, stack: contextlib.ExitStack) -> tuple[dict[str, str],
     for source_id in ("actualites", "region-solidaire"):
         result = refresh(runtime.catalogue.sources[source_id], runtime)
         print(f"refreshed {source_id}: {result.outcome}, {result.new} new items")
+    return runtime, environ
+
+
+def fill_store(data: Path, stack: contextlib.ExitStack) -> tuple[dict[str, str], bytes]:
+    """The sample site scraped into an embedded Redis; returns the servers' environment and the
+    feed's bytes as the app renders them."""
+    runtime, environ = prepared_runtime(data, stack)
     app = create_app(runtime=runtime)
     stack.callback(app.extensions["syndication.cache"].close)
     response = app.test_client().get(FEED)
     assert response.status_code == 200, response.status
-    socket_path = redis.connection_pool.connection_kwargs["path"]
+    socket_path = runtime.store.redis.connection_pool.connection_kwargs["path"]
     env = dict(os.environ, **environ, SYNDICATION_REDIS_URL=f"unix://{socket_path}",
                SYNDICATION_REDIS_PREFIX="bench", SYNDICATION_BASE_URL=BASE_URL,
                SYNDICATION_LOG_LEVEL="WARNING", SYNDICATION_FEEDS_DIR=str(ROOT / "feeds"),
