@@ -86,7 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.register_error_handler(HTTPException, _http_error)
     if service.settings.fast_path if fast_path is None else fast_path:
         app.wsgi_app = FastPath(  # type: ignore[method-assign]
-            app.wsgi_app, app.extensions["syndication.cache"], service, http_metrics(app))
+            app.wsgi_app, app.extensions, service, http_metrics(app))
     return app
 
 

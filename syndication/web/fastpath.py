@@ -46,10 +46,10 @@ def request_key(environ: dict) -> tuple:
 class FastPath:
     """WSGI middleware: `app.wsgi_app = FastPath(app.wsgi_app, ...)` (app.py)."""
 
-    def __init__(self, app: WSGIApp, cache: RenderCache, service: Runtime,
+    def __init__(self, app: WSGIApp, extensions: dict[str, Any], service: Runtime,
                  metrics: HttpMetrics):
         self.app = app
-        self.cache = cache
+        self.extensions = extensions  # the Flask app's: its render cache, read at each request
         self.service = service
         self.metrics = metrics
 
@@ -59,8 +59,9 @@ class FastPath:
             return self.app(environ, start_response)
         started = time.perf_counter()
         key = request_key(environ)
-        found = self.cache.responses.by_request.get(key)
-        if found is not None and self._current(found):
+        cache: RenderCache = self.extensions["syndication.cache"]
+        found = cache.responses.by_request.get(key)
+        if found is not None and self._current(cache, found):
             if _not_modified(found.representation, environ):
                 start_response("304 NOT MODIFIED", list(found.not_modified))
                 body: Iterable[bytes] = ()
@@ -71,15 +72,14 @@ class FastPath:
                 status = "200"
             self.metrics.count(found.endpoint, method, status, time.perf_counter() - started)
             return body
-        return self._through_flask(environ, start_response, key)
+        return self._through_flask(environ, start_response, key, cache)
 
-    def _current(self, found: FastResponse) -> bool:
+    def _current(self, cache: RenderCache, found: FastResponse) -> bool:
         self.service.sync_catalogue()  # at most once a second, as before a Flask request
-        return self.service.catalogue is found.catalogue and self.cache.current(
-            found.representation)
+        return self.service.catalogue is found.catalogue and cache.current(found.representation)
 
-    def _through_flask(self, environ: dict, start_response: StartResponse,
-                       key: tuple) -> Iterable[bytes]:
+    def _through_flask(self, environ: dict, start_response: StartResponse, key: tuple,
+                       cache: RenderCache) -> Iterable[bytes]:
         catalogue = self.service.catalogue  # before Flask syncs it: a change makes it miss
         sent: list = []
 
@@ -97,6 +97,6 @@ class FastPath:
             if ("Content-Length", str(len(body))) in headers:
                 not_modified = list(headers)
                 remove_entity_headers(not_modified)
-                self.cache.remember(key, FastResponse(representation, body, headers,
+                cache.remember(key, FastResponse(representation, body, headers,
                                                       not_modified, endpoint, catalogue))
         return result

@@ -120,9 +120,9 @@ class HttpMetrics:
             # prometheus-client observes one value at a time; these are its own per-bucket
             # values (not cumulative), which observe() itself increments.
             child._sum.inc(latency[0])
-            for value, number in zip(child._buckets, latency[1:], strict=True):
-                if number:
-                    value.inc(number)
+            for value, observed in zip(child._buckets, latency[1:], strict=True):
+                if observed:
+                    value.inc(observed)
 
 
 @blueprint.record_once
