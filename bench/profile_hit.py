@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("urls", nargs="*", default=[FEED])
     parser.add_argument("--no-fast-path", action="store_true")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--profile-304", action="store_true",
+                        help="profile the revalidation (If-None-Match) instead of the hit")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         data = Path(tempfile.mkdtemp(prefix="bench-profile-"))
@@ -95,10 +97,11 @@ def main() -> None:
             for name, target, base in (("bare Flask route", bare, environ(FEED)),
                                        ("cached hit", wsgi, hit), ("304", wsgi, not_modified)):
                 print(f"  {name:<18}{per_request(target, base):8.1f}")
+            profiled = not_modified if args.profile_304 else hit
             profile = cProfile.Profile()
             profile.enable()
             for _ in range(CALLS // 4):
-                call(wsgi, hit)
+                call(wsgi, profiled)
             profile.disable()
             for order in ("tottime", "cumulative"):
                 out = io.StringIO()
@@ -106,7 +109,8 @@ def main() -> None:
                 if order == "cumulative":
                     pstats.Stats(profile, stream=out).sort_stats(order).print_stats(
                         "syndication|prometheus", 25)
-                print(f"\n  cProfile of {CALLS // 4} cached hits, by {order}:")
+                print(f"\n  cProfile of {CALLS // 4} {'304s' if args.profile_304 else 'hits'}, "
+                      f"by {order}:")
                 print("\n".join(line for line in out.getvalue().splitlines()[6:] if line))
 
 
