@@ -10,9 +10,10 @@ Flask and is kept, the next ones are answered by the hot path) and once on the s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -204,3 +205,26 @@ def test_a_change_in_another_process_is_served_once_heard(
         assert "Publiée par un autre processus" in fast.get(url).get_data(as_text=True)
     finally:
         other.close()
+
+
+def test_a_digest_window_is_asked_of_flask_again_on_the_hour(fast_app: Flask) -> None:
+    """A window's start moves on the hour, and with it the variant a request gets: a kept
+    response of a window is sent until then only; one of a fixed `since`, as long as current."""
+    fast = fast_app.test_client()
+    cache: RenderCache = fast_app.extensions["syndication.cache"]
+    window, since = "/digest/actualites.html?window=24h", "/digest/actualites.json?since=2020-01-01"
+    for url in (window, since):
+        fast.get(url)
+    found = {url: cache.responses.by_request[request_key(EnvironBuilder(
+        path=url.partition("?")[0], query_string=url.partition("?")[2]).get_environ())]
+        for url in (window, since)}
+    next_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    assert found[since].until is None
+    assert found[window].until is not None
+    assert 0 <= found[window].until - next_hour.timestamp() <= 3600  # the hour may turn meanwhile
+    # As if the hour had come: the kept response is not sent, Flask answers and is kept again.
+    key = next(k for k, v in cache.responses.by_request.items() if v is found[window])
+    cache.responses.by_request[key] = replace(found[window], until=time.time() - 1)
+    assert fast.get(window).status_code == 200
+    assert cache.responses.by_request[key].until is not None
+    assert cache.responses.by_request[key].until > time.time()

@@ -46,7 +46,7 @@ MAX_BYTES = 32 * 1024 * 1024  # the default of the setting render_cache_mb
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
 STALE_WHILE_REVALIDATE = 3600
 STALE_IF_ERROR = 86400
-RESPONDED = "syndication.responded"  # environ: the representation a response was made from
+RESPONDED = "syndication.responded"  # environ: what a response was made from (fastpath.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,7 @@ class FastResponse:
     not_modified: list[tuple[str, str]]  # of the 304: the same, less the entity headers
     endpoint: str  # for the metrics
     catalogue: object  # the catalogue it was answered under: a newer one may lack the feed
+    until: float | None  # Unix time from which the same request may need another variant
 
 
 class FastIndex:
@@ -341,15 +342,17 @@ def _headers(etag: str, state: FeedState) -> tuple[tuple[str, str], ...]:
 
 def respond(representation: Representation, request: Request, *, cors: bool = True,
             content_type: str | None = None, vary: str = "Accept-Encoding",
-            extra: tuple[tuple[str, str], ...] = ()) -> Response:
+            extra: tuple[tuple[str, str], ...] = (), until: float | None = None) -> Response:
     """A cacheable response: validators, 304s, compression by Accept-Encoding, CORS. Its
     headers are assembled from strings made once per representation: on the path of every
     request, werkzeug's header parsing and serialising (cache_control, vary, make_conditional)
-    cost more than the rest of the request."""
+    cost more than the rest of the request. `until` (Unix time): when the variant chosen for
+    this request depends on the clock, the moment it may change (the hot path asks Flask
+    again from then on)."""
     headers = [("Content-Type", content_type or representation.media_type), ("Vary", vary),
                *representation.headers, *(CORS_HEADERS if cors else ()), *extra]
     environ = request.environ
-    environ[RESPONDED] = representation, request.endpoint  # for web/fastpath.py to remember
+    environ[RESPONDED] = representation, request.endpoint, until  # for web/fastpath.py
     if _not_modified(representation, environ):
         return Response(status=304, headers=headers)  # werkzeug drops Content-Type on a 304
     encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING"))

@@ -28,7 +28,14 @@ from typing import Any
 from werkzeug.http import remove_entity_headers
 
 from ..runtime import Runtime
-from .caching import RESPONDED, FastResponse, RenderCache, _not_modified, choose_encoding, encoded
+from .caching import (
+    RESPONDED,
+    FastResponse,
+    RenderCache,
+    _not_modified,
+    choose_encoding,
+    encoded,
+)
 from .metrics import HttpMetrics
 
 StartResponse = Callable[..., Any]
@@ -75,6 +82,8 @@ class FastPath:
         return self._through_flask(environ, start_response, key, cache)
 
     def _current(self, cache: RenderCache, found: FastResponse) -> bool:
+        if found.until is not None and time.time() >= found.until:
+            return False  # a digest's window moved on: Flask picks the new variant
         self.service.sync_catalogue()  # at most once a second, as before a Flask request
         return self.service.catalogue is found.catalogue and cache.current(found.representation)
 
@@ -90,7 +99,7 @@ class FastPath:
         result = self.app(environ, remember_start)
         responded = environ.get(RESPONDED)
         if responded is not None and sent and sent[0] == "200 OK":
-            representation, endpoint = responded
+            representation, endpoint, until = responded
             body = encoded(representation, key[5])
             headers = list(sent[1])
             # The body is the representation's in the key's encoding: checked, not assumed.
@@ -98,5 +107,5 @@ class FastPath:
                 not_modified = list(headers)
                 remove_entity_headers(not_modified)
                 cache.remember(key, FastResponse(representation, body, headers,
-                                                      not_modified, endpoint, catalogue))
+                                                      not_modified, endpoint, catalogue, until))
         return result
