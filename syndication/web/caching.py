@@ -86,7 +86,7 @@ class FastResponse:
     representation: Representation
     body: bytes  # in the encoding its request asked for
     headers: list[tuple[str, str]]  # of the 200, every one as sent (security headers too)
-    not_modified: list[tuple[str, str]]  # of the 304: the same, less the entity headers
+    headers_304: list[tuple[str, str]]  # of the 304: the same, less the entity headers
     endpoint: str  # for the metrics
     catalogue: object  # the catalogue it was answered under: a newer one may lack the feed
     until: float | None  # Unix time from which the same request may need another variant
@@ -353,7 +353,7 @@ def respond(representation: Representation, request: Request, *, cors: bool = Tr
                *representation.headers, *(CORS_HEADERS if cors else ()), *extra]
     environ = request.environ
     environ[RESPONDED] = representation, request.endpoint, until  # for web/fastpath.py
-    if _not_modified(representation, environ):
+    if not_modified(representation, environ):
         return Response(status=304, headers=headers)  # werkzeug drops Content-Type on a 304
     encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING"))
     body = encoded(representation, encoding)
@@ -362,7 +362,7 @@ def respond(representation: Representation, request: Request, *, cors: bool = Tr
     return Response(body, headers=headers)
 
 
-def _not_modified(representation: Representation, environ: dict) -> bool:
+def not_modified(representation: Representation, environ: dict) -> bool:
     """RFC 9110 §13.1.3: If-None-Match (compared weakly) takes precedence over
     If-Modified-Since."""
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")

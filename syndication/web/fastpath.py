@@ -32,9 +32,9 @@ from .caching import (
     RESPONDED,
     FastResponse,
     RenderCache,
-    _not_modified,
     choose_encoding,
     encoded,
+    not_modified,
 )
 from .metrics import HttpMetrics
 
@@ -69,8 +69,8 @@ class FastPath:
         cache: RenderCache = self.extensions["syndication.cache"]
         found = cache.responses.by_request.get(key)
         if found is not None and self._current(cache, found):
-            if _not_modified(found.representation, environ):
-                start_response("304 NOT MODIFIED", list(found.not_modified))
+            if not_modified(found.representation, environ):
+                start_response("304 NOT MODIFIED", list(found.headers_304))
                 body: Iterable[bytes] = ()
                 status = "304"
             else:
@@ -104,8 +104,8 @@ class FastPath:
             headers = list(sent[1])
             # The body is the representation's in the key's encoding: checked, not assumed.
             if ("Content-Length", str(len(body))) in headers:
-                not_modified = list(headers)
-                remove_entity_headers(not_modified)
-                cache.remember(key, FastResponse(representation, body, headers,
-                                                      not_modified, endpoint, catalogue, until))
+                headers_304 = list(headers)
+                remove_entity_headers(headers_304)
+                cache.remember(key, FastResponse(representation, body, headers, headers_304,
+                                                 endpoint, catalogue, until))
         return result
