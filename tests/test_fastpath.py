@@ -26,7 +26,7 @@ from syndication.model import SourceStatus
 from syndication.runtime import Runtime
 from syndication.store import FeedStore
 from syndication.web.caching import RenderCache
-from syndication.web.fastpath import request_key
+from syndication.web.fastpath import MAX_KEY_CHARS, request_key
 
 from .clocks import ManualClock
 from .conftest import filled_runtime
@@ -228,3 +228,14 @@ def test_a_digest_window_is_asked_of_flask_again_on_the_hour(fast_app: Flask) ->
     assert fast.get(window).status_code == 200
     assert cache.responses.by_request[key].until is not None
     assert cache.responses.by_request[key].until > time.time()
+
+
+def test_requests_too_long_to_keep_are_still_answered_as_flask_does(fast_app: Flask,
+                                                                    flask_app: Flask) -> None:
+    """Unknown widget options are ignored (hosts add cache-busting parameters): a request
+    padded with them gets the widget, from Flask each time, and is never kept."""
+    url = "/embed/actualites.html?layout=cards&junk=" + "x" * MAX_KEY_CHARS
+    fast, flask = fast_app.test_client(), flask_app.test_client()
+    answer = same_answers(fast, flask, url, "GET", {})
+    assert answer.status_code == 200
+    assert not kept(fast_app, url, "GET", {})

@@ -38,6 +38,9 @@ from .caching import (
 )
 from .metrics import HttpMetrics
 
+# Requests longer than this (junk query parameters, which widgets ignore; long Accept headers)
+# go through Flask every time: kept responses are bounded in number, and so in memory.
+MAX_KEY_CHARS = 2048
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
@@ -98,7 +101,8 @@ class FastPath:
 
         result = self.app(environ, remember_start)
         responded = environ.get(RESPONDED)
-        if responded is not None and sent and sent[0] == "200 OK":
+        if (responded is not None and sent and sent[0] == "200 OK"
+                and sum(len(part or "") for part in key) <= MAX_KEY_CHARS):
             representation, endpoint, until = responded
             body = encoded(representation, key[5])
             headers = list(sent[1])
