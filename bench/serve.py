@@ -275,18 +275,19 @@ def report_servers(rounds: Rounds) -> None:
         cells = "".join(f"  {case} {fmt(rounds, (server, case))} ({rounds.median((server, case))[0] / bare:.2f})"  # noqa: E501
                         for case in ("hit", "304"))
         print(f"{server:<19} bare {fmt(rounds, (server, 'bare route'))}{cells}")
-    ranked = sorted(SERVERS, key=lambda server: -rounds.median((server, "hit"))[0])
-    best, second = ranked[0], ranked[1]
-    wins = sum(a[0] > b[0] for a, b in zip(rounds.results[(best, "hit")],
-                                           rounds.results[(second, "hit")], strict=True))
-    margin = rounds.median((best, "hit"))[0] / rounds.median((second, "hit"))[0] - 1
-    _, _, low, high = rounds.median((best, "hit"))
-    spread = (high - low) / rounds.median((best, "hit"))[0]
-    print(f"most cached hits: {best}, {margin:+.0%} over {second} by the medians of "
-          f"{rounds.rounds} rounds, ahead in {wins} of {rounds.rounds} same-round pairs (its "
-          f"own rounds spread over {spread:.0%}); the production server is {PRODUCTION_SERVER}"
-          + ("" if best == PRODUCTION_SERVER else f" ({margin:+.0%} behind, within noise "
-             "if the pairs are split)"))
+    hits = {server: rounds.median((server, "hit")) for server in SERVERS}
+    rival = max((s for s in SERVERS if s != PRODUCTION_SERVER), key=lambda s: hits[s][0])
+    wins = sum(ours[0] > theirs[0] for ours, theirs in zip(
+        rounds.results[(PRODUCTION_SERVER, "hit")], rounds.results[(rival, "hit")], strict=True))
+    margin = hits[PRODUCTION_SERVER][0] / hits[rival][0] - 1
+    spreads = {s: (hits[s][3] - hits[s][2]) / hits[s][0] for s in (PRODUCTION_SERVER, rival)}
+    verdict = ("ahead" if margin > 0 and wins * 5 >= 4 * rounds.rounds else
+               "behind: reconsider" if margin < 0 and wins * 5 <= rounds.rounds else
+               "not told apart by this run")
+    print(f"production server {PRODUCTION_SERVER}: cached hits {margin:+.0%} against the best "
+          f"other, {rival}, by the medians of {rounds.rounds} rounds; ahead in {wins} of "
+          f"{rounds.rounds} same-round pairs; rounds spread over {spreads[PRODUCTION_SERVER]:.0%}"
+          f" and {spreads[rival]:.0%}: {verdict}")
 
 
 def report_cold(timings: dict[str, list[float]]) -> None:
