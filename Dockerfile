@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 
-# granian, 2 threads per worker: the fastest of the servers measured (bench/serve.py);
+# granian, 2 threads per worker: with granian's default threads, far ahead of gunicorn in the servers
+# measured (bench/serve.py; the two granian settings are within noise of each other);
 # WEB_CONCURRENCY sets the number of worker processes (one per core).
 # lxml, nh3 and the other compiled dependencies ship wheels; nothing to build here.
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
