@@ -157,7 +157,72 @@ def files(origin: str, mirror: str, under: str, pattern: str, urls: dict[str, st
         save(f"{origin}-{stem}", html, truth, origin, path, "pre-filled")
 
 
+def dialled(mirror: str, lang: str = "fr", most: int = 60) -> None:
+    """dbs/dialled-ca: pages of Canadian libraries, archives and the towns that run them, saved
+    in 2014 under html/<percent-encoded URL>. Inner pages only (a home page has no one text),
+    in one language, one page a site."""
+    from urllib.parse import unquote, urlsplit
+    hosts = {urlsplit(page["url"]).netloc for page in existing().values()}
+    taken = 0
+    for path in git_ls(mirror, "html/"):
+        url = unquote(path[len("html/"):])
+        parts = urlsplit(url)
+        if not parts.path.strip("/") or parts.query or parts.netloc in hosts:
+            continue
+        html = decode(git_show(mirror, path))
+        tree = corpus_prefill.tree_of(html) if html.strip() else None
+        if tree is None or corpus_prefill.guess_lang(tree.text_content()) != lang:
+            continue
+        if "Ã©" in html or "Ã¨" in html:  # saved with its UTF-8 read as Latin-1: no reader sees it
+            continue
+        truth = corpus_prefill.candidates(html, url, lang)
+        if len(truth["boilerplate"]) < 2:
+            continue
+        stem = re.sub(r"[^a-z0-9]+", "-", f"{parts.netloc}{parts.path}".lower()).strip("-")[:60]
+        if save(f"dialled-{stem}", html, truth, "dialled", path, "pre-filled"):
+            hosts.add(parts.netloc)
+            taken += 1
+            if taken >= most:
+                return
+
+
+def readabilipy(mirror: str) -> None:
+    """alan-turing-institute/ReadabiliPy: its own saved pages (not Mozilla's test pages), with
+    the title and date of tests/data/<page>_simple_article_from_full_page.json."""
+    for path in git_ls(mirror, "tests/data/"):
+        if not path.endswith("-1_full_page.html"):
+            continue
+        html = decode(git_show(mirror, path))
+        url = page_url(html)
+        if not url:
+            print(f"skip {path}: no URL")
+            continue
+        expected = json.loads(git_show(mirror, path.replace(
+            "_full_page.html", "_simple_article_from_full_page.json")))
+        truth = corpus_prefill.candidates(html, url)
+        merge(truth, title=expected.get("title"), date=expected.get("date"))
+        stem = path.rsplit("/", 1)[-1].split("_")[0].replace(".", "-")
+        save(f"readabilipy-{stem}", html, truth, "readabilipy", path,
+             "fixture title and date; the rest pre-filled")
+
+
+def metascraper_packages(mirror: str) -> None:
+    """Scholarly and news pages of metascraper's per-rule packages (citation, uol,
+    readability); their snapshots check one rule each, so only the page's own truth is kept."""
+    for package in ("citation", "uol", "readability"):
+        files("metascraper", mirror, f"packages/metascraper-{package}/test/fixtures/",
+              r"^(?!malformed).*\.html$")
+
+
 ORIGINS: dict[str, Any] = {
+    "metascraper-packages": metascraper_packages,
+    "readabilipy": readabilipy,
+    "python-readability": lambda m: files("python-readability", m, "tests/samples/",
+                                          r"\.html$"),
+    "wallabag": lambda m: files("wallabag", m, "tests/fixtures/", r"(aoc\.media|nextinpact-art)"),
+    "heraldic": lambda m: files("heraldic", m, "tests/medias/", r"liberation_update\.htm$"),
+    "dialled": dialled,
+    "dialled-en": lambda m: dialled(m, "en", 130),
     "metascraper": metascraper,
     "mediacloud": lambda m: files("mediacloud", m, "mcmetadata/test/fixtures/",
                                   r"^cached-https?(?!.*(feed|youtube|upstract))"),

@@ -20,6 +20,7 @@ Usage (as a library): `candidates(html, url, lang)` returns a dict in the corpus
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import unicodedata
@@ -108,12 +109,17 @@ def page_lang(tree: Any) -> str | None:
     return value.replace("_", "-").split("-")[0].lower() if value else None
 
 
+@functools.cache
+def stoplist(name: str) -> frozenset[str]:
+    return frozenset(justext.get_stoplist(name))
+
+
 def guess_lang(text: str) -> str | None:
     """For a page that does not say: the language whose stop words are most of its words."""
     words = norm(text).split()
     if not words:
         return None
-    shares = {code: sum(w in justext.get_stoplist(name) for w in words) / len(words)
+    shares = {code: sum(w in stoplist(name) for w in words) / len(words)
               for code, name in STOPLISTS.items()}
     best = max(shares, key=lambda code: shares[code])
     return best if shares[best] > 0.2 else None
@@ -207,8 +213,8 @@ def in_chrome(element: Any) -> bool:
 def body_sentences(html: str, tree: Any, article_body: str | None, lang: str | None,
                    page_text: str) -> tuple[list[str], str]:
     """3-5 sentences spread over the body, and the whole main text (to keep boilerplate out)."""
-    stoplist = justext.get_stoplist(STOPLISTS.get(lang or "en", "English"))
-    paragraphs = justext.justext(html.encode("utf-8"), stoplist)
+    paragraphs = justext.justext(html.encode("utf-8"),
+                                 stoplist(STOPLISTS.get(lang or "en", "English")))
     good = [p.text for p in paragraphs if p.class_type in ("good", "near-good")]
     main_text = norm(" ".join([*good, article_body or ""]))
     if article_body and len(article_body) > 300:

@@ -48,3 +48,9 @@ def test_page_is_well_formed(page: dict[str, Any]) -> None:
     assert all(len(s) >= 20 for s in page["body"])
     assert 1 <= len(page["boilerplate"]) <= 3
     assert all(b.strip() for b in page["boilerplate"])
+
+
+def test_corpus_reaches_its_targets() -> None:
+    """300 pages or more, 60 of them French (the sizes the bench is meant to be read at)."""
+    assert len(PAGES) >= 300
+    assert sum(p["lang"] == "fr" for p in PAGES) >= 60
