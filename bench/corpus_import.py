@@ -5,7 +5,9 @@ origin reads a local git mirror (`git -C <mirror> show HEAD:<path>`), takes the 
 expected values where it has them (title, date, description, image), fills the rest with
 `corpus_prefill.candidates` (what the page shows or declares), and appends one line per page to
 `bench/corpus/truth.jsonl`, the page itself going to `bench/corpus/pages/<id>.html.gz`.
-Every line is then checked by a person; `checked` says how far.
+Every line is then checked by a person; `checked` says how far. `truth.jsonl` is the record:
+corrections made by hand there (titles without the site's name, captions and teasers taken out
+of `body`, bylines out of `boilerplate`) are not redone by a re-import, which only adds pages.
 
     python bench/corpus_import.py <origin> <mirror-git-dir>
 """
@@ -28,7 +30,24 @@ MAX_BYTES = 1_500_000
 SKIP = {"mediacloud-bloomberg-no-meta", "mediacloud-cached-httpwwforgbr",
         "mediacloud-cached-httpwwwnytimescom", "mediacloud-cached-httpwwwnytimescomglobal",
         "mediacloud-cached-httpswebarchiveorgwebhttpswwwwom",
-        "mediacloud-cached-httpswwwwdsucomarticleuntitledco"}
+        "mediacloud-cached-httpswwwwdsucomarticleuntitledco",
+        # error pages, home pages and a listing, found on review
+        "dialled-www-jhcwc-org-archives-htm", "dialled-www-gov-ns-ca-natr-library-library-htm",
+        "dialled-www-nucj-ca-library-library-htm", "dialled-www-alsa-ab-ca-default-aspx",
+        "dialled-www-cbc-ca-news-canada-toronto", "dialled-www-oba-org-home",
+        "dialled-www-mflohc-mb-ca-mflohc-folder-information-resources-html",
+        "dialled-www-sgm-qc-ca-fr-main-nav-sainte-marguerite-dyouville-lieux-",
+        "dialled-ville-mirabel-qc-ca-page-informations-generales-php",
+        "dialled-www-tadoussac-com-fr-loisirs-bibliotheque-municipale-de-tado",
+        # fewer than 3 body sentences left once cookie notices, bios and teasers were taken out
+        "metascraper-mac-rumors", "metascraper-techmonitor",
+        "mediacloud-cached-httpsthekenyatimescomcountieskisumutradersalertedabou",
+        "mediacloud-cached-httpswebarchiveorgwebhttpswwwwomblebonddickinsoncomus",
+        "mediacloud-cached-httpswwwkenyatodaycommediamoiburialconfusedrutoasmati",
+        "dialled-lotoquebec-com-cms-corporatif-fr-la-societe-documentation-ce",
+        "dialled-www-cegepsl-qc-ca-bibliotheque",
+        "dialled-www-mun-maskinonge-ca-index-php-bibliothe-municipale-mainmen",
+        "dialled-www-gov-ns-ca-staw"}
 
 
 def git_show(mirror: str, path: str) -> bytes:
@@ -167,7 +186,8 @@ def dialled(mirror: str, lang: str = "fr", most: int = 60) -> None:
     for path in git_ls(mirror, "html/"):
         url = unquote(path[len("html/"):])
         parts = urlsplit(url)
-        if not parts.path.strip("/") or parts.query or parts.netloc in hosts:
+        if not url.startswith("http") or not parts.path.strip("/") or parts.query \
+                or parts.netloc in hosts:
             continue
         html = decode(git_show(mirror, path))
         tree = corpus_prefill.tree_of(html) if html.strip() else None
