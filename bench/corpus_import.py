@@ -30,7 +30,7 @@ MAX_BYTES = 1_500_000
 SKIP = {"mediacloud-bloomberg-no-meta", "mediacloud-cached-httpwwforgbr",
         "mediacloud-cached-httpwwwnytimescom", "mediacloud-cached-httpwwwnytimescomglobal",
         "mediacloud-cached-httpswebarchiveorgwebhttpswwwwom",
-        "mediacloud-cached-httpswwwwdsucomarticleuntitledco",
+        "mediacloud-cached-httpswwwwdsucomarticleuntitledcontent1701813119460448",
         # error pages, home pages and a listing, found on review
         "dialled-www-jhcwc-org-archives-htm", "dialled-www-gov-ns-ca-natr-library-library-htm",
         "dialled-www-nucj-ca-library-library-htm", "dialled-www-alsa-ab-ca-default-aspx",
@@ -83,7 +83,7 @@ def save(page_id: str, html: str, truth: dict[str, Any], origin: str, fixture: s
          checked: str) -> bool:
     """Store one page unless it is already there or lacks what a page needs to be scored."""
     known = existing()
-    if page_id in known or page_id in SKIP or len(html.encode()) > MAX_BYTES:
+    if page_id in known or page_id.startswith(tuple(SKIP)) or len(html.encode()) > MAX_BYTES:
         return False
     if any(page["url"] == truth["url"] for page in known.values()):
         print(f"skip {page_id}: {truth['url']} is already there")
