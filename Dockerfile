@@ -24,7 +24,8 @@ COPY syndication ./syndication
 RUN /opt/syndication/bin/pip install --quiet '.[serve]'
 
 FROM ${BASE_IMAGE}
-# granian, 2 threads per worker: the fastest of the servers measured (bench/serve.py);
+# granian, 2 threads per worker: far ahead of gunicorn in the servers measured (bench/serve.py;
+# the two granian settings are within noise of each other);
 # WEB_CONCURRENCY sets the number of worker processes (one per core).
 ENV PATH=/opt/syndication/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

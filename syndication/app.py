@@ -53,14 +53,17 @@ from .web import (
 )
 from .web.caching import RenderCache
 from .web.embed_errors import embed_problem
+from .web.fastpath import FastPath
+from .web.metrics import http_metrics
 
 log = logging.getLogger(__name__)
 
 
 def create_app(config: Mapping[str, Any] | None = None, *,
-               runtime: Runtime | None = None) -> Flask:
+               runtime: Runtime | None = None, fast_path: bool | None = None) -> Flask:
     """Build the web app. `config` overrides settings (see settings.Settings); tests pass their own
-    `runtime` (Redis, catalogue) instead."""
+    `runtime` (Redis, catalogue) instead. `fast_path` (default: the setting) puts the hot path
+    of web/fastpath.py in front of Flask."""
     app = Flask(__name__)
     assert isinstance(app.json, DefaultJSONProvider)  # Flask's default, whose settings these are
     app.json.ensure_ascii = False
@@ -87,6 +90,9 @@ def create_app(config: Mapping[str, Any] | None = None, *,
     app.register_error_handler(SyndicationError, _domain_error)
     app.register_error_handler(StoreUnavailable, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
+    if service.settings.fast_path if fast_path is None else fast_path:
+        app.wsgi_app = FastPath(  # type: ignore[method-assign]
+            app.wsgi_app, app.extensions, service, http_metrics(app))
     return app
 
 

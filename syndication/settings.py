@@ -103,6 +103,9 @@ class Settings:
     render_cache_mb: int = _setting(32, "Memory each web process keeps rendered feeds, widgets "
                                     "and digests in (MiB, with their compressed forms); the "
                                     "least recently used go first.")
+    fast_path: bool = _setting(True, "Answer requests for cached feeds, widgets and digests "
+                               "(and their 304s) in a thin layer before Flask, with the bytes "
+                               "and headers Flask sent. Off: every request goes through Flask.")
     embed_frame_ancestors: str = _setting("*", "Sites allowed to show the widgets in a frame "
                                           "(CSP frame-ancestors): * for any, or origins "
                                           "separated by spaces or commas, e.g. "

@@ -135,9 +135,31 @@ def site_runtime(redis_client: Redis, prefix: str, faulty_site: FaultySite) -> I
     service.fetcher.close()
 
 
+# Modules whose HTTP tests run twice: through the hot path in front of Flask (web/fastpath.py)
+# and through Flask alone. Their app fixtures take `http_path` and pass `fast_path=`.
+BOTH_PATHS = {"test_web", "test_feed_formats", "test_widgets", "test_digest", "test_oembed",
+              "test_redis_outage"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if ("http_path" in metafunc.fixturenames
+            and metafunc.module.__name__.rpartition(".")[2] in BOTH_PATHS):
+        metafunc.parametrize("http_path", ["fast", "flask"], indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def http_path(request: pytest.FixtureRequest) -> str:
+    """"fast" (the default) or "flask": whether the app has the hot path in front of Flask."""
+    return getattr(request, "param", "fast")
+
+
+def fast(http_path: str) -> bool:
+    return http_path == "fast"
+
+
 @pytest.fixture
-def app(runtime: Runtime):  # noqa: ANN201 - a Flask app
-    application = create_app(runtime=runtime)
+def app(runtime: Runtime, http_path: str):  # noqa: ANN201 - a Flask app
+    application = create_app(runtime=runtime, fast_path=fast(http_path))
     yield application
     application.extensions["syndication.cache"].close()
 

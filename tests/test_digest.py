@@ -44,7 +44,7 @@ from syndication.render.french import french_date
 from syndication.runtime import Runtime
 from syndication.web.digest import MIN_DEFAULT_ITEMS, parse_digest_query, window_start
 
-from .conftest import filled_runtime
+from .conftest import fast, filled_runtime
 
 MANIFEST = json.loads((Path(__file__).resolve().parent.parent / "demo" / "site" / "MANIFEST.json")
                       .read_text(encoding="utf-8"))
@@ -80,8 +80,8 @@ def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
 
 
 @pytest.fixture(scope="module")
-def web(filled: Filled) -> Iterator[FlaskClient]:
-    app = create_app(runtime=filled.runtime)
+def web(filled: Filled, http_path: str) -> Iterator[FlaskClient]:
+    app = create_app(runtime=filled.runtime, fast_path=fast(http_path))
     yield app.test_client()
     cache = app.extensions.get("syndication.cache")
     if cache is not None:

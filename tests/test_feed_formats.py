@@ -51,7 +51,7 @@ from syndication.state import SourceStatus
 from syndication.web import opml
 
 from .browser_harness import dump_dom, serving
-from .conftest import filled_runtime, make_runtime
+from .conftest import fast, filled_runtime, make_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -114,8 +114,8 @@ def with_opml(app: Flask) -> Flask:
 
 
 @pytest.fixture(scope="module")
-def module_app(filled: Filled) -> Iterator[Flask]:
-    application = with_opml(create_app(runtime=filled.runtime))
+def module_app(filled: Filled, http_path: str) -> Iterator[Flask]:
+    application = with_opml(create_app(runtime=filled.runtime, fast_path=fast(http_path)))
     yield application
     application.extensions["syndication.cache"].close()
 

@@ -29,7 +29,7 @@ from werkzeug.serving import make_server
 from syndication.app import create_app
 from syndication.runtime import Runtime
 
-from .conftest import filled_runtime
+from .conftest import fast, filled_runtime
 
 PROBLEM = "application/problem+json"
 BASE = "http://localhost"
@@ -56,8 +56,8 @@ def service(redis_client: Redis, sample_site: str) -> Iterator[Runtime]:
 
 
 @pytest.fixture(scope="module")
-def flask_app(service: Runtime) -> Iterator[Flask]:
-    application = create_app(runtime=service)
+def flask_app(service: Runtime, http_path: str) -> Iterator[Flask]:
+    application = create_app(runtime=service, fast_path=fast(http_path))
     yield application
     application.extensions["syndication.cache"].close()
 

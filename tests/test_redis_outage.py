@@ -28,6 +28,7 @@ from syndication.store.keys import key_prefix
 from syndication.web.caching import RenderCache
 
 from .clocks import ManualClock
+from .conftest import fast
 from .processes import LoopbackSite, RedisServer, missing_redis_server, write_feeds_dir
 from .waiting import wait_until
 
@@ -78,8 +79,8 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def app(web: Runtime, clock: ManualClock) -> Iterator[Flask]:
-    application = create_app(runtime=web)
+def app(web: Runtime, clock: ManualClock, http_path: str) -> Iterator[Flask]:
+    application = create_app(runtime=web, fast_path=fast(http_path))
     application.extensions["syndication.cache"].close()  # never used: no request yet
     # Catch-up would never come in these tests' time: only notifications move a version on.
     application.extensions["syndication.cache"] = RenderCache(web.store, clock=clock,

@@ -45,6 +45,7 @@ from .conftest import (
     FEEDS_DIR,
     OPERATOR_AUTH,
     OPERATOR_TOKEN,
+    fast,
     filled_runtime,
     make_catalogue,
     make_runtime,
@@ -88,8 +89,8 @@ def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
 
 
 @pytest.fixture(scope="module")
-def web(filled: Filled) -> FlaskClient:
-    return create_app(runtime=filled.runtime).test_client()
+def web(filled: Filled, http_path: str) -> FlaskClient:
+    return create_app(runtime=filled.runtime, fast_path=fast(http_path)).test_client()
 
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ from syndication.render.widget_options import (
 from syndication.runtime import Runtime
 from syndication.web.embed import frame_ancestors_policy
 
-from .conftest import filled_runtime, make_catalogue, make_runtime
+from .conftest import fast, filled_runtime, make_catalogue, make_runtime
 
 PROBLEM = "application/problem+json"
 NBSP = "\u00a0"
@@ -78,8 +78,8 @@ def filled(redis_client: Redis, sample_site: str) -> Iterator[Filled]:
 
 
 @pytest.fixture(scope="module")
-def flask_app(filled: Filled) -> Iterator[Flask]:
-    application = create_app(runtime=filled.runtime)
+def flask_app(filled: Filled, http_path: str) -> Iterator[Flask]:
+    application = create_app(runtime=filled.runtime, fast_path=fast(http_path))
     yield application
     application.extensions["syndication.cache"].close()
 

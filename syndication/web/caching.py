@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 import brotli
 from flask import Request, Response
-from werkzeug.http import http_date, parse_date, parse_etags
+from werkzeug.http import http_date, parse_accept_header, parse_date, parse_etags
 
 from ..store import FeedState, FeedStore, StoreUnavailable, StoreUnreachable
 
@@ -46,6 +46,7 @@ MAX_BYTES = 32 * 1024 * 1024  # the default of the setting render_cache_mb
 MAX_AGE = 300  # seconds clients and proxies may reuse a response without asking
 STALE_WHILE_REVALIDATE = 3600
 STALE_IF_ERROR = 86400
+RESPONDED = "syndication.responded"  # environ: what a response was made from (fastpath.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class Representation:
     state: FeedState
     headers: tuple[tuple[str, str], ...] = ()  # validators and caching, the same for every request
     rendered_at: float = 0.0  # the cache's clock when rendered: the Age of a stale answer
+    key: tuple[str, str] | None = None  # (feed, variant) in the cache; None: not a feed's
 
     @property
     def size(self) -> int:
@@ -67,13 +69,51 @@ class Representation:
     @classmethod
     def compressed(cls, body: bytes, media_type: str, etag: str, state: FeedState,
                    headers: tuple[tuple[str, str], ...],
-                   rendered_at: float | None = None) -> Representation:
+                   rendered_at: float | None = None,
+                   key: tuple[str, str] | None = None) -> Representation:
         """The body with its gzip and brotli forms, compressed once for every request;
         `rendered_at` on the clock of the cache that keeps it (time.monotonic() by default)."""
         return cls(body=body, gzip=gzip.compress(body, compresslevel=9, mtime=0),
                    brotli=brotli.compress(body, quality=11), media_type=media_type, etag=etag,
                    state=state, headers=headers,
-                   rendered_at=time.monotonic() if rendered_at is None else rendered_at)
+                   rendered_at=time.monotonic() if rendered_at is None else rendered_at, key=key)
+
+
+@dataclass(frozen=True, slots=True)
+class FastResponse:
+    """A response as the Flask path sent it, for web/fastpath.py to send again."""
+
+    representation: Representation
+    body: bytes  # in the encoding its request asked for
+    headers: list[tuple[str, str]]  # of the 200, every one as sent (security headers too)
+    headers_304: list[tuple[str, str]]  # of the 304: the same, less the entity headers
+    endpoint: str  # for the metrics
+    catalogue: object  # the catalogue it was answered under: a newer one may lack the feed
+    until: float | None  # Unix time from which the same request may need another variant
+
+
+class FastIndex:
+    """Responses by request: (path, query, host, scheme, script root, encoding, Accept), which
+    is everything the Flask path reads of a request to a cached representation. Bounded in
+    number, since requests may vary without end (queries, Accept headers): past MAX, it starts
+    again empty. Written under the cache's lock, read without it (one dict lookup)."""
+
+    MAX = 4096
+
+    def __init__(self) -> None:
+        self.by_request: dict[tuple, FastResponse] = {}
+        self._by_entry: dict[tuple[str, str] | None, set[tuple]] = {}
+
+    def add(self, request_key: tuple, response: FastResponse) -> None:
+        if len(self.by_request) >= self.MAX:
+            self.by_request, self._by_entry = {}, {}
+        self.by_request[request_key] = response
+        self._by_entry.setdefault(response.representation.key, set()).add(request_key)
+
+    def drop(self, entry_key: tuple[str, str]) -> None:
+        """Forget the responses of a representation evicted or replaced."""
+        for request_key in self._by_entry.pop(entry_key, ()):
+            self.by_request.pop(request_key, None)
 
 
 @dataclass(slots=True)
@@ -143,6 +183,9 @@ class RenderCache:
         self._heard_all = 0
         self._heard: dict[str, int] = {}
         self._entries: OrderedDict[tuple[str, str], Representation] = OrderedDict()
+        # Responses as sent, for web/fastpath.py: by request (see FastIndex); dropped with
+        # their representation when it is evicted or replaced.
+        self.responses = FastIndex()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
@@ -201,16 +244,38 @@ class RenderCache:
             return self._stale(feed_id, cached)
         etag = f"{feed_id}-{state.version}-{hashlib.sha256(variant.encode()).hexdigest()[:10]}"
         representation = Representation.compressed(body, media_type, etag, state,
-                                                   _headers(etag, state), self.clock())
+                                                   _headers(etag, state), self.clock(), key)
         with self._lock:
             replaced = self._entries.pop(key, None)
-            self._bytes -= replaced.size if replaced is not None else 0
+            if replaced is not None:
+                self._bytes -= replaced.size
+                self.responses.drop(key)
             self._entries[key] = representation
             self._bytes += representation.size
             while self._bytes > self.max_bytes and len(self._entries) > 1:
-                _, evicted = self._entries.popitem(last=False)
+                evicted_key, evicted = self._entries.popitem(last=False)
                 self._bytes -= evicted.size
+                self.responses.drop(evicted_key)
         return representation
+
+    def current(self, representation: Representation) -> bool:
+        """Whether `representation` may be served as it is, with no question to Redis: it is
+        the cached one and its feed's version is trusted and fresh (what state() would return
+        without a round trip). Scripts that belong to no feed are always current."""
+        key = representation.key
+        if key is None:
+            return True
+        known = self._known.get(key[0])
+        return (known is not None and known.trusted
+                and known.state.version == representation.state.version
+                and self.clock() - known.confirmed_at < self.catch_up_seconds
+                and self.listening.is_set() and self._entries.get(key) is representation)
+
+    def remember(self, request_key: tuple, response: FastResponse) -> None:
+        """Keep a response as sent for a request, if its representation is still current."""
+        with self._lock:
+            if self.current(response.representation):
+                self.responses.add(request_key, response)
 
     def _stale(self, feed_id: str, cached: Representation) -> Representation:
         """`cached`, with an Age header (RFC 9111 §5.1): the seconds since its version was last
@@ -277,22 +342,27 @@ def _headers(etag: str, state: FeedState) -> tuple[tuple[str, str], ...]:
 
 def respond(representation: Representation, request: Request, *, cors: bool = True,
             content_type: str | None = None, vary: str = "Accept-Encoding",
-            extra: tuple[tuple[str, str], ...] = ()) -> Response:
+            extra: tuple[tuple[str, str], ...] = (), until: float | None = None) -> Response:
     """A cacheable response: validators, 304s, compression by Accept-Encoding, CORS. Its
     headers are assembled from strings made once per representation: on the path of every
     request, werkzeug's header parsing and serialising (cache_control, vary, make_conditional)
-    cost more than the rest of the request."""
+    cost more than the rest of the request. `until` (Unix time): when the variant chosen for
+    this request depends on the clock, the moment it may change (the hot path asks Flask
+    again from then on)."""
     headers = [("Content-Type", content_type or representation.media_type), ("Vary", vary),
                *representation.headers, *(CORS_HEADERS if cors else ()), *extra]
-    if _not_modified(representation, request.environ):
+    environ = request.environ
+    environ[RESPONDED] = representation, request.endpoint, until  # for web/fastpath.py
+    if not_modified(representation, environ):
         return Response(status=304, headers=headers)  # werkzeug drops Content-Type on a 304
-    encoding, body = _encoding(representation, request)
+    encoding = choose_encoding(environ.get("HTTP_ACCEPT_ENCODING"))
+    body = encoded(representation, encoding)
     if encoding:
         headers.append(("Content-Encoding", encoding))
     return Response(body, headers=headers)
 
 
-def _not_modified(representation: Representation, environ: dict) -> bool:
+def not_modified(representation: Representation, environ: dict) -> bool:
     """RFC 9110 §13.1.3: If-None-Match (compared weakly) takes precedence over
     If-Modified-Since."""
     if_none_match = environ.get("HTTP_IF_NONE_MATCH")
@@ -304,12 +374,24 @@ def _not_modified(representation: Representation, environ: dict) -> bool:
         changed_at.replace(microsecond=0) <= since)
 
 
-def _encoding(representation: Representation, request: Request) -> tuple[str | None, bytes]:
-    if not request.environ.get("HTTP_ACCEPT_ENCODING"):
-        return None, representation.body
-    accepted = request.accept_encodings
-    if accepted["br"]:
-        return "br", representation.brotli
-    if accepted["gzip"]:
-        return "gzip", representation.gzip
-    return None, representation.body
+def choose_encoding(accept_encoding: str | None) -> str:
+    """The encoding to send for an Accept-Encoding header: "br", "gzip" or "" (identity).
+    Clients send few distinct headers: each is parsed once."""
+    if not accept_encoding:
+        return ""
+    chosen = _ENCODINGS.get(accept_encoding)
+    if chosen is None:
+        accepted = parse_accept_header(accept_encoding)
+        chosen = "br" if accepted["br"] else "gzip" if accepted["gzip"] else ""
+        if len(_ENCODINGS) < 1024:  # a bound: the header is the client's to vary
+            _ENCODINGS[accept_encoding] = chosen
+    return chosen
+
+
+_ENCODINGS: dict[str, str] = {}
+
+
+def encoded(representation: Representation, encoding: str) -> bytes:
+    if encoding == "br":
+        return representation.brotli
+    return representation.gzip if encoding == "gzip" else representation.body

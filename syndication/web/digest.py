@@ -95,7 +95,10 @@ def digest(feed_id: str, fmt: str) -> Response:
     representation = render_cache().get(
         feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type, build)
     # Nothing in a digest runs: it is pasted into newsletters, and viewed as it is.
-    return respond(representation, request, extra=(("Content-Security-Policy", NO_SCRIPT),))
+    # A window's start moves on the hour (window_start): so may the variant of this request.
+    next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return respond(representation, request, extra=(("Content-Security-Policy", NO_SCRIPT),),
+                   until=next_hour.timestamp() if query.window else None)
 
 
 def parse_digest_query(args: Mapping[str, str], now: datetime) -> DigestQuery:
