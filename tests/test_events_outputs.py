@@ -273,3 +273,19 @@ def test_the_feed_page_of_an_agenda_lists_the_next_events(web: Any, token: str) 
     assert text.index("Exposition en cours") < text.index("Salon annulé") < text.index(
         "Forum de l’emploi")
     assert "Annulé — " in text and "de 14 h à 18 h · Grande Halle de la Villette" in text
+
+
+def test_kept_agenda_responses_expire_with_their_quarter_hour(web: Any, token: str) -> None:
+    """The hot path (web/fastpath.py) sends a kept response again only until the agenda's
+    quarter-hour ends: past events must leave a feed nobody edits."""
+    assert push(web, token, batch()).status_code == 200
+    for path in ("/feeds/agenda.json", "/feeds/agenda.ics", "/embed/agenda.html?layout=agenda",
+                 "/feeds/actualites.json"):
+        assert web.get(path).status_code == 200
+    cache = web.application.extensions["syndication.cache"]
+    kept = {key[0] + ("?" + key[1] if key[1] else ""): response.until
+            for key, response in cache.responses.by_request.items()}
+    soon = datetime.now(UTC) + timedelta(minutes=15)
+    for path in ("/feeds/agenda.json", "/feeds/agenda.ics", "/embed/agenda.html?layout=agenda"):
+        assert kept[path] is not None and kept[path] <= soon.timestamp(), path
+    assert kept["/feeds/actualites.json"] is None  # no clock in a news feed

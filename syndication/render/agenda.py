@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html import escape
 
 from babel.dates import format_date
@@ -47,6 +47,12 @@ def agenda_variant(now: datetime) -> str:
     moment = now.astimezone(UTC)
     return moment.replace(minute=moment.minute - moment.minute % VARIANT_MINUTES, second=0,
                           microsecond=0).isoformat()
+
+
+def agenda_until(now: datetime) -> float:
+    """When the quarter-hour of agenda_variant ends (Unix time): kept responses stop there."""
+    start = datetime.fromisoformat(agenda_variant(now))
+    return (start + timedelta(minutes=VARIANT_MINUTES)).timestamp()
 
 
 def same_event_key(item: Item) -> tuple[str, ...]:

@@ -31,7 +31,7 @@ from flask.typing import ResponseReturnValue
 from ..errors import ConfigError, NotFound
 from ..model import Feed, Item
 from ..normalise import fold
-from ..render.agenda import agenda_selection, agenda_variant
+from ..render.agenda import agenda_selection, agenda_until, agenda_variant
 from ..render.selection import Filters, select_items
 from ..render.widget import (
     FRAME_SCRIPT_HASH,
@@ -96,7 +96,7 @@ def fragment(feed_id: str) -> Response:
         lambda _state: render_widget_fragment(
             widget_source(service, feed, base_url), options,
             widget_items(service, feed, options)).encode("utf-8"))
-    return respond(representation, request, extra=_embed_headers())
+    return respond(representation, request, extra=_embed_headers(), until=_until(options))
 
 
 @blueprint.get("/embed/<feed_id>/frame")
@@ -116,7 +116,7 @@ def frame(feed_id: str) -> Response:
               f"script-src {FRAME_SCRIPT_HASH}; object-src 'none'; base-uri 'none'")
     return respond(representation, request, extra=(("Content-Security-Policy", policy),
                                                    ("X-Content-Type-Options", "nosniff"),
-                                                   ("Link", link)))
+                                                   ("Link", link)), until=_until(options))
 
 
 @blueprint.get("/embed/<feed_id>.js")
@@ -200,6 +200,11 @@ def widget_items(service: Runtime, feed: Feed, options: WidgetOptions) -> list[I
                                                       offset=offset),
         partial(store.feed_count, feed.id), filters, service.settings.retention,
         also=(lambda item: bool(item.figures)) if figures else None).items
+
+
+def _until(options: WidgetOptions) -> float | None:
+    """When an agenda's kept response (web/fastpath.py) must be asked for again."""
+    return agenda_until(datetime.now(UTC)) if options.layout == "agenda" else None
 
 
 def _when(options: WidgetOptions) -> str:

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 
 from ..errors import NotFound
 from ..model import Feed
-from ..render.agenda import agenda_variant, agenda_wanted, is_agenda, webcal
+from ..render.agenda import agenda_until, agenda_variant, agenda_wanted, is_agenda, webcal
 from ..render.feeds import FeedContext
 from ..render.ical import MEDIA_TYPE as ICAL_TYPE
 from ..render.ical import render_ical
@@ -36,8 +36,10 @@ def feed_document(feed_id: str, fmt: str) -> Response:
     base_url = public_base_url()
     # The bytes depend on the format, the filters and the base of the self links.
     variant = f"{fmt} {base_url} {urlencode(sorted(filters.query().items()))}"
+    until = None
     if agenda_wanted(feed, service.catalogue, filters):  # what is upcoming changes with time
-        variant += f" {agenda_variant(datetime.now(UTC))}"
+        now = datetime.now(UTC)
+        variant, until = f"{variant} {agenda_variant(now)}", agenda_until(now)
     representation = render_cache().get(
         feed.id, variant, feed_type,
         lambda state: render_document(service, feed, fmt, filters, base_url, state.changed_at))
@@ -45,7 +47,7 @@ def feed_document(feed_id: str, fmt: str) -> Response:
     link = (f'<{base_url}/hub>; rel="hub", <{self_url}>; rel="self", '
             f'{oembed_discovery_links(base_url, self_url)}')
     return respond(representation, request, content_type=_content_type(fmt, feed_type),
-                   vary="Accept-Encoding, Accept", extra=(("Link", link),))
+                   vary="Accept-Encoding, Accept", extra=(("Link", link),), until=until)
 
 
 def _content_type(fmt: str, feed_type: str) -> str:
