@@ -55,6 +55,10 @@ PAGE = """<!doctype html>
     <h2>En bref (inclusion côté serveur)</h2>
     {fragment}
   </section>
+  <section>
+    <h2>Agenda de la Région (inclusion côté serveur)</h2>
+    {agenda}
+  </section>
 </main>
 </body>
 </html>
@@ -62,18 +66,24 @@ PAGE = """<!doctype html>
 
 
 def municipal_page(service: str) -> str:
-    """The page, with the fragment fetched now from the service (or the plain link without
-    it: the service may be down, the page must still stand)."""
-    query = urlencode({"layout": "headlines", "count": 5, "heading": 3, "title": ""})
+    """The page, with the fragments fetched now from the service (or the plain links without
+    them: the service may be down, the page must still stand)."""
+    news = include(service, "actualites", {"layout": "headlines", "count": 5, "heading": 3,
+                                           "title": ""}, "Les actualités de la Région")
+    agenda = include(service, "agenda", {"layout": "agenda", "count": 4, "heading": 3,
+                                         "title": ""}, "L’agenda de la Région")
+    return PAGE.format(service=escape(service), fragment=news, agenda=agenda)
+
+
+def include(service: str, feed: str, options: dict[str, object], fallback: str) -> str:
+    """A widget's fragment, as a PHP include reads it; a link to the feed if it cannot."""
     try:
-        with urllib.request.urlopen(f"{service}/embed/actualites.html?{query}",  # noqa: S310
+        with urllib.request.urlopen(f"{service}/embed/{feed}.html?{urlencode(options)}",  # noqa: S310
                                     timeout=FRAGMENT_TIMEOUT) as answer:
-            fragment = answer.read().decode("utf-8")
+            return str(answer.read().decode("utf-8"))
     except (urllib.error.URLError, OSError) as error:
-        log.info("demo host page: fragment not included (%s)", error)
-        fragment = (f'<p><a href="{escape(service)}/feeds/actualites.rss">Les actualités de la '
-                    "Région</a></p>")
-    return PAGE.format(service=escape(service), fragment=fragment)
+        log.info("demo host page: %s fragment not included (%s)", feed, error)
+        return f'<p><a href="{escape(service)}/feeds/{feed}.rss">{escape(fallback)}</a></p>'
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -167,6 +167,8 @@ def test_demo_fills_its_feeds_and_keeps_them_across_a_restart_without_the_site(
     # (in French), the script and the iframe for the browser (tests/test_widgets_browser.py).
     town = get(f"http://127.0.0.1:{demo.town_port}/").decode("utf-8")
     assert 'class="syndication-widget syndication-widget--headlines ' in town
+    assert 'class="syndication-widget syndication-widget--agenda ' in town
+    assert "syndication-widget__dateblock" in town and "Ajouter à mon agenda" in town
     assert re.search(r'<time datetime="[^"]+">\d+(er)? [a-zéû]+ 20\d\d</time>', town)
     assert f'src="{demo.base}/embed/actualites.js"' in town
     assert f'src="{demo.base}/embed/region-solidaire/frame?layout=figures' in town

@@ -22,8 +22,8 @@ from redis import ConnectionPool, Redis
 from werkzeug.test import EnvironBuilder, TestResponse
 
 from syndication.app import create_app
-from syndication.model import SourceStatus
 from syndication.runtime import Runtime
+from syndication.state import SourceStatus
 from syndication.store import FeedStore
 from syndication.web.caching import RenderCache
 from syndication.web.fastpath import MAX_KEY_CHARS, request_key
