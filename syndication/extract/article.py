@@ -1,40 +1,152 @@
-"""The last resort: trafilatura's general article extractor, for the body and the date."""
+"""The general layers: the article's body, by trafilatura, and the publication date, by
+htmldate, for pages whose selectors and metadata do not give them.
+
+The body: trafilatura in its default mode (favor_precision drops paragraphs its default keeps),
+on a copy of the page from which what it keeps but readers do not want is taken out first:
+figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
+<time> elements become plain text (trafilatura drops them, dates and all). An empty result falls
+back to trafilatura favouring recall, then to the block of the page with the most paragraph
+text: a page with text never comes out empty.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+import re
 
 import lxml.html
 import trafilatura
+from htmldate import find_date
+from lxml import etree
 
-from .tree import Node, first, inner_html
+from .tree import Node, first, inner_html, text
 
 # trafilatura reports pages it finds too short at WARNING; for us that is a normal "not found".
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
+logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+MIN_BODY = 200  # characters of text: less is a teaser or a cookie notice, not an article
+
+# Class and id words of blocks that are not the article: sharing, related links, cross-sell.
+_CHROME_WORDS = ("share", "sharing", "social", "partage", "related", "lire-aussi", "lireaussi",
+                 "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "crosssell",
+                 "cross-sell", "upsell", "recommend", "outbrain", "taboola", "subscribe",
+                 "abonnement", "breadcrumb", "fil-ariane", "pagination", "tags", "comments")
+_CHROME_XPATH = etree.XPath("//body//*[" + " or ".join(
+    f"contains(@class, '{word}') or contains(@id, '{word}')" for word in _CHROME_WORDS) + "]")
+_CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_WORDS))
+                           + r")(?:$|[\s_-])", re.IGNORECASE)
+# Headings that open a block of links to other articles.
+_ELSEWHERE_XPATH = etree.XPath(
+    "//body//text()[contains(., 'ire aussi') or contains(., 'IRE AUSSI') or "
+    "contains(., 'ême sujet') or contains(., 'EME SUJET') or contains(., 'ÊME SUJET') or "
+    "contains(., 'oir aussi') or contains(., 'OIR AUSSI') or contains(., 'ead more') or "
+    "contains(., 'ead also') or contains(., 'elated') or contains(., 'ussi sur') or "
+    "contains(., 'lso like') or contains(., 'ans la même')][string-length(.) < 60]")
+_ELSEWHERE = re.compile(
+    r"^\W*(?:(?:à |a )?lire aussi|(?:à |a )?voir aussi|sur le même sujet|dans la même rubrique"
+    r"|lire également|aussi sur\b.*|read (?:more|also)|related(?: articles| stories| posts)?"
+    r"|you (?:may|might) also like)\W*$", re.IGNORECASE)
+_KEEP = ("body", "html", "main", "article")
 
 
-def extract(page: Node, url: str, *, content: bool, date: bool) -> dict[str, Any]:
-    """Body HTML and/or publication date, as asked: each costs milliseconds, so only on demand.
-    trafilatura reads the page's tree as it is, no second parse; it prunes what it reads, so it
-    gets a copy (copying a tree costs a fraction of parsing it)."""
-    found: dict[str, Any] = {}
-    body = None
-    if content:
-        body = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
-                                   include_images=True, include_links=True, include_tables=True,
-                                   favor_precision=True)
-    if body:
-        container = lxml.html.fragment_fromstring(body, create_parent="div")
-        inner = first(container, "descendant::body")  # trafilatura writes a whole document
-        root = container if inner is None else inner
-        heading = first(root, "descendant::h1")
-        if heading is not None:  # the title is already the item's title
-            heading.drop_tree()
-        found["content_html"] = inner_html(root).strip() or None
-    document = (trafilatura.extract_metadata(copy.deepcopy(page), default_url=url)
-                if date else None)
-    if document is not None and document.date:
-        found["published"] = document.date
-    return found
+def body(page: Node, url: str) -> tuple[str | None, str]:
+    """The article's body as HTML, and which extractor gave it: the first of trafilatura,
+    trafilatura favouring recall and the largest block to give MIN_BODY characters of text,
+    else the longest they gave."""
+    cleaned = without_chrome(page)
+    found: list[tuple[int, str, str]] = []
+    for label, recall in (("trafilatura", False), ("trafilatura, favouring recall", True)):
+        result = trafilatura.extract(copy.deepcopy(cleaned), url=url, output_format="html",
+                                     include_images=True, include_links=True,
+                                     include_tables=True, favor_recall=recall)
+        html = _tidy(result) if result else None
+        if html:
+            length = len(text(lxml.html.fragment_fromstring(html, create_parent="div")))
+            if length >= MIN_BODY:
+                return html, label
+            found.append((length, html, label))
+    block = _largest_block(cleaned)
+    if block:
+        found.append((len(text(lxml.html.fragment_fromstring(block, create_parent="div"))),
+                      block, "the block with the most paragraph text"))
+    if not found:
+        return None, "none"
+    _, html, label = max(found, key=lambda f: f[0])
+    return html, label
+
+
+def date(page: Node) -> str | None:
+    """The publication date htmldate finds (never the modification date instead)."""
+    return find_date(page, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+
+
+def without_chrome(page: Node) -> Node:
+    """A copy of the page without what trafilatura keeps but is not the article."""
+    tree = copy.deepcopy(page)
+    for element in _CHROME_XPATH(tree):
+        words = f"{element.get('class') or ''} {element.get('id') or ''}"
+        # Not the article itself, whatever its classes say ("article social-card"): a block
+        # that holds the title or many paragraphs stays.
+        if element.tag not in _KEEP and _CHROME_CLASS.search(words) and \
+                element.getparent() is not None and first(element, "descendant::h1") is None \
+                and len(element.xpath("descendant::p")) < 5:
+            element.drop_tree()
+    _drop_elsewhere(tree)
+    for caption in list(tree.iter("figcaption")):
+        caption.drop_tree()
+    for time in tree.iter("time"):
+        time.tag = "span"
+    return tree
+
+
+def _drop_elsewhere(tree: Node) -> None:
+    """ "À lire aussi" and its links: the heading's block when the block is small, else the
+    heading and the list after it."""
+    for piece in _ELSEWHERE_XPATH(tree):
+        element = piece.getparent()
+        if element is None or not _ELSEWHERE.match(str(piece).strip()):
+            continue
+        if element.tag in ("a", "span", "strong", "b", "em") and element.getparent() is not None:
+            element = element.getparent()
+        parent = element.getparent()
+        if parent is None:
+            continue
+        if parent.tag in ("aside", "section", "div", "nav") and len(text(parent)) < 1000 and \
+                first(parent, "descendant::h1") is None:
+            if parent.getparent() is not None:
+                parent.drop_tree()
+            continue
+        following = element.getnext()
+        if following is not None and following.tag in ("ul", "ol", "div"):
+            following.drop_tree()
+        element.drop_tree()
+
+
+def _tidy(found: str) -> str | None:
+    container = lxml.html.fragment_fromstring(found, create_parent="div")
+    inner = first(container, "descendant::body")  # trafilatura writes a whole document
+    root = container if inner is None else inner
+    heading = first(root, "descendant::h1")
+    if heading is not None:  # the title is already the item's title
+        heading.drop_tree()
+    return inner_html(root).strip() or None
+
+
+_PARAGRAPH_PARENTS = etree.XPath("//body//p/..")
+
+
+def _largest_block(tree: Node) -> str | None:
+    """The element whose own paragraphs hold the most text: a body when nothing else found
+    one (trafilatura refuses pages it finds too short)."""
+    best, best_length = None, 0
+    for parent in _PARAGRAPH_PARENTS(tree):
+        length = sum(len(text(p)) for p in parent if p.tag == "p")
+        if length > best_length:
+            best, best_length = parent, length
+    if best is None:
+        return None
+    for unwanted in best.xpath("descendant::script | descendant::style | descendant::nav"):
+        unwanted.drop_tree()
+    return inner_html(best).strip() or None

@@ -1,0 +1,195 @@
+"""Arbitration: of the candidates every layer found for a field, which one the item takes, and
+why. A configured selector always wins; otherwise each field has its rule:
+
+- title: the site's name, a rubric or a date around the headline is cut off ("… | Site",
+  "… - Bondy Blog", "… | DW | 23.05.2011"); then the page's own <h1> is the witness: the most
+  reliable candidate that agrees with it wins, else the most reliable (an article's headline,
+  OpenGraph, Twitter, microdata, the <h1>, <title>, a page's name, in that order);
+- dates: the most reliable candidate that is a readable date (an unreadable one never blocks
+  the next);
+- lead: the description most layers agree on, weighed by how reliable each layer is;
+- everything else: the most reliable candidate.
+
+Entry point: `choose(found, url)` → {field: Choice}.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..dates import parse_date
+from .metadata import Candidates
+
+DATE_FIELDS = ("published", "updated")
+TITLE_ORDER = ("selector", "json-ld article", "og", "twitter", "microdata", "meta", "h1", "page",
+               "json-ld page", "heading", "url")
+SUMMARY_WEIGHTS = {"og": 3, "meta": 3, "json-ld article": 2, "twitter": 2, "microdata": 2,
+                   "json-ld page": 1}
+# Separators between a headline and the site's name or rubric, as titles write them.
+_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|•»]\s*|\s+::\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: Any
+    origin: str
+    why: str
+
+
+def choose(found: Candidates, url: str) -> dict[str, Choice]:
+    chosen: dict[str, Choice] = {}
+    for field, values in found.items():
+        values = [(origin, value) for origin, value in values if value]
+        if not values or field == "site_name":
+            continue
+        if values[0][0] == "selector":
+            chosen[field] = Choice(values[0][1], "selector", "the source's selector")
+        elif field == "title":
+            choice = _title(values, _site_names(found, url))
+            if choice is not None:
+                chosen[field] = choice
+        elif field in DATE_FIELDS:
+            choice = _date(values)
+            if choice is not None:
+                chosen[field] = choice
+        elif field == "summary":
+            chosen[field] = _summary(values)
+        else:
+            chosen[field] = Choice(values[0][1], values[0][0], "the most reliable layer")
+    return chosen
+
+
+# --- titles ------------------------------------------------------------------------------------
+
+
+def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
+    cleaned = [(origin, strip_site(str(value), sites)) for origin, value in values]
+    cleaned = [(origin, value) for origin, value in cleaned if value]
+    if not cleaned:
+        return None
+    ranked = sorted(cleaned, key=lambda c: TITLE_ORDER.index(c[0])
+                    if c[0] in TITLE_ORDER else len(TITLE_ORDER))
+    heading = next((value for origin, value in cleaned if origin == "h1"), None)
+    if heading:
+        for origin, value in ranked:
+            if origin != "h1" and _same(value, heading):
+                return Choice(value, origin, "agrees with the page's <h1>")
+        for origin, value in ranked:  # "<h1> | Rubric" the site's name did not account for
+            if origin != "h1" and _begins_with(value, heading):
+                return Choice(heading, "h1", f"the <h1>, which {origin}'s title begins with")
+    origin, value = ranked[0]
+    return Choice(value, origin, "the most reliable layer (no agreement with an <h1>)")
+
+
+def strip_site(title: str, sites: list[str]) -> str:
+    """The headline without the site's name, a rubric named like the site, or a date, on
+    either side of it: "Plan vélo | Région Île-de-France" → "Plan vélo"."""
+    title = " ".join(title.split())
+    parts = _SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    separators = _SEPARATORS.findall(title)
+    start, end = 0, len(parts)
+    while end - start > 1 and _is_site_or_date(parts[end - 1], sites):
+        end -= 1
+    while end - start > 1 and _is_site_or_date(parts[start], sites):
+        start += 1
+    kept = parts[start]
+    for index in range(start + 1, end):
+        kept += separators[index - 1] + parts[index]
+    return kept.strip()
+
+
+def _is_site_or_date(part: str, sites: list[str]) -> bool:
+    key = _key(part)
+    if not key:
+        return True
+    if re.fullmatch(r"[\d\s./-]+", part.strip()) or (len(part) < 40 and parse_date(part)):
+        return True
+    for site in sites:
+        if key == site or (len(key) >= 2 and len(site) >= 2 and (
+                key in site or site in key and len(key) < 2 * len(site))):
+            return True
+        if SequenceMatcher(None, key, site).ratio() >= 0.8:
+            return True
+    return False
+
+
+def _site_names(found: Candidates, url: str) -> list[str]:
+    """The site's name as its metadata gives it, and as its host name spells it."""
+    names = [_key(str(value)) for _, value in found.get("site_name", ())]
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    labels = [label for label in host.split(".") if label not in ("www", "m", "fr", "com",
+                                                                    "org", "net", "gouv")]
+    names += [_key(label) for label in labels[:2]]
+    return [name for name in dict.fromkeys(names) if name]
+
+
+def _key(text: str) -> str:
+    """Letters and digits only, lowercase, accents off: how two spellings are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if c.isalnum())
+
+
+def _same(one: str, other: str) -> bool:
+    return _key(one) == _key(other)
+
+
+def _begins_with(title: str, heading: str) -> bool:
+    key, start = _key(title), _key(heading)
+    return len(start) >= 8 and key.startswith(start) and len(key) > len(start) and (
+        bool(_SEPARATORS.search(title[len(heading) - 5:])))
+
+
+def title_from_url(url: str) -> str | None:
+    """ "…/actualites/plan-velo-regional.html" → "Plan velo regional"."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    slug = next((p for p in reversed(path.split("/")) if p), "")
+    slug = re.sub(r"\.\w{2,5}$", "", unquote(slug))
+    words = " ".join(w for w in re.split(r"[-_+\s]+", slug) if w)
+    return words[:1].upper() + words[1:] if words else None
+
+
+# --- dates and the lead ------------------------------------------------------------------------
+
+
+def _date(values: list[tuple[str, Any]]) -> Choice | None:
+    unread: list[str] = []
+    for origin, value in values:
+        if parse_date(str(value)) is not None:
+            why = "the most reliable readable date"
+            return Choice(value, origin, why + (f" ({', '.join(unread)} unreadable)"
+                                                if unread else ""))
+        unread.append(origin)
+    return None
+
+
+def _summary(values: list[tuple[str, Any]]) -> Choice:
+    """The description the most reliable layers agree on: a JSON-LD description that says
+    something else than OpenGraph and <meta> loses to them."""
+    votes: dict[str, float] = {}
+    spelled: dict[str, tuple[str, str]] = {}
+    for rank, (origin, value) in enumerate(values):
+        key = _key(str(value))
+        if len(key) < 10:  # "…", a site's name: no lead
+            continue
+        votes[key] = votes.get(key, 0) + SUMMARY_WEIGHTS.get(origin, 1) - rank / 100
+        spelled.setdefault(key, (origin, value))
+    if not votes:
+        return Choice(values[0][1], values[0][0], "the only description")
+    best = max(votes, key=lambda k: votes[k])
+    origin, value = spelled[best]
+    agreeing = sum(1 for o, v in values if _key(str(v)) == best)
+    return Choice(value, origin, f"{agreeing} layer(s) agree" if agreeing > 1
+                  else "the most reliable layer")
