@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from ..dates import parse_date
+from .selectors import image_fields
 from .tree import Node, first, text
 
 CREDIT_LINE = re.compile(r"Cr[ée]dits?\s*(?:photos?|images?)?\s*:\s*©?\s*[^\n]+", re.IGNORECASE)
@@ -28,6 +29,9 @@ _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
 _CREDIT_TEXTS = etree.XPath(
     "//body//text()[contains(., '©') or contains(., 'rédit') or contains(., 'REDIT') or "
     "contains(., 'redit') or contains(., 'opyright') or contains(., 'hoto')]" + OUTSIDE)
+# The first image after the title that is not a teaser's, a logo in a link, or the page's chrome.
+_IMAGE_AFTER = ("following::img[not(ancestor::li or ancestor::a or ancestor::footer or "
+                "ancestor::aside or ancestor::nav)][1]")
 _DATE_TEXTS = etree.XPath(
     "//body//text()[contains(., 'ubli') or contains(., 'UBLI') or contains(., ' jour') or "
     "contains(., ' JOUR') or contains(., 'odifi') or contains(., 'pdated') or "
@@ -45,6 +49,10 @@ def extract(page: Node) -> dict[str, list[tuple[str, Any]]]:
     heading = _title_heading(page)
     if heading is not None:
         found["title"] = [("h1", text(heading))]
+        found["summary"] = [("first paragraph", _lead(heading))]
+        image = first(heading, _IMAGE_AFTER)
+        for field, value in image_fields(image).items():
+            found[field] = [("image by the title", value)]
     for field, origin, value in (*_stated_dates(page), *_time_by_title(heading),
                                  *_credits(page)):
         found.setdefault(field, []).append((origin, value))
@@ -62,6 +70,19 @@ def _title_heading(page: Node) -> Node | None:
         found = next((h for h in headings if text(h)), None)
         if found is not None:
             return found
+    return None
+
+
+def _lead(heading: Node) -> str | None:
+    """The paragraph right after the title, when it is long enough to be a lead (chapô):
+    what a page without a description shows first."""
+    for sibling in heading.itersiblings():
+        if sibling.tag in ("h2", "h3", "section", "article"):
+            return None
+        if sibling.tag == "p":
+            lead = text(sibling)
+            if len(lead) >= 80:
+                return lead
     return None
 
 

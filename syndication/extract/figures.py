@@ -14,6 +14,7 @@ with units. Entry point: `find(page)` → ((value, label), …) as RawRecord.fig
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
@@ -47,6 +48,7 @@ def find(page: Node) -> tuple[tuple[str, str], ...]:
     values, inline = _values(page)
     if len(values) + len(inline) < 2:
         return ()
+    chosen = set(values)
     counts: dict[Node, int] = {}
     for value in values:
         for ancestor in value.iterancestors():
@@ -56,7 +58,7 @@ def find(page: Node) -> tuple[tuple[str, str], ...]:
         item, container = value, value.getparent()
         while container is not None and counts.get(container, 0) == 1:
             item, container = container, container.getparent()
-        label = _label(value, item, values)
+        label = _label(value, item, lambda e: e in chosen or e in counts)
         if container is not None and 0 < len(label) <= MAX_LABEL:
             blocks.setdefault(container, []).append((text(value), label))
     for element, value_text, label in inline:
@@ -85,20 +87,22 @@ def _values(page: Node) -> tuple[list[Node], list[tuple[Node, str, str]]]:
     return [e for e in found if not any(a in found for a in e.iterancestors())], inline
 
 
-def _label(value: Node, item: Node, values: list[Node]) -> str:
+def _label(value: Node, item: Node, holds_value: Callable[[Node], bool]) -> str:
     if item is not value:  # a card or an item of its own: the rest of its text
-        return text(item).replace(text(value), "", 1).strip(" :–-")
-    if value.tag == "dd":  # <dt>label</dt><dd>value</dd>
-        before = value.getprevious()
+        label = text(item).replace(text(value), "", 1).strip(" :–-")
+        if label:
+            return label
+    if item.tag == "dd":  # <dt>label</dt><dd>value</dd>
+        before = item.getprevious()
         return text(before) if before is not None and before.tag == "dt" else ""
     parts = []  # side by side: what follows the value, up to the next value
-    following = value.getnext()
-    while following is not None and following not in values and following.tag != "dt":
+    following = item.getnext()
+    while following is not None and not holds_value(following):
         parts.append(text(following))
-        following = following.getnext()
-        if value.tag == "dt" and following is not None and following.tag == "dt":
+        if item.tag == "dt" or following.tag == "dd":
             break
-    tail = (value.tail or "").strip()
+        following = following.getnext()
+    tail = (item.tail or "").strip()
     return " ".join(p for p in (tail, *parts) if p).strip(" :–-")
 
 
