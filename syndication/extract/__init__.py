@@ -18,7 +18,7 @@ Entry points: `extract_page(html, url, source)`, `explain_page(html, url, source
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -37,6 +37,9 @@ class Extraction:
     record: RawRecord | None  # None for a listing page, which is not an item itself
     links: tuple[str, ...]  # absolute URLs of detail pages to follow, in page order
     next_page: str | None  # absolute URL of the listing's next page
+    # What each layer offered, by field, and what was chosen and why (`syndication preview`).
+    candidates: Candidates | None = None
+    choices: dict[str, Choice] | None = None
 
 
 def extract_page(html: str, url: str, source: Source) -> Extraction:
@@ -44,17 +47,18 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
     page = parse(html)
     links = _links(page, url, source.follow) if source.follow else ()
     next_links = _links(page, url, source.paginate) if source.paginate else ()
-    record = None
-    if not source.listing:
-        _, chosen = _arbitrate(page, url, source)
-        record = RawRecord(url=url, **{field: choice.value for field, choice in chosen.items()
-                                       if field in _RECORD_FIELDS})
-    return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None)
+    found, chosen = (None, None) if source.listing else _arbitrate(page, url, source)
+    record = None if chosen is None else RawRecord(url=url, **{
+        field: choice.value for field, choice in chosen.items() if field in _RECORD_FIELDS})
+    return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None,
+                      candidates=found, choices=chosen)
 
 
 def explain_page(html: str, url: str, source: Source) -> tuple[Candidates, dict[str, Choice]]:
     """Every candidate each layer found, by field, and the one chosen with why."""
-    return _arbitrate(parse(html), url, source)
+    extraction = extract_page(html, url, replace(source, listing=False))
+    assert extraction.candidates is not None and extraction.choices is not None
+    return extraction.candidates, extraction.choices
 
 
 def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[str, Choice]]:
