@@ -69,11 +69,7 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
     if not source.selectors.figures:
         _offer(found, "figures", "figures block", figures.find(page))
     chosen = choose(found, url)
-    if "content_html" not in chosen:  # the general extractors: only for what is missing
-        html, how = article.body(page, url)
-        if html and _offer(found, "content_html", "trafilatura", html):
-            chosen["content_html"] = Choice(html, "trafilatura", how)
-    if "published" not in chosen:
+    if "published" not in chosen:  # the general extractors: only for what is missing
         guessed = article.date(page)
         updated = chosen.get("updated")
         # With no publication date on a page, htmldate may offer its modification date:
@@ -90,6 +86,10 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
                         "first heading" if origin == "heading" else "address")
             _offer(found, "title", origin, fallback)
             chosen["title"] = Choice(fallback, origin, f"no title by any layer: the {origin}")
+    if "content_html" not in chosen:  # last: trafilatura prunes the page it reads
+        html, how = article.body(page, url)
+        if html and _offer(found, "content_html", "trafilatura", html):
+            chosen["content_html"] = Choice(html, "trafilatura", how)
     return found, chosen
 
 

@@ -20,7 +20,7 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 
-from .tree import Node, first, inner_html, text
+from .tree import Node, first, inner_html, lines, text
 
 # trafilatura reports pages it finds too short at WARNING; for us that is a normal "not found".
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -32,18 +32,11 @@ MIN_BODY = 200  # characters of text: less is a teaser or a cookie notice, not a
 _CHROME_WORDS = ("share", "sharing", "social", "partage", "related", "lire-aussi", "lireaussi",
                  "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "crosssell",
                  "cross-sell", "upsell", "recommend", "outbrain", "taboola", "subscribe",
-                 "abonnement", "breadcrumb", "fil-ariane", "pagination", "tags", "comments")
-_CHROME_XPATH = etree.XPath("//body//*[" + " or ".join(
-    f"contains(@class, '{word}') or contains(@id, '{word}')" for word in _CHROME_WORDS) + "]")
+                 "abonnement")  # what trafilatura leaves; it removes comments, tags, menus itself
+_CLASSES = etree.XPath("//body//*/@class | //body//*/@id")  # strings: no element proxies
 _CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_WORDS))
                            + r")(?:$|[\s_-])", re.IGNORECASE)
 # Headings that open a block of links to other articles.
-_ELSEWHERE_XPATH = etree.XPath(
-    "//body//text()[contains(., 'ire aussi') or contains(., 'IRE AUSSI') or "
-    "contains(., 'ême sujet') or contains(., 'EME SUJET') or contains(., 'ÊME SUJET') or "
-    "contains(., 'oir aussi') or contains(., 'OIR AUSSI') or contains(., 'ead more') or "
-    "contains(., 'ead also') or contains(., 'elated') or contains(., 'ussi sur') or "
-    "contains(., 'lso like') or contains(., 'ans la même')][string-length(.) < 60]")
 _ELSEWHERE = re.compile(
     r"^\W*(?:(?:à |a )?lire aussi|(?:à |a )?voir aussi|sur le même sujet|dans la même rubrique"
     r"|lire également|aussi sur\b.*|read (?:more|also)|related(?: articles| stories| posts)?"
@@ -54,11 +47,12 @@ _KEEP = ("body", "html", "main", "article")
 def body(page: Node, url: str) -> tuple[str | None, str]:
     """The article's body as HTML, and which extractor gave it: the first of trafilatura,
     trafilatura favouring recall and the largest block to give MIN_BODY characters of text,
-    else the longest they gave."""
-    cleaned = without_chrome(page)
+    else the longest they gave. Prunes `page` itself: the last layer to read it."""
+    prune(page)
     found: list[tuple[int, str, str]] = []
     for label, recall in (("trafilatura", False), ("trafilatura, favouring recall", True)):
-        result = trafilatura.extract(copy.deepcopy(cleaned), url=url, output_format="html",
+        # A copy each time: trafilatura prunes the tree it reads.
+        result = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
                                      include_images=True, include_links=True,
                                      include_tables=True, favor_recall=recall)
         html = _tidy(result) if result else None
@@ -67,7 +61,7 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
             if length >= MIN_BODY:
                 return html, label
             found.append((length, html, label))
-    block = _largest_block(cleaned)
+    block = _largest_block(page)
     if block:
         found.append((len(text(lxml.html.fragment_fromstring(block, create_parent="div"))),
                       block, "the block with the most paragraph text"))
@@ -82,36 +76,35 @@ def date(page: Node) -> str | None:
     return find_date(page, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
 
 
-def without_chrome(page: Node) -> Node:
-    """A copy of the page without what trafilatura keeps but is not the article."""
-    tree = copy.deepcopy(page)
-    for element in _CHROME_XPATH(tree):
-        words = f"{element.get('class') or ''} {element.get('id') or ''}"
+def prune(page: Node) -> None:
+    """Take out of the page what trafilatura keeps but is not the article, and turn <time>
+    elements into text it keeps."""
+    for words in _CLASSES(page):
+        element = words.getparent()
         # Not the article itself, whatever its classes say ("article social-card"): a block
         # that holds the title or many paragraphs stays.
-        if element.tag not in _KEEP and _CHROME_CLASS.search(words) and \
-                element.getparent() is not None and first(element, "descendant::h1") is None \
-                and len(element.xpath("descendant::p")) < 5:
+        if element is not None and element.tag not in _KEEP and _CHROME_CLASS.search(words) \
+                and element.getparent() is not None and \
+                first(element, "descendant::h1") is None and \
+                len(element.xpath("descendant::p")) < 5:
             element.drop_tree()
-    _drop_elsewhere(tree)
-    for caption in list(tree.iter("figcaption")):
-        caption.drop_tree()
-    for time in tree.iter("time"):
+    _drop_elsewhere(page)
+    for caption in list(page.iter("figcaption")):
+        if caption.getparent() is not None:
+            caption.drop_tree()
+    for time in page.iter("time"):
         time.tag = "span"
-    return tree
 
 
 def _drop_elsewhere(tree: Node) -> None:
     """ "À lire aussi" and its links: the heading's block when the block is small, else the
     heading and the list after it."""
-    for piece in _ELSEWHERE_XPATH(tree):
-        element = piece.getparent()
-        if element is None or not _ELSEWHERE.match(str(piece).strip()):
-            continue
-        if element.tag in ("a", "span", "strong", "b", "em") and element.getparent() is not None:
-            element = element.getparent()
-        parent = element.getparent()
-        if parent is None:
+    for found, _ in list(lines(tree, _ELSEWHERE, 60)):
+        element: Node | None = found
+        if found.tag in ("a", "span", "strong", "b", "em"):  # the heading is its parent
+            element = found.getparent()
+        parent = element.getparent() if element is not None else None
+        if element is None or parent is None:
             continue
         if parent.tag in ("aside", "section", "div", "nav") and len(text(parent)) < 1000 and \
                 first(parent, "descendant::h1") is None:

@@ -16,26 +16,33 @@ from lxml import etree
 
 from ..dates import parse_date
 from .selectors import image_fields
-from .tree import Node, first, text
+from .tree import Node, first, lines, text
 
 CREDIT_LINE = re.compile(r"Cr[ée]dits?\s*(?:photos?|images?)?\s*:\s*©?\s*[^\n]+", re.IGNORECASE)
 _COPYRIGHT = re.compile(r"(?:©|\(c\)|copyright\b|photo\s*:)\s*\S.*", re.IGNORECASE)
+
+
+def own_text(element: Node, limit: int = 300) -> str:
+    """The element's text when it is a line (few children, short), else its own text alone:
+    a large block that holds a matching line is not read whole."""
+    if len(element) <= 8:
+        line = text(element)
+        if len(line) <= limit:
+            return line
+    return " ".join(t.strip() for t in element.xpath("text()") if t.strip())
+
+
 OUTSIDE = ("[not(ancestor::script or ancestor::style or ancestor::footer or ancestor::nav "
            "or ancestor::aside or ancestor::template)]")
 
 _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
-_CREDIT_TEXTS = etree.XPath(
-    "//body//text()[contains(., '©') or contains(., 'rédit') or contains(., 'REDIT') or "
-    "contains(., 'redit') or contains(., 'opyright') or contains(., 'hoto')]" + OUTSIDE)
+_CREDIT_HINT = re.compile(r"©|cr[ée]dit|copyright|photo", re.IGNORECASE)
 # The first image after the title that is not a teaser's, a logo in a link, or the page's chrome.
 _IMAGE_AFTER = ("following::img[not(ancestor::li or ancestor::a or ancestor::footer or "
                 "ancestor::aside or ancestor::nav)][1]")
-_DATE_TEXTS = etree.XPath(
-    "//body//text()[contains(., 'ubli') or contains(., 'UBLI') or contains(., ' jour') or "
-    "contains(., ' JOUR') or contains(., 'odifi') or contains(., 'pdated') or "
-    "contains(., 'osted')][string-length(.) < 300]" + OUTSIDE)
+_DATE_HINT = re.compile(r"publi|jour|modifi|updated|posted", re.IGNORECASE)
 # "Publié le", "Mis à jour le": what follows, up to the next of them, is the date.
 _DATE_WORDS = re.compile(
     r"(?P<updated>mise?s? à jour(?: le)?|modifiée? le|dernière (?:mise à jour|modification)"
@@ -93,13 +100,10 @@ def _stated_dates(page: Node) -> list[tuple[str, str, str]]:
     """ "Publié le 3 mars 2026 | Mis à jour le 4 mars 2026": each date with what it says it is,
     the first of each on the page."""
     found: dict[str, tuple[str, str, str]] = {}
-    for piece in _DATE_TEXTS(page):
-        element = piece.getparent()
-        if element is None or len(found) == 2:
-            continue
-        line = text(element)
-        if len(line) > 300:  # a paragraph that mentions a publication is no date line
-            line = str(piece)
+    for element, _ in lines(page, _DATE_HINT, 300):
+        if len(found) == 2:
+            break
+        line = own_text(element)
         words = list(_DATE_WORDS.finditer(line))
         times = element.xpath("descendant-or-self::time[@datetime]/@datetime")
         for index, match in enumerate(words):
@@ -150,23 +154,21 @@ def _time_by_title(heading: Node | None) -> list[tuple[str, str, str]]:
 def _credits(page: Node) -> list[tuple[str, str, str]]:
     """Credit lines anywhere but the page's chrome; "©" lines only by an image or in a caption
     (elsewhere "© 2026 Ville de …" is the site's copyright, not a photo's)."""
-    lines, captions = [], []
-    for piece in _CREDIT_TEXTS(page):
-        element = piece.getparent()
-        if element is None:
-            continue
-        line = text(element)
+    stated: list[tuple[str, str, str]] = []
+    captions: list[tuple[str, str, str]] = []
+    for element, _ in lines(page, _CREDIT_HINT, 300):
+        line = own_text(element)
         if len(line) >= 200:
             continue
         if CREDIT_LINE.fullmatch(line):
-            lines.append(("image_credit", "credit line", line))
+            stated.append(("image_credit", "credit line", line))
         elif _by_an_image(element):
             match = _COPYRIGHT.search(line) or CREDIT_LINE.search(line)
             if match:
                 captions.append(("image_credit", "caption", match.group().strip()))
-        if lines:
+        if stated:
             break
-    return (lines or captions)[:1]
+    return (stated or captions)[:1]
 
 
 def _by_an_image(element: Node) -> bool:

@@ -18,8 +18,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from .tree import Node, text
+from .conventions import own_text
+from .tree import Node, first, lines, text
 
+MAX_VALUE = 30  # characters: more is a sentence that begins with a number
+MAX_LABEL = 200
 _NUMBER = (r"(?:\+|-|−|≈|~|plus de|près de|environ|over|about)?\s*"
            r"\d{1,3}(?:[ \u00a0\u202f.,]\d{3})*(?:[.,]\d+)?")
 _SCALE = r"(?:milliards?|millions?|milliers?|mrds?|mds?|md|bn|billions?|k|m)"
@@ -34,14 +37,9 @@ _INLINE = re.compile(rf"^(?P<value>{_NUMBER}\s*(?:{_SCALE}\.?)?\s*(?:€|%|d['�
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
 _HEADING_WORDS = re.compile(r"en chiffres|chiffres[- ]cl[ée]s|key figures|in numbers|"
                             r"les chiffres|by the numbers", re.IGNORECASE)
-_DIGIT_TEXTS = etree.XPath(
-    "//body//text()[translate(substring(normalize-space(.), 1, 1), '0123456789+≈~', "
-    "'0000000000000') = '0'][not(ancestor::script or ancestor::style or ancestor::nav or "
-    "ancestor::footer or ancestor::time)]")
+_STARTS_WITH_A_DIGIT = re.compile(r"^\s*[\d+≈~]")
 _HEADINGS = etree.XPath("preceding::*[self::h2 or self::h3 or self::h4 or self::strong]"
                         "[position() <= 3] | *[self::h2 or self::h3 or self::h4]")
-MAX_VALUE = 30  # characters: more is a sentence that begins with a number
-MAX_LABEL = 200
 
 
 def find(page: Node) -> tuple[tuple[str, str], ...]:
@@ -72,11 +70,15 @@ def _values(page: Node) -> tuple[list[Node], list[tuple[Node, str, str]]]:
     """Elements that are a value; and items written as one line ("1,1 Md € pour …")."""
     found: dict[Node, None] = {}
     inline: list[tuple[Node, str, str]] = []
-    for piece in _DIGIT_TEXTS(page):
-        element = piece.getparent()
-        if element is None or element in found:
+    for element, _ in lines(page, _STARTS_WITH_A_DIGIT, MAX_LABEL + 40):
+        if element.tag == "time" or first(element, "ancestor::time") is not None:
             continue
-        written = text(element)
+        parent = element.getparent()  # "<p><b>1,1</b> Md €</p>": the value is the <p>
+        if parent is not None and len(parent) <= 3 and VALUE.match(own_text(parent, MAX_VALUE)):
+            element = parent
+        if element in found:
+            continue
+        written = own_text(element, MAX_LABEL)
         if len(written) <= MAX_VALUE and VALUE.match(written) and not _YEAR.match(written):
             found[element] = None
         elif element.tag in ("li", "p", "dd") and len(written) <= MAX_LABEL:
