@@ -29,12 +29,19 @@ from .metadata import Candidates
 DATE_FIELDS = ("published", "updated")
 # How much each layer's title counts, from how often each is right (a WebPage's name about a
 # third of the time, an article's headline four times in five).
-TITLE_WEIGHTS = {"selector": 100.0, "json-ld article": 3.0, "og": 2.5, "h1": 2.0, "twitter": 1.5,
-                 "microdata": 1.5, "page": 1.5, "meta": 1.0, "json-ld page": 0.5}
+# The <h1> is a witness above all: alone, it loses to the document's <title>, as old sites'
+# <h1> is often "Welcome", a logo's text or a menu's heading.
+TITLE_WEIGHTS = {"selector": 100.0, "json-ld article": 3.0, "og": 2.5, "twitter": 1.5,
+                 "microdata": 1.5, "page": 1.5, "h1": 1.4, "meta": 1.0, "json-ld page": 0.5}
 SUMMARY_WEIGHTS = {"og": 3, "meta": 3, "json-ld article": 2, "twitter": 2, "microdata": 2,
                    "json-ld page": 1}
 # Separators between a headline and the site's name or rubric, as titles write them.
-_SEPARATORS = re.compile(r"\s+[|\-–—:·•»/]\s+|\s*[|•»]\s*|\s+::\s+")
+_SEPARATORS = re.compile(r"\s+(?:-\s+)+|\s+--\s+|\s+[|–—:·•»/]\s+|\s*[|•»]\s*|\s+::\s+")
+# The last part of a document's title after one of these is, on most sites, the site's name or
+# its section ("Bibliothèque | Collège Brébeuf", "Programmes - CAW Family Education Centre").
+_TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—»]\s+"
+                            r"|\s+::\s+)(?P<name>[^|]+)$")
+DOCUMENT_TITLES = ("page", "og", "twitter", "meta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +79,8 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
 
 def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
     cleaned = [(origin, strip_site(_decoded(str(value)), sites)) for origin, value in values]
-    cleaned = [(origin, value) for origin, value in cleaned if value]
+    cleaned = [(origin, _without_trailing_name(value) if origin in DOCUMENT_TITLES else value)
+               for origin, value in cleaned if re.search(r"[^\W\d_]", value)]  # letters
     if not cleaned:
         return None
     ranked = sorted(cleaned, key=lambda c: -TITLE_WEIGHTS.get(c[0], 0.1))
@@ -116,6 +124,21 @@ def strip_site(title: str, sites: list[str]) -> str:
     for index in range(start + 1, end):
         kept += separators[index - 1] + parts[index]
     return kept.strip()
+
+
+def _without_trailing_name(title: str) -> str:
+    """ "Headline | Anything" → "Headline"; "Headline - Name Of Site" → "Headline" when what
+    follows the dash reads as a name (capitalised, a few words, no sentence punctuation):
+    "Covid-19 - ce qui change" stays whole."""
+    match = _TRAILING_NAME.match(title)
+    if not match:
+        return title
+    name = match["name"].strip()
+    if "|" in title or re.search(r"\s(?:--|::)\s", title):
+        return match["title"].strip()
+    if name[:1].isupper() and len(name.split()) <= 8 and not re.search(r"[:?!,.;]", name):
+        return match["title"].strip()
+    return title
 
 
 def _is_site_or_date(part: str, sites: list[str]) -> bool:
