@@ -236,3 +236,18 @@ def test_json_ld_credit_text() -> None:
         "creditText": "Photo : J. Dupont", "copyrightHolder": {"name": "Région"}}}),
         "<main>" + PARAGRAPHS + "</main>")
     assert record(html).image_credit == "Photo : J. Dupont"
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Bibliothèque | Collège Brébeuf", "Bibliothèque"),
+    ("Loisirs et culture -- Municipalité de Sainte-Paule", "Loisirs et culture"),
+    ("Programmes - - Heart and Stroke Foundation of P.E.I.", "Programmes"),
+    ("Municipalité de Brigham > Loisirs > Bibliothèque", "Bibliothèque"),
+    ("D.G. Ivey Library « New College", "D.G. Ivey Library"),
+    ("Budget : un budget « vert » de 5,1 milliards d’euros",
+     "Budget : un budget « vert » de 5,1 milliards d’euros"),
+    ("Covid-19 - ce qui change", "Covid-19 - ce qui change"),
+    ("2016", "Plan velo regional"),  # no letters: no title, the address's slug
+])
+def test_a_document_titles_trailing_site_name_is_cut(title: str, expected: str) -> None:
+    assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title)).title == expected

@@ -39,7 +39,7 @@ SUMMARY_WEIGHTS = {"og": 3, "meta": 3, "json-ld article": 2, "twitter": 2, "micr
 _SEPARATORS = re.compile(r"\s+(?:-\s+)+|\s+--\s+|\s+[|–—:·•»/]\s+|\s*[|•»]\s*|\s+::\s+")
 # The last part of a document's title after one of these is, on most sites, the site's name or
 # its section ("Bibliothèque | Collège Brébeuf", "Programmes - CAW Family Education Centre").
-_TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—»]\s+"
+_TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—«]\s+"
                             r"|\s+::\s+)(?P<name>[^|]+)$")
 DOCUMENT_TITLES = ("page", "og", "twitter", "meta")
 
@@ -130,13 +130,18 @@ def _without_trailing_name(title: str) -> str:
     """ "Headline | Anything" → "Headline"; "Headline - Name Of Site" → "Headline" when what
     follows the dash reads as a name (capitalised, a few words, no sentence punctuation):
     "Covid-19 - ce qui change" stays whole."""
-    match = _TRAILING_NAME.match(title)
+    quoted = "«" in title and "»" in title  # « French quotes », no separators
+    crumbs = re.split(r"\s+>\s+" if quoted else r"\s+[>»]\s+", title)
+    if len(crumbs) > 1:  # a trail, "Site > Section > Page": the page is last
+        return crumbs[-1].strip()
+    match = None if quoted and not re.search(r"\s(?:\||--|-|–|—|::)\s", title) else \
+        _TRAILING_NAME.match(title)
     if not match:
         return title
     name = match["name"].strip()
     if "|" in title or re.search(r"\s(?:--|::)\s", title):
         return match["title"].strip()
-    if name[:1].isupper() and len(name.split()) <= 8 and not re.search(r"[:?!,.;]", name):
+    if name[:1].isupper() and len(name.split()) <= 8 and not re.search(r"[:?!,;]", name):
         return match["title"].strip()
     return title
 
