@@ -251,3 +251,16 @@ def test_json_ld_credit_text() -> None:
 ])
 def test_a_document_titles_trailing_site_name_is_cut(title: str, expected: str) -> None:
     assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title)).title == expected
+
+
+@pytest.mark.parametrize(("markup", "image"), [
+    ('<div class="visuel"><img src="/media/velo.jpg" alt=""></div>',
+     "/media/velo.jpg"),
+    ('<p>Une icône <img src="/media/velo.jpg" alt=""> dans le texte.</p>', None),
+    ('<div><img src="/media/velo.jpg" width="16" height="16" alt=""></div>', None),
+    ('<div><img src="x" alt=""></div>', None),
+])
+def test_the_picture_after_the_title_is_the_image_of_a_page_that_declares_none(
+        markup: str, image: str | None) -> None:
+    html = page(body=f"<main><h1>Plan vélo</h1>{markup}{PARAGRAPHS}</main>")
+    assert record(html).image_url == image

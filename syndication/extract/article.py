@@ -39,7 +39,7 @@ _CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_
 # Headings that open a block of links to other articles.
 _ELSEWHERE = re.compile(
     r"^\W*(?:(?:à |a )?lire aussi|(?:à |a )?voir aussi|sur le même sujet|dans la même rubrique"
-    r"|lire également|aussi sur\b.*|read (?:more|also)|related(?: articles| stories| posts)?"
+    r"|lire également|aussi sur\b.*|read (?:more|also)|see also|related(?:\s+[\w&]+){0,3}"
     r"|you (?:may|might) also like)\W*$", re.IGNORECASE)
 _KEEP = ("body", "html", "main", "article")
 

@@ -39,9 +39,12 @@ _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
 _CREDIT_HINT = re.compile(r"©|cr[ée]dit|copyright|photo", re.IGNORECASE)
-# The first image after the title that is not a teaser's, a logo in a link, or the page's chrome.
-_IMAGE_AFTER = ("following::img[not(ancestor::li or ancestor::a or ancestor::footer or "
-                "ancestor::aside or ancestor::nav)][1]")
+# The first picture after the title: an image in a block of its own (not in a paragraph's
+# text, a teaser, a link such as a logo, or the page's chrome), not a small icon.
+_IMAGE_AFTER = ("following::img[not(ancestor::li or ancestor::a or ancestor::p or ancestor::span "
+                "or ancestor::footer or ancestor::aside or ancestor::nav or ancestor::button)]"
+                "[not(@width < 100 or @height < 100)][1]")
+_PICTURE_FILE = re.compile(r"/[^?#]*\.(?:jpe?g|png|webp|avif|gif)(?:[?#]|$)", re.IGNORECASE)
 _DATE_HINT = re.compile(r"publi|jour|modifi|updated|posted", re.IGNORECASE)
 # "Publié le", "Mis à jour le": what follows, up to the next of them, is the date.
 _DATE_WORDS = re.compile(
@@ -57,9 +60,10 @@ def extract(page: Node) -> dict[str, list[tuple[str, Any]]]:
     if heading is not None:
         found["title"] = [("h1", text(heading))]
         found["summary"] = [("first paragraph", _lead(heading))]
-        image = first(heading, _IMAGE_AFTER)
-        for field, value in image_fields(image).items():
-            found[field] = [("image by the title", value)]
+        image = image_fields(first(heading, _IMAGE_AFTER))
+        if _PICTURE_FILE.search(str(image.get("image_url") or "")):
+            for field, value in image.items():
+                found[field] = [("image by the title", value)]
     for field, origin, value in (*_stated_dates(page), *_time_by_title(heading),
                                  *_credits(page)):
         found.setdefault(field, []).append((origin, value))
