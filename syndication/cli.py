@@ -24,6 +24,7 @@ from .settings import load_settings, require_known_origin, settings_table
 from .state import Outcome
 
 if TYPE_CHECKING:
+    from .extract import Extraction
     from .runtime import Runtime
 
 log = logging.getLogger("syndication")
@@ -217,7 +218,8 @@ def refresh(source_id: str) -> None:
 @click.option("--source", "source_id", help="Use this source's selectors (default: none, "
               "metadata and the article extractor only).")
 def preview(url: str, source_id: str | None) -> None:
-    """Print what the extractor gets from one page, as JSON (for writing selectors)."""
+    """Print what the extractor gets from one page, as JSON: per field, every layer's candidate,
+    the one chosen and why (for writing selectors, or seeing why a page reads wrong)."""
     from .extract import extract_page
     from .fetch import Fetcher, Page
     from .normalise import normalise
@@ -242,6 +244,7 @@ def preview(url: str, source_id: str | None) -> None:
                                      "links": list(extraction.links),
                                      "next_page": extraction.next_page}
         if extraction.record is not None:
+            output["fields"] = _arbitration(extraction)
             output["record"] = extraction.record.to_dict()
             try:
                 item = normalise(extraction.record, source, datetime.now(UTC),
@@ -254,6 +257,20 @@ def preview(url: str, source_id: str | None) -> None:
         raise click.ClickException(str(error)) from None
     finally:
         fetcher.close()
+
+
+def _arbitration(extraction: Extraction) -> dict[str, object]:
+    """Per field: every layer's candidate, the one chosen, and why (long HTML shortened)."""
+    def shown(value: object) -> object:
+        written = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return written if len(written) <= 300 else written[:300] + "…"
+
+    choices, candidates = extraction.choices or {}, extraction.candidates or {}
+    return {field: {"chosen": shown(choices[field].value) if field in choices else None,
+                    "from": choices[field].origin if field in choices else None,
+                    "why": choices[field].why if field in choices else "no candidate kept",
+                    "candidates": [[origin, shown(value)] for origin, value in values]}
+            for field, values in candidates.items()}
 
 
 @main.command()

@@ -12,28 +12,25 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import nh3
-from babel import Locale
 from babel.numbers import NumberFormatError, parse_decimal
 from bs4 import BeautifulSoup
 
+from .dates import PARIS as PARIS  # PARIS: others read it here
+from .dates import fold, parse_date
 from .eventdates import event_of
 from .events import revise
 from .extract.metadata import CREDIT_LINE
 from .links import Networks, public_link
 from .model import Figure, Image, Item, ItemKind, RawRecord, Source
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def normalise(record: RawRecord, source: Source, now: datetime, *,
@@ -289,77 +286,6 @@ _KINDS = {"dossier": ItemKind.DOSSIER, "dossiers": ItemKind.DOSSIER,
 def kind_from_label(label: str | None) -> ItemKind | None:
     """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
     return _KINDS.get(fold(plain_text(label))) if label else None
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents: "Février" → "fevrier"."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
-
-
-# --- dates: a chain of parsers, each trying one form (as feedparser does) -------------------
-
-_FRENCH = Locale("fr")
-_MONTHS = {fold(name).rstrip("."): number
-           for width in ("wide", "abbreviated")
-           for number, name in _FRENCH.months["format"][width].items()}
-_MONTHS.update({"fev": 2, "avr": 4, "juil": 7, "sep": 9})  # abbreviations seen besides CLDR's
-_MONTH_PATTERN = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
-_TIME = r"(?:\s*(?:a|,|-)?\s*(\d{1,2})\s*[h:]\s*(\d{2})?)?"  # " à 14h30", ", 9:05"
-_FRENCH_DATE = re.compile(
-    rf"\b(\d{{1,2}})(?:er)?\s+({_MONTH_PATTERN})\.?\s+(\d{{4}})" + _TIME)
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{4})" + _TIME)
-
-
-def parse_date(text: str | None) -> datetime | None:
-    """Parse an ISO 8601, French ("Publié le 1er mars 2026 à 14h30") or numeric (12/03/2026)
-    date. Times without a zone are Europe/Paris; a date alone means midnight in Paris."""
-    if not text or not text.strip():
-        return None
-    for parser in (_parse_iso, _parse_french, _parse_numeric):
-        try:
-            parsed = parser(text.strip())
-            # Every output converts dates to UTC or Paris time: one that cannot be (year 1 or
-            # 9999 near a day's edge) would break them all, so it is no date.
-            if parsed is not None:
-                parsed.astimezone(UTC)
-        except (ValueError, OverflowError):
-            parsed = None
-        if parsed is not None and MIN_YEAR <= parsed.year <= MAX_YEAR:
-            return parsed
-    return None
-
-
-MIN_YEAR, MAX_YEAR = 1900, 2200  # outside: a typo or a placeholder, not a publication date
-
-
-def _parse_iso(text: str) -> datetime | None:
-    if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
-        return None
-    if len(text) == 10:
-        return _paris(date.fromisoformat(text), 0, 0)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=PARIS)
-
-
-def _parse_french(text: str) -> datetime | None:
-    match = _FRENCH_DATE.search(fold(text))
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
-    return _paris(date(int(year), _MONTHS[month], int(day)), int(hour or 0), int(minute or 0))
-
-
-def _parse_numeric(text: str) -> datetime | None:
-    match = _NUMERIC_DATE.search(fold(text))
-    if not match:
-        return None
-    day, month, year, hour, minute = match.groups()
-    return _paris(date(int(year), int(month), int(day)), int(hour or 0), int(minute or 0))
-
-
-def _paris(day: date, hour: int, minute: int) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
 
 
 # --- key figures -----------------------------------------------------------------------------

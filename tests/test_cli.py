@@ -163,6 +163,20 @@ def test_preview_prints_record_and_item_as_json(sample_site: str, path: str) -> 
     assert "item_error" not in output
 
 
+def test_preview_shows_each_fields_candidates_the_one_chosen_and_why(sample_site: str) -> None:
+    result = invoke(["preview", sample_site + MALTE], FETCH_LOOPBACK)
+    assert result.exit_code == 0, result.output
+    output = _json(result.stdout)
+    title = output["fields"]["title"]
+    assert title["chosen"] == output["record"]["title"] == PAGES[MALTE]["title"]
+    assert [title["from"], title["chosen"]] in title["candidates"]
+    assert title["why"]  # said in words
+    origins = {origin for field in output["fields"].values() for origin, _ in field["candidates"]}
+    assert {"og", "h1", "page"} <= origins  # several layers offered a value
+    body = output["fields"]["content_html"]
+    assert body["from"] == "trafilatura" and len(body["chosen"]) <= 301  # long HTML shortened
+
+
 def test_preview_with_a_source_uses_its_selectors_and_its_name(sample_site: str,
                                                                env: dict[str, str]) -> None:
     url = f"{sample_site}{MALTE}?utm_source=newsletter&utm_medium=email"

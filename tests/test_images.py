@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image as Pillow
 from redis import Redis
+from redis.cluster import RedisCluster
 
 from demo.sample_site import SITE_DIR
 from syndication.errors import BodyTooLarge, NotFound
@@ -160,8 +161,15 @@ def test_each_image_is_fetched_once(site_runtime: Runtime, faulty_site: FaultySi
 
 
 def _blocked_on_probe(redis: Redis) -> bool:
-    """Whether a client waits in Redis for another refresh's fetch (ImageStore.await_probe)."""
-    return any(client.get("cmd") == "brpoplpush" for client in redis.client_list())
+    """Whether a client waits in Redis for another refresh's fetch (ImageStore.await_probe), on
+    any node of a cluster."""
+    if isinstance(redis, RedisCluster):
+        listed = redis.client_list(target_nodes=RedisCluster.ALL_NODES)
+        clients = [client for node in listed.values() for client in node] \
+            if isinstance(listed, dict) else listed
+    else:
+        clients = redis.client_list()
+    return any(client.get("cmd") == "brpoplpush" for client in clients)
 
 
 def test_two_refreshes_meeting_one_image_at_once_fetch_it_once(

@@ -1,26 +1,35 @@
 """Extract: an HTML page → a RawRecord (what the page says), its links to follow and its next page.
 
-Each field comes from the first place that has it, in this order:
-1. the CSS selectors configured for the source (`selectors.py`);
-2. page metadata: schema.org JSON-LD, OpenGraph, <meta>, <link rel=canonical> (`metadata.py`);
-3. page conventions: credit lines ("Crédit photo : © …"), <time> elements (`metadata.py`);
-   an event's dates, place and registration (`events.py`: schema.org Event, French phrases);
-4. a general article extractor, trafilatura, for body and date only (`article.py`).
-The page is parsed once, and every layer reads that one tree (`tree.py`).
-Extractors know HTML, not HTTP and not Redis.
+Every layer offers candidates for each field (`metadata.candidates`):
+1. the CSS selectors configured for the source (`selectors.py`), which always win;
+2. page metadata: schema.org JSON-LD by type, OpenGraph, Twitter cards, microdata, <meta>,
+   <title>, <link rel=canonical> (`metadata.py`);
+3. page conventions: <h1>, "Publié le" / "Mis à jour le", the <time> by the title, credit lines
+   (`conventions.py`), key figures (`figures.py`);
+4. general extractors, run only for what the others did not give: trafilatura for the body,
+   htmldate for the publication date (`article.py`).
+`choose.py` arbitrates between them, field by field, and says why (`explain_page`, which
+`syndication preview` shows). The page is parsed once, and every layer reads that one tree
+(`tree.py`). Extractors know HTML, not HTTP and not Redis.
 
-Entry point: `extract_page(html, url, source)`.
+Entry points: `extract_page(html, url, source)`, `explain_page(html, url, source)`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import logging
+from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urljoin
 
 from ..model import RawRecord, Source
-from . import article, events, metadata, selectors
+from . import article, conventions, events, figures, metadata, selectors
+from .choose import Choice, choose, title_from_url
+from .metadata import Candidates
 from .tree import Node, first, parse, select
+
+log = logging.getLogger(__name__)
+_RECORD_FIELDS = {f.name for f in fields(RawRecord)} - {"url"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +37,9 @@ class Extraction:
     record: RawRecord | None  # None for a listing page, which is not an item itself
     links: tuple[str, ...]  # absolute URLs of detail pages to follow, in page order
     next_page: str | None  # absolute URL of the listing's next page
+    # What each layer offered, by field, and what was chosen and why (`syndication preview`).
+    candidates: Candidates | None = None
+    choices: dict[str, Choice] | None = None
 
 
 def extract_page(html: str, url: str, source: Source) -> Extraction:
@@ -35,32 +47,58 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
     page = parse(html)
     links = _links(page, url, source.follow) if source.follow else ()
     next_links = _links(page, url, source.paginate) if source.paginate else ()
-    record = None if source.listing else _record(page, url, source)
-    return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None)
+    found, chosen = (None, None) if source.listing else _arbitrate(page, url, source)
+    record = None if chosen is None else RawRecord(url=url, **{
+        field: choice.value for field, choice in chosen.items() if field in _RECORD_FIELDS})
+    if record is not None:  # an event's dates, place and registration, as found (events.py)
+        record = replace(record, event=events.extract(page).get("event", ()))
+    return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None,
+                      candidates=found, choices=chosen)
 
 
-def _record(page: Node, url: str, source: Source) -> RawRecord:
-    found: dict[str, Any] = {}
-    for layer in (selectors.extract(page, source.selectors), metadata.extract(page),
-                  events.extract(page)):
-        _fill(found, layer)
-    if not found.get("content_html") or not found.get("published"):
-        guessed = article.extract(page, url, content=not found.get("content_html"),
-                                  date=not found.get("published"))
-        # With no publication date on a page, htmldate offers its modification date instead:
+def explain_page(html: str, url: str, source: Source) -> tuple[Candidates, dict[str, Choice]]:
+    """Every candidate each layer found, by field, and the one chosen with why."""
+    extraction = extract_page(html, url, replace(source, listing=False))
+    assert extraction.candidates is not None and extraction.choices is not None
+    return extraction.candidates, extraction.choices
+
+
+def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[str, Choice]]:
+    found = metadata.candidates(page)
+    for field, value in selectors.extract(page, source.selectors).items():
+        if value:
+            found.setdefault(field, []).insert(0, ("selector", value))
+    if not source.selectors.figures:
+        _offer(found, "figures", "figures block", figures.find(page))
+    chosen = choose(found, url)
+    if "published" not in chosen:  # the general extractors: only for what is missing
+        guessed = article.date(page)
+        updated = chosen.get("updated")
+        # With no publication date on a page, htmldate may offer its modification date:
         # that is not when the page was published (the item then falls back to first_seen).
-        if str(found.get("updated", "")).startswith(guessed.get("published") or "\0"):
-            guessed.pop("published")
-        _fill(found, guessed)
-    names = {f.name for f in fields(RawRecord)}
-    return RawRecord(url=url, **{k: v for k, v in found.items() if k in names and k != "url"})
+        if guessed and not (updated and str(updated.value).startswith(guessed)):
+            _offer(found, "published", "htmldate", guessed)
+            chosen["published"] = Choice(guessed, "htmldate", "htmldate: the page had no other")
+    if "title" not in chosen:
+        fallback = conventions.first_heading(page)
+        origin = "heading" if fallback else "url"
+        fallback = fallback or title_from_url(url)
+        if fallback:
+            log.warning("%s: no title by any layer; %s taken from its %s", url, fallback,
+                        "first heading" if origin == "heading" else "address")
+            _offer(found, "title", origin, fallback)
+            chosen["title"] = Choice(fallback, origin, f"no title by any layer: the {origin}")
+    if "content_html" not in chosen:  # last: trafilatura prunes the page it reads
+        html, how = article.body(page, url)
+        if html and _offer(found, "content_html", "trafilatura", html):
+            chosen["content_html"] = Choice(html, "trafilatura", how)
+    return found, chosen
 
 
-def _fill(found: dict[str, Any], layer: dict[str, Any]) -> None:
-    """Keep what earlier (more specific) layers found; take the rest from this one."""
-    for key, value in layer.items():
-        if value and not found.get(key):
-            found[key] = value
+def _offer(found: Candidates, field: str, origin: str, value: Any) -> bool:
+    if value:
+        found.setdefault(field, []).append((origin, value))
+    return bool(value)
 
 
 def _links(page: Node, url: str, selector: str) -> tuple[str, ...]:

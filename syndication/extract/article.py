@@ -1,40 +1,145 @@
-"""The last resort: trafilatura's general article extractor, for the body and the date."""
+"""The general layers: the article's body, by trafilatura, and the publication date, by
+htmldate, for pages whose selectors and metadata do not give them.
+
+The body: trafilatura in its default mode (favor_precision drops paragraphs its default keeps),
+on a copy of the page from which what it keeps but readers do not want is taken out first:
+figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
+<time> elements become plain text (trafilatura drops them, dates and all). An empty result falls
+back to trafilatura favouring recall, then to the block of the page with the most paragraph
+text: a page with text never comes out empty.
+"""
 
 from __future__ import annotations
 
 import copy
 import logging
-from typing import Any
+import re
 
 import lxml.html
 import trafilatura
+from htmldate import find_date
+from lxml import etree
 
-from .tree import Node, first, inner_html
+from .tree import Node, first, inner_html, lines, text
 
 # trafilatura reports pages it finds too short at WARNING; for us that is a normal "not found".
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
+logging.getLogger("htmldate").setLevel(logging.ERROR)
+
+MIN_BODY = 200  # characters of text: less is a teaser or a cookie notice, not an article
+
+# Class and id words of blocks that are not the article: sharing, related links, cross-sell.
+_CHROME_WORDS = ("share", "sharing", "social", "partage", "related", "lire-aussi", "lireaussi",
+                 "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "crosssell",
+                 "cross-sell", "upsell", "recommend", "outbrain", "taboola", "subscribe",
+                 "abonnement")  # what trafilatura leaves; it removes comments, tags, menus itself
+_CLASSES = etree.XPath("//body//*/@class | //body//*/@id")  # strings: no element proxies
+_CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_WORDS))
+                           + r")(?:$|[\s_-])", re.IGNORECASE)
+# Headings that open a block of links to other articles.
+_ELSEWHERE = re.compile(
+    r"^\W*(?:(?:à |a )?lire aussi|(?:à |a )?voir aussi|sur le même sujet|dans la même rubrique"
+    r"|lire également|aussi sur\b.*|read (?:more|also)|see also|related(?:\s+[\w&]+){0,3}"
+    r"|you (?:may|might) also like)\W*$", re.IGNORECASE)
+_KEEP = ("body", "html", "main", "article")
 
 
-def extract(page: Node, url: str, *, content: bool, date: bool) -> dict[str, Any]:
-    """Body HTML and/or publication date, as asked: each costs milliseconds, so only on demand.
-    trafilatura reads the page's tree as it is, no second parse; it prunes what it reads, so it
-    gets a copy (copying a tree costs a fraction of parsing it)."""
-    found: dict[str, Any] = {}
-    body = None
-    if content:
-        body = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
-                                   include_images=True, include_links=True, include_tables=True,
-                                   favor_precision=True)
-    if body:
-        container = lxml.html.fragment_fromstring(body, create_parent="div")
-        inner = first(container, "descendant::body")  # trafilatura writes a whole document
-        root = container if inner is None else inner
-        heading = first(root, "descendant::h1")
-        if heading is not None:  # the title is already the item's title
-            heading.drop_tree()
-        found["content_html"] = inner_html(root).strip() or None
-    document = (trafilatura.extract_metadata(copy.deepcopy(page), default_url=url)
-                if date else None)
-    if document is not None and document.date:
-        found["published"] = document.date
-    return found
+def body(page: Node, url: str) -> tuple[str | None, str]:
+    """The article's body as HTML, and which extractor gave it: the first of trafilatura,
+    trafilatura favouring recall and the largest block to give MIN_BODY characters of text,
+    else the longest they gave. Prunes `page` itself: the last layer to read it."""
+    prune(page)
+    found: list[tuple[int, str, str]] = []
+    for label, recall in (("trafilatura", False), ("trafilatura, favouring recall", True)):
+        # A copy each time: trafilatura prunes the tree it reads.
+        result = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
+                                     include_images=True, include_links=True,
+                                     include_tables=True, favor_recall=recall)
+        html = _tidy(result) if result else None
+        if html:
+            length = len(text(lxml.html.fragment_fromstring(html, create_parent="div")))
+            if length >= MIN_BODY:
+                return html, label
+            found.append((length, html, label))
+    block = _largest_block(page)
+    if block:
+        found.append((len(text(lxml.html.fragment_fromstring(block, create_parent="div"))),
+                      block, "the block with the most paragraph text"))
+    if not found:
+        return None, "none"
+    _, html, label = max(found, key=lambda f: f[0])
+    return html, label
+
+
+def date(page: Node) -> str | None:
+    """The publication date htmldate finds (never the modification date instead)."""
+    return find_date(page, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
+
+
+def prune(page: Node) -> None:
+    """Take out of the page what trafilatura keeps but is not the article, and turn <time>
+    elements into text it keeps."""
+    for words in _CLASSES(page):
+        element = words.getparent()
+        # Not the article itself, whatever its classes say ("article social-card"): a block
+        # that holds the title or many paragraphs stays.
+        if element is not None and element.tag not in _KEEP and _CHROME_CLASS.search(words) \
+                and element.getparent() is not None and \
+                first(element, "descendant::h1") is None and \
+                len(element.xpath("descendant::p")) < 5:
+            element.drop_tree()
+    _drop_elsewhere(page)
+    for caption in list(page.iter("figcaption")):
+        if caption.getparent() is not None:
+            caption.drop_tree()
+    for time in page.iter("time"):
+        time.tag = "span"
+
+
+def _drop_elsewhere(tree: Node) -> None:
+    """ "À lire aussi" and its links: the heading's block when the block is small, else the
+    heading and the list after it."""
+    for found, _ in list(lines(tree, _ELSEWHERE, 60)):
+        element: Node | None = found
+        if found.tag in ("a", "span", "strong", "b", "em"):  # the heading is its parent
+            element = found.getparent()
+        parent = element.getparent() if element is not None else None
+        if element is None or parent is None:
+            continue
+        if parent.tag in ("aside", "section", "div", "nav") and len(text(parent)) < 1000 and \
+                first(parent, "descendant::h1") is None:
+            if parent.getparent() is not None:
+                parent.drop_tree()
+            continue
+        following = element.getnext()
+        if following is not None and following.tag in ("ul", "ol", "div"):
+            following.drop_tree()
+        element.drop_tree()
+
+
+def _tidy(found: str) -> str | None:
+    container = lxml.html.fragment_fromstring(found, create_parent="div")
+    inner = first(container, "descendant::body")  # trafilatura writes a whole document
+    root = container if inner is None else inner
+    heading = first(root, "descendant::h1")
+    if heading is not None:  # the title is already the item's title
+        heading.drop_tree()
+    return inner_html(root).strip() or None
+
+
+_PARAGRAPH_PARENTS = etree.XPath("//body//p/..")
+
+
+def _largest_block(tree: Node) -> str | None:
+    """The element whose own paragraphs hold the most text: a body when nothing else found
+    one (trafilatura refuses pages it finds too short)."""
+    best, best_length = None, 0
+    for parent in _PARAGRAPH_PARENTS(tree):
+        length = sum(len(text(p)) for p in parent if p.tag == "p")
+        if length > best_length:
+            best, best_length = parent, length
+    if best is None:
+        return None
+    for unwanted in best.xpath("descendant::script | descendant::style | descendant::nav"):
+        unwanted.drop_tree()
+    return inner_html(best).strip() or None

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+from collections.abc import Iterator
 from functools import lru_cache
 
 import lxml.html
@@ -95,6 +97,32 @@ def inner_html(node: Node) -> str:
     """What the node holds, as HTML (its own tag left out)."""
     return html.escape(node.text or "", quote=False) + "".join(
         etree.tostring(child, encoding="unicode", method="html") for child in node)
+
+
+# Every text node of the body, read once per page and shared by the convention scans (dates,
+# credits, key figures, related-links headings): XPath's contains() copies a node's text for
+# each test, so one read and Python's regular expressions cost several times less.
+_BODY_TEXTS = etree.XPath("//body//text()")
+_CHROME = {"footer", "nav", "aside", "template", "script", "style", "noscript"}
+_last = threading.local()  # the page last scanned, and its lines
+
+
+def lines(page: Node, pattern: re.Pattern[str], max_length: int) -> Iterator[tuple[Node, str]]:
+    """(element, its text node) for each text node of the page shorter than `max_length` that
+    `pattern` finds something in, outside the page's chrome (footer, nav, aside) and scripts.
+    The element is the one the text is in (for a tail, its parent's)."""
+    if getattr(_last, "page", None) is not page:
+        _last.page, _last.texts = page, [t for t in _BODY_TEXTS(page) if t.strip()]
+    for piece in _last.texts:
+        if len(piece) >= max_length or not pattern.search(piece):
+            continue
+        element = piece.getparent()
+        if element is not None and piece.is_tail:
+            element = element.getparent()
+        if element is None or element.tag in _CHROME or any(
+                ancestor.tag in _CHROME for ancestor in element.iterancestors()):
+            continue
+        yield element, str(piece)
 
 
 @lru_cache(maxsize=1024)

@@ -1,0 +1,239 @@
+"""Arbitration: of the candidates every layer found for a field, which one the item takes, and
+why. A configured selector always wins; otherwise each field has its rule:
+
+- title: the site's name, a rubric or a date around the headline is cut off ("… | Site",
+  "… - Bondy Blog", "… | DW | 23.05.2011"); then the page's own <h1> is the witness: the most
+  reliable candidate that agrees with it wins, else the most reliable (an article's headline,
+  OpenGraph, Twitter, microdata, the <h1>, <title>, a page's name, in that order);
+- dates: the most reliable candidate that is a readable date (an unreadable one never blocks
+  the next);
+- lead: the description most layers agree on, weighed by how reliable each layer is;
+- everything else: the most reliable candidate.
+
+Entry point: `choose(found, url)` → {field: Choice}.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ..dates import parse_date
+from .metadata import Candidates
+
+DATE_FIELDS = ("published", "updated")
+# How much each layer's title counts, from how often each is right (a WebPage's name about a
+# third of the time, an article's headline four times in five).
+# The <h1> is a witness above all: alone, it loses to the document's <title>, as old sites'
+# <h1> is often "Welcome", a logo's text or a menu's heading.
+TITLE_WEIGHTS = {"selector": 100.0, "json-ld article": 3.0, "og": 2.5, "twitter": 1.5,
+                 "microdata": 1.5, "page": 1.5, "h1": 1.4, "meta": 1.0, "json-ld page": 0.5}
+SUMMARY_WEIGHTS = {"og": 3, "meta": 3, "json-ld article": 2, "twitter": 2, "microdata": 2,
+                   "json-ld page": 1}
+# Separators between a headline and the site's name or rubric, as titles write them.
+_SEPARATORS = re.compile(r"\s+(?:-\s+)+|\s+--\s+|\s+[|–—:·•»/]\s+|\s*[|•»]\s*|\s+::\s+")
+# The last part of a document's title after one of these is, on most sites, the site's name or
+# its section ("Bibliothèque | Collège Brébeuf", "Programmes - CAW Family Education Centre").
+_TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—«]\s+"
+                            r"|\s+::\s+)(?P<name>[^|]+)$")
+DOCUMENT_TITLES = ("page", "og", "twitter", "meta")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: Any
+    origin: str
+    why: str
+
+
+def choose(found: Candidates, url: str) -> dict[str, Choice]:
+    chosen: dict[str, Choice] = {}
+    for field, values in found.items():
+        values = [(origin, value) for origin, value in values if value]
+        if not values or field == "site_name":
+            continue
+        if values[0][0] == "selector":
+            chosen[field] = Choice(values[0][1], "selector", "the source's selector")
+        elif field == "title":
+            choice = _title(values, _site_names(found, url))
+            if choice is not None:
+                chosen[field] = choice
+        elif field in DATE_FIELDS:
+            choice = _date(values)
+            if choice is not None:
+                chosen[field] = choice
+        elif field == "summary":
+            chosen[field] = _summary(values)
+        else:
+            chosen[field] = Choice(values[0][1], values[0][0], "the most reliable layer")
+    return chosen
+
+
+# --- titles ------------------------------------------------------------------------------------
+
+
+def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
+    cleaned = [(origin, strip_site(_decoded(str(value)), sites)) for origin, value in values]
+    cleaned = [(origin, _without_trailing_name(value) if origin in DOCUMENT_TITLES else value)
+               for origin, value in cleaned if re.search(r"[^\W\d_]", value)]  # letters
+    if not cleaned:
+        return None
+    ranked = sorted(cleaned, key=lambda c: -TITLE_WEIGHTS.get(c[0], 0.1))
+    heading = next((value for origin, value in cleaned if origin == "h1"), None)
+    if heading:
+        for origin, value in ranked:
+            if origin != "h1" and _same(value, heading):
+                return Choice(value, origin, "agrees with the page's <h1>")
+        for origin, value in ranked:  # "<h1> | Rubric", "<h1> (Published 2009)", "<h1 cut…"
+            if origin != "h1" and _overlaps(value, heading):
+                return Choice(heading, "h1", f"the <h1>, which {origin}'s title begins with")
+    votes: dict[str, float] = {}
+    for origin, value in cleaned:
+        votes[_key(value)] = votes.get(_key(value), 0) + TITLE_WEIGHTS.get(origin, 0.1)
+    best = max(votes, key=lambda k: votes[k])
+    origin, value = next((o, v) for o, v in ranked if _key(v) == best)
+    agreeing = [o for o, v in cleaned if _key(v) == best]
+    return Choice(value, origin, f"{' and '.join(agreeing)} agree" if len(agreeing) > 1
+                  else "the most reliable layer, no other agreeing")
+
+
+def _decoded(title: str) -> str:
+    """Titles escaped twice ("guerra&#58; la propaganda", "A &amp;amp; B") as the page meant."""
+    return html.unescape(title) if "&" in title else title
+
+
+def strip_site(title: str, sites: list[str]) -> str:
+    """The headline without the site's name, a rubric named like the site, or a date, on
+    either side of it: "Plan vélo | Région Île-de-France" → "Plan vélo"."""
+    title = " ".join(title.split())
+    parts = _SEPARATORS.split(title)
+    if len(parts) < 2:
+        return title
+    separators = _SEPARATORS.findall(title)
+    start, end = 0, len(parts)
+    while end - start > 1 and _is_site_or_date(parts[end - 1], sites):
+        end -= 1
+    while end - start > 1 and _is_site_or_date(parts[start], sites):
+        start += 1
+    kept = parts[start]
+    for index in range(start + 1, end):
+        kept += separators[index - 1] + parts[index]
+    return kept.strip()
+
+
+def _without_trailing_name(title: str) -> str:
+    """ "Headline | Anything" → "Headline"; "Headline - Name Of Site" → "Headline" when what
+    follows the dash reads as a name (capitalised, a few words, no sentence punctuation):
+    "Covid-19 - ce qui change" stays whole."""
+    quoted = "«" in title and "»" in title  # « French quotes », no separators
+    crumbs = re.split(r"\s+>\s+" if quoted else r"\s+[>»]\s+", title)
+    if len(crumbs) > 1:  # a trail, "Site > Section > Page": the page is last
+        return crumbs[-1].strip()
+    match = None if quoted and not re.search(r"\s(?:\||--|-|–|—|::)\s", title) else \
+        _TRAILING_NAME.match(title)
+    if not match:
+        return title
+    name = match["name"].strip()
+    if "|" in title or re.search(r"\s(?:--|::)\s", title):
+        return match["title"].strip()
+    if name[:1].isupper() and len(name.split()) <= 8 and not re.search(r"[:?!,;]", name):
+        return match["title"].strip()
+    return title
+
+
+def _is_site_or_date(part: str, sites: list[str]) -> bool:
+    key = _key(part)
+    if not key:
+        return True
+    if re.fullmatch(r"[\d\s./-]+", part.strip()) or (len(part) < 40 and parse_date(part)):
+        return True
+    for site in sites:
+        if key == site or (len(key) >= 2 and len(site) >= 2 and (
+                key in site or site in key and len(key) < 2 * len(site))):
+            return True
+        if SequenceMatcher(None, key, site).ratio() >= 0.8:
+            return True
+    return False
+
+
+def _site_names(found: Candidates, url: str) -> list[str]:
+    """The site's name as its metadata gives it, and as its host name spells it."""
+    names = [_key(str(value)) for _, value in found.get("site_name", ())]
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        host = ""
+    labels = [label for label in host.split(".") if label not in ("www", "m", "fr", "com",
+                                                                    "org", "net", "gouv")]
+    names += [_key(label) for label in labels[:2]]
+    return [name for name in dict.fromkeys(names) if name]
+
+
+def _key(text: str) -> str:
+    """Letters and digits only, lowercase, accents off: how two spellings are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if c.isalnum())
+
+
+def _same(one: str, other: str) -> bool:
+    return _key(one) == _key(other)
+
+
+def _overlaps(title: str, heading: str) -> bool:
+    """One begins with the other, and they share most of their letters: the same headline,
+    one with a rubric, a site's name or "(Published 2009)" after it, or cut short."""
+    key, other = _key(title), _key(heading)
+    shorter, longer = sorted((key, other), key=len)
+    return len(shorter) >= 8 and longer.startswith(shorter.rstrip("…")) and (
+        len(shorter) >= 0.6 * len(longer) or bool(_SEPARATORS.search(title)))
+
+
+def title_from_url(url: str) -> str | None:
+    """ "…/actualites/plan-velo-regional.html" → "Plan velo regional"."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    slug = next((p for p in reversed(path.split("/")) if p), "")
+    slug = re.sub(r"\.\w{2,5}$", "", unquote(slug))
+    words = " ".join(w for w in re.split(r"[-_+\s]+", slug) if w)
+    return words[:1].upper() + words[1:] if words else None
+
+
+# --- dates and the lead ------------------------------------------------------------------------
+
+
+def _date(values: list[tuple[str, Any]]) -> Choice | None:
+    unread: list[str] = []
+    for origin, value in values:
+        if parse_date(str(value)) is not None:
+            why = "the most reliable readable date"
+            return Choice(value, origin, why + (f" ({', '.join(unread)} unreadable)"
+                                                if unread else ""))
+        unread.append(origin)
+    return None
+
+
+def _summary(values: list[tuple[str, Any]]) -> Choice:
+    """The description the most reliable layers agree on: a JSON-LD description that says
+    something else than OpenGraph and <meta> loses to them."""
+    votes: dict[str, float] = {}
+    spelled: dict[str, tuple[str, str]] = {}
+    for rank, (origin, value) in enumerate(values):
+        key = _key(str(value))
+        if len(key) < 10:  # "…", a site's name: no lead
+            continue
+        votes[key] = votes.get(key, 0) + SUMMARY_WEIGHTS.get(origin, 1) - rank / 100
+        spelled.setdefault(key, (origin, value))
+    if not votes:
+        return Choice(values[0][1], values[0][0], "the only description")
+    best = max(votes, key=lambda k: votes[k])
+    origin, value = spelled[best]
+    agreeing = sum(1 for o, v in values if _key(str(v)) == best)
+    return Choice(value, origin, f"{agreeing} layer(s) agree" if agreeing > 1
+                  else "the most reliable layer")

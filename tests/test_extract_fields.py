@@ -1,0 +1,266 @@
+"""The generic extractor field by field, on pages no selector was written for: the forms of dates
+pages use, titles with site names around them, leads, bodies without boilerplate, credits.
+Each page here is small and written for one cause of failure; none is a copy of a real page."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from syndication.dates import parse_date
+from syndication.extract import explain_page, extract_page
+from syndication.extract.choose import strip_site
+from syndication.model import RawRecord, Source
+from syndication.normalise import normalise
+
+URL = "https://www.example.org/actualites/plan-velo-regional"
+SOURCE = Source(id="generic", url="https://www.example.org/", publisher="p")
+PARAGRAPHS = "".join(f"<p>Paragraphe {n} du corps de l’article, qui dit quelque chose "
+                     f"d’utile aux lecteurs du site, phrase numéro {n}.</p>" for n in range(8))
+
+
+def page(head: str = "", body: str = "", *, title: str = "Plan vélo") -> str:
+    return (f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
+            f"{head}</head><body>{body}</body></html>")
+
+
+def record(html: str, url: str = URL) -> RawRecord:
+    found = extract_page(html, url, SOURCE).record
+    assert found is not None
+    return found
+
+
+def json_ld(*nodes: dict[str, object]) -> str:
+    return f'<script type="application/ld+json">{json.dumps(list(nodes))}</script>'
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "instant"), [
+    ("Wed, 04 May 2022 02:41:00 GMT", datetime(2022, 5, 4, 2, 41, tzinfo=UTC)),
+    ("Fri Apr 28 19:20:36 CEST 2023", datetime(2023, 4, 28, 17, 20, 36, tzinfo=UTC)),
+    ("2023-01-01T03:00:00 UTC", datetime(2023, 1, 1, 3, 0, tzinfo=UTC)),
+    ("20200316T13:00:00Z", datetime(2020, 3, 16, 13, 0, tzinfo=UTC)),
+    ("2016-08-15CEST10:01:00+0200", datetime(2016, 8, 15, 8, 1, tzinfo=UTC)),
+    ("2021-05-04T10:00:00+0200", datetime(2021, 5, 4, 8, 0, tzinfo=UTC)),
+    ("May 4, 2022 10:32 AM EDT", datetime(2022, 5, 4, 14, 32, tzinfo=UTC)),
+])
+def test_odd_date_forms_keep_their_instant(text: str, instant: datetime) -> None:
+    assert parse_date(text) == instant
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("Oct 31, 2025", "2025-10-31"), ("01-11-2023", "2023-11-01"), ("4 May 2022", "2022-05-04"),
+    ("2025-10-31", "2025-10-31"), ("Publié le 1er novembre 2023", "2023-11-01"),
+])
+def test_a_date_alone_stays_that_day_in_its_own_zone(text: str, day: str) -> None:
+    parsed = parse_date(text)
+    assert parsed is not None and parsed.date().isoformat() == day
+    assert (parsed.hour, parsed.minute) == (0, 0) and parsed.utcoffset() in (
+        timedelta(hours=1), timedelta(hours=2))  # Paris wall clock, its offset written out
+
+
+@pytest.mark.parametrize("text", ["March 2026", "12/13/2026", "2026-13-01", "Tuesday",
+                                  "10:32 AM", "le 3", "Vol. 12 No. 2024"])
+def test_what_states_no_whole_date_is_none(text: str) -> None:
+    assert parse_date(text) is None
+
+
+def test_an_unreadable_metadata_date_does_not_block_the_next() -> None:
+    html = page(json_ld({"@type": "NewsArticle", "headline": "Plan vélo",
+                         "datePublished": "le jour de la fête"})
+                + '<meta property="article:published_time" content="Oct 31, 2025">',
+                "<main><h1>Plan vélo</h1>" + PARAGRAPHS + "</main>")
+    found, chosen = explain_page(html, URL, SOURCE)
+    assert chosen["published"].value == "Oct 31, 2025"
+    assert "json-ld article" in chosen["published"].why  # said to be unreadable
+
+
+def test_published_and_updated_are_read_from_the_page_text() -> None:
+    html = page(body="<main><article><h1>Plan vélo</h1><p class='meta'>Publié le 3 mars 2026 "
+                     "à 14h30 | Mis à jour le 5 mars 2026</p>" + PARAGRAPHS + "</article></main>")
+    found = record(html)
+    assert parse_date(found.published) == parse_date("2026-03-03T14:30:00")
+    assert parse_date(found.updated) == parse_date("2026-03-05")
+
+
+def test_the_time_by_the_title_wins_over_a_related_articles_time() -> None:
+    related = ('<aside><ul><li><a href="/a">Autre article</a>'
+               '<time datetime="2019-01-01">1er janvier 2019</time></li></ul></aside>')
+    html = page(body=f"{related}<main><article><header><h1>Plan vélo</h1>"
+                     '<time datetime="2026-03-03T10:00:00+01:00">3 mars 2026</time></header>'
+                     + PARAGRAPHS + "</article></main>")
+    assert record(html).published == "2026-03-03T10:00:00+01:00"
+
+
+def test_a_pages_own_date_is_kept_in_its_body_text() -> None:
+    html = page(body="<main><article><h1>Plan vélo</h1>" + PARAGRAPHS
+                     + '<p>Réunion prévue le <time datetime="2026-04-01">1er avril</time>.</p>'
+                     "</article></main>")
+    assert "1er avril" in (record(html).content_html or "")
+
+
+# --- titles ------------------------------------------------------------------------------------
+
+
+def test_an_articles_headline_wins_over_the_pages_name() -> None:
+    html = page(json_ld({"@type": "WebPage", "name": "Actualités"},
+                        {"@type": "NewsArticle", "headline": "Le plan vélo est voté"}),
+                "<main>" + PARAGRAPHS + "</main>", title="Actualités")
+    assert record(html).title == "Le plan vélo est voté"
+
+
+@pytest.mark.parametrize(("title", "sites", "expected"), [
+    ("Plan vélo | Région Île-de-France", ["regioniledefrance"], "Plan vélo"),
+    ("Quartiers nord : la rénovation commence - Bondy Blog", ["bondyblog"],
+     "Quartiers nord : la rénovation commence"),
+    ("Merkel in Washington | DW | 23.05.2011", ["dw"], "Merkel in Washington"),
+    ("Le Monde | Les retraites en débat", ["lemonde"], "Les retraites en débat"),
+    ("Covid-19 - ce qui change", ["sante"], "Covid-19 - ce qui change"),
+    ("Plan vélo", ["regioniledefrance"], "Plan vélo"),
+])
+def test_site_names_and_dates_around_a_headline_are_cut(title: str, sites: list[str],
+                                                         expected: str) -> None:
+    assert strip_site(title, sites) == expected
+
+
+def test_the_site_name_is_cut_when_it_only_resembles_og_site_name() -> None:
+    html = page('<meta property="og:site_name" content="Bondy Blog, le média">',
+                "<main>" + PARAGRAPHS + "</main>",
+                title="Quartiers nord : la rénovation commence - Bondy Blog")
+    assert record(html, "https://www.bondyblog.fr/societe/x").title == (
+        "Quartiers nord : la rénovation commence")
+
+
+def test_the_h1_arbitrates_between_titles() -> None:
+    html = page('<meta property="og:title" content="Actualités de la Région">',
+                "<main><h1>Le plan vélo est voté</h1>" + PARAGRAPHS + "</main>",
+                title="Le plan vélo est voté | Mobilités | Région")
+    _, chosen = explain_page(html, URL, SOURCE)
+    assert chosen["title"].value == "Le plan vélo est voté"
+    assert "h1" in chosen["title"].why
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("<main><h2>Un titre de section</h2>" + PARAGRAPHS + "</main>", "Un titre de section"),
+    ("<main>" + PARAGRAPHS + "</main>", "Plan velo regional"),
+])
+def test_a_page_without_a_title_is_not_dropped(body: str, expected: str,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    found = record(f"<html><body>{body}</body></html>")
+    assert found.title == expected
+    assert "no title by any layer" in caplog.text
+    assert normalise(found, SOURCE, datetime(2026, 1, 1, tzinfo=UTC)).title == expected
+
+
+# --- the lead ----------------------------------------------------------------------------------
+
+LEAD = "La Région adopte un plan pour doubler les pistes cyclables d’ici 2030."
+
+
+@pytest.mark.parametrize("head", [
+    f'<meta name="Description" content="{LEAD}">',
+    f'<meta name="description" content=""><meta name="DESCRIPTION" content="{LEAD}">',
+    f'<meta property="og:description" content="{LEAD}">'
+    + json_ld({"@type": "NewsArticle", "headline": "Plan vélo", "description": "Vélo."}),
+    json_ld({"@type": "NewsArticle", "headline": "Plan vélo", "description": "Vélo et région"})
+    + f'<meta property="og:description" content="{LEAD}"><meta name="description" '
+      f'content="{LEAD}">',
+])
+def test_the_lead_is_the_description_the_layers_agree_on(head: str) -> None:
+    assert record(page(head, "<main>" + PARAGRAPHS + "</main>")).summary == LEAD
+
+
+# --- the body ----------------------------------------------------------------------------------
+
+
+def test_the_body_leaves_out_captions_related_links_and_sharing() -> None:
+    body = ("<main><article><h1>Plan vélo</h1>"
+            '<figure><img src="/a.jpg" alt=""><figcaption>Une piste cyclable à Paris'
+            "</figcaption></figure>" + PARAGRAPHS
+            + '<div class="encart"><h3>À lire aussi</h3><ul><li><a href="/b">Le RER B '
+              "change de rames</a></li></ul></div>"
+            + '<div class="social-share"><a href="https://facebook.com/x">Facebook</a></div>'
+            + '<section class="cross-sell"><p>Abonnez-vous à notre boutique</p></section>'
+            + "</article></main>")
+    content = record(page(body=body)).content_html or ""
+    assert "Paragraphe 0" in content and "Paragraphe 7" in content
+    for boilerplate in ("Une piste cyclable", "À lire aussi", "RER B", "Facebook", "boutique"):
+        assert boilerplate not in content
+
+
+def test_a_short_page_still_has_a_body() -> None:
+    """trafilatura refuses pages it finds too short; the largest block of text remains."""
+    html = page(body="<div><div><p>Fermeture exceptionnelle de la médiathèque.</p>"
+                     "<p>Réouverture lundi.</p></div></div>")
+    content = record(html).content_html or ""
+    assert "Fermeture exceptionnelle" in content
+
+
+def test_a_relative_base_url_does_not_raise() -> None:
+    html = page('<base href="/sous/dossier/">', '<main><h1>Plan vélo</h1><p><a href="a.html">'
+                                                 "lien</a></p>" + PARAGRAPHS + "</main>")
+    found = record(html, "/relative/page")
+    item = normalise(found, SOURCE, datetime(2026, 1, 1, tzinfo=UTC))
+    assert item.title == "Plan vélo" and "Paragraphe 3" in item.content_html
+
+
+# --- credits -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("markup", "credit"), [
+    ('<figure><img src="/a.jpg" alt=""><figcaption>Une piste. © Jean Dupont</figcaption>'
+     "</figure>", "© Jean Dupont"),
+    ('<div class="visuel"><img src="/a.jpg" alt=""><small>© Région / J. Dupont</small></div>',
+     "© Région / J. Dupont"),
+    ('<p class="legende">Crédit photo : © Marie Curie</p>', "Crédit photo : © Marie Curie"),
+])
+def test_photo_credits_are_found_by_the_image(markup: str, credit: str) -> None:
+    html = page(body=f"<main><h1>Plan vélo</h1>{markup}{PARAGRAPHS}</main>"
+                     "<footer><p>© 2026 Région Île-de-France</p></footer>")
+    assert record(html).image_credit == credit
+
+
+def test_a_footer_copyright_is_no_photo_credit() -> None:
+    html = page(body=f"<main><h1>Plan vélo</h1>{PARAGRAPHS}</main>"
+                     "<div class='bas'><p>© 2026 Région Île-de-France</p></div>")
+    assert record(html).image_credit is None
+
+
+def test_json_ld_credit_text() -> None:
+    html = page(json_ld({"@type": "NewsArticle", "headline": "Plan vélo", "image": {
+        "@type": "ImageObject", "url": "https://www.example.org/a.jpg",
+        "creditText": "Photo : J. Dupont", "copyrightHolder": {"name": "Région"}}}),
+        "<main>" + PARAGRAPHS + "</main>")
+    assert record(html).image_credit == "Photo : J. Dupont"
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("Bibliothèque | Collège Brébeuf", "Bibliothèque"),
+    ("Loisirs et culture -- Municipalité de Sainte-Paule", "Loisirs et culture"),
+    ("Programmes - - Heart and Stroke Foundation of P.E.I.", "Programmes"),
+    ("Municipalité de Brigham > Loisirs > Bibliothèque", "Bibliothèque"),
+    ("D.G. Ivey Library « New College", "D.G. Ivey Library"),
+    ("Budget : un budget « vert » de 5,1 milliards d’euros",
+     "Budget : un budget « vert » de 5,1 milliards d’euros"),
+    ("Covid-19 - ce qui change", "Covid-19 - ce qui change"),
+    ("2016", "Plan velo regional"),  # no letters: no title, the address's slug
+])
+def test_a_document_titles_trailing_site_name_is_cut(title: str, expected: str) -> None:
+    assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title)).title == expected
+
+
+@pytest.mark.parametrize(("markup", "image"), [
+    ('<div class="visuel"><img src="/media/velo.jpg" alt=""></div>',
+     "/media/velo.jpg"),
+    ('<p>Une icône <img src="/media/velo.jpg" alt=""> dans le texte.</p>', None),
+    ('<div><img src="/media/velo.jpg" width="16" height="16" alt=""></div>', None),
+    ('<div><img src="x" alt=""></div>', None),
+])
+def test_the_picture_after_the_title_is_the_image_of_a_page_that_declares_none(
+        markup: str, image: str | None) -> None:
+    html = page(body=f"<main><h1>Plan vélo</h1>{markup}{PARAGRAPHS}</main>")
+    assert record(html).image_url == image
