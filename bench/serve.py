@@ -55,11 +55,11 @@ from bench.servers import (  # noqa: E402
 from demo.sample_site import site_url, start_sample_site  # noqa: E402
 from syndication.app import create_app  # noqa: E402
 from syndication.catalogue import load_catalogue  # noqa: E402
-from syndication.model import SourceStatus  # noqa: E402
 from syndication.normalise import content_hash  # noqa: E402
 from syndication.refresh import refresh  # noqa: E402
 from syndication.runtime import Runtime, open_runtime  # noqa: E402
 from syndication.settings import load_settings  # noqa: E402
+from syndication.state import SourceStatus  # noqa: E402
 from syndication.store.connection import connect_redis, stop_embedded  # noqa: E402
 
 WORKERS = 2  # one per core

@@ -30,6 +30,7 @@ from ..render.digest import (
     render_digest_html,
     render_digest_json,
 )
+from ..render.publish import home_url
 from ..render.selection import Filters, integer_parameter, parse_filters, select_items
 from ..runtime import Runtime
 from . import public_base_url, render_cache, runtime
@@ -90,7 +91,7 @@ def digest(feed_id: str, fmt: str) -> Response:
 
     def build(_state: object) -> bytes:
         items, start = _items(service, feed, query)
-        return render(_context(service, feed, query, start, now), items)
+        return render(_context(service, feed, query, start, now, items), items)
 
     representation = render_cache().get(
         feed.id, f"{query.variant(fmt)} {public_base_url()}", media_type, build)
@@ -173,12 +174,12 @@ def _items(service: Runtime, feed: Feed, query: DigestQuery) -> tuple[list[Item]
 
 
 def _context(service: Runtime, feed: Feed, query: DigestQuery, start: datetime,
-             now: datetime) -> DigestContext:
-    first_source = service.catalogue.sources.get(feed.sources[0])
-    home_url = first_source.url if first_source else service.catalogue.publishers[
-        feed.publisher].url
-    return DigestContext(title=feed.title, home_url=home_url, since=start,
+             now: datetime, items: list[Item]) -> DigestContext:
+    # The period ends on the hour, or at the newest item shown if later: the same items give the
+    # same bytes in every process within the hour (ETags agree, the hot path serves them as is).
+    until = max([now.replace(minute=0, second=0, microsecond=0), *(item.date for item in items)])
+    return DigestContext(title=feed.title, home_url=home_url(service, feed), since=start,
                          window=query.window if start == query.start else None,
-                         base_url=public_base_url(), until=now, upcoming=upcoming_entries(
+                         base_url=public_base_url(), until=until, upcoming=upcoming_entries(
                              service.store.feed_items(feed.id, limit=service.settings.retention),
                              now))
