@@ -84,7 +84,8 @@ def normalise_harvest(source: Source, harvest: Harvest, now: datetime, *,
         items.setdefault(item.id, item)
         entry_id = item.id if page_url == source.url else entry_id
         pages[page_url] = replace(pages[page_url], member=member_of(item),
-                                  dated=item.published is not None)
+                                  dated=item.published is not None,
+                                  titled=not record.title_guessed)
     if entry_id is not None and source.follow:
         members = (pages[url].member for url in harvest.followed if url in pages)
         related = (member.split("/", 1)[1] for member in members if member)
@@ -95,10 +96,11 @@ def normalise_harvest(source: Source, harvest: Harvest, now: datetime, *,
 
 def _count(pages_read: int, pages: dict[str, PageState]) -> ExtractionCounts:
     """Pages that gave a record (fetched now, or kept since the last good refresh), items among
-    them (those with a title: normalise refuses the others) and items with a date. Kept pages
+    them (those whose title a layer found: normalise refuses untitled records, and a title
+    guessed from a heading or the address does not count) and items with a date. Kept pages
     say so from their stored state: no item is read back for this."""
     produced = [state for state in pages.values() if state.member]
-    return ExtractionCounts(pages=pages_read, items=len(produced),
+    return ExtractionCounts(pages=pages_read, items=sum(state.titled for state in produced),
                             dated=sum(state.dated for state in produced))
 
 

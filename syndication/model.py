@@ -62,6 +62,7 @@ class RawRecord:
     authors: tuple[str, ...] = ()
     lang: str | None = None
     event: tuple[tuple[str, str], ...] = ()  # (field, text as found): events.event_from_fields
+    title_guessed: bool = False  # no layer gave a title: the first heading or the address did
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -117,6 +117,7 @@ class PageState:
     member: str | None = None  # "{source}/{id}" of the item the page held
     links: tuple[str, ...] = ()  # for a source's entry page: the detail pages it led to
     dated: bool = True  # the item had a publication date (drift.py); unknown before: assumed
+    titled: bool = True  # a layer gave the item's title, not a guess (drift.py)
     lastmod: str | None = None  # sitemap sources: the page's <lastmod> when it was last read
     home: str | None = None  # a feed source's feed: the site it names (<link>, home_page_url)
 

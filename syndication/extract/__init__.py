@@ -51,7 +51,10 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
     record = None if chosen is None else RawRecord(url=url, **{
         field: choice.value for field, choice in chosen.items() if field in _RECORD_FIELDS})
     if record is not None:  # an event's dates, place and registration, as found (events.py)
-        record = replace(record, event=events.extract(page).get("event", ()))
+        assert chosen is not None
+        guessed = "title" in chosen and chosen["title"].origin in ("heading", "url")
+        record = replace(record, event=events.extract(page).get("event", ()),
+                         title_guessed=guessed)
     return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None,
                       candidates=found, choices=chosen)
 
@@ -79,19 +82,22 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
         if guessed and not (updated and str(updated.value).startswith(guessed)):
             _offer(found, "published", "htmldate", guessed)
             chosen["published"] = Choice(guessed, "htmldate", "htmldate: the page had no other")
+    if "content_html" not in chosen:  # trafilatura prunes the page it reads: after the others
+        html, how = article.body(page, url)
+        if html and _offer(found, "content_html", "trafilatura", html):
+            chosen["content_html"] = Choice(html, "trafilatura", how)
     if "title" not in chosen:
+        # A page that says something keeps its item, named by its first heading, else by its
+        # address; an empty page (no heading, no body) is no item. Either way a guessed title
+        # counts as missing for drift (a redesign that loses every title must still show).
         fallback = conventions.first_heading(page)
         origin = "heading" if fallback else "url"
-        fallback = fallback or title_from_url(url)
+        fallback = fallback or (title_from_url(url) if "content_html" in chosen else None)
         if fallback:
             log.warning("%s: no title by any layer; %s taken from its %s", url, fallback,
                         "first heading" if origin == "heading" else "address")
             _offer(found, "title", origin, fallback)
             chosen["title"] = Choice(fallback, origin, f"no title by any layer: the {origin}")
-    if "content_html" not in chosen:  # last: trafilatura prunes the page it reads
-        html, how = article.body(page, url)
-        if html and _offer(found, "content_html", "trafilatura", html):
-            chosen["content_html"] = Choice(html, "trafilatura", how)
     return found, chosen
 
 

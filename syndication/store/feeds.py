@@ -6,7 +6,7 @@ tells why):
     P:item:{source}/{id}         string  an Item as JSON (one record per source that produced it)
     P:source:{source}:index      zset    members "{source}/{id}", score = item date (epoch s)
     P:source:{source}:pages      hash    page URL → {"etag", "last_modified", "member", "links",
-                                         "dated", "lastmod", "home"}
+                                         "dated", "lastmod", "home", "titled"}
     P:source:{source}:status     string  SourceStatus as JSON (without next_run)
     P:source:{source}:next-run   string  ISO date-time of the next planned refresh, written by
                                          the scheduler (its own key: no lost update with status)
@@ -156,10 +156,11 @@ class FeedStore:
         states = {}
         for url, data in raw.items():
             value = json.loads(data)
-            states[url] = PageState(Validators(value.get("etag"), value.get("last_modified")),
-                                    value.get("member"), tuple(value.get("links", ())),
-                                    value.get("dated", True), value.get("lastmod"),
-                                    value.get("home"))
+            states[url] = PageState(
+                Validators(value.get("etag"), value.get("last_modified")),
+                member=value.get("member"), links=tuple(value.get("links", ())),
+                dated=value.get("dated", True), titled=value.get("titled", True),
+                lastmod=value.get("lastmod"), home=value.get("home"))
         return states
 
     def source_home(self, source_id: str, url: str) -> str | None:
@@ -254,7 +255,8 @@ class FeedStore:
                     url: json.dumps({"etag": s.validators.etag, "member": s.member,
                                      "last_modified": s.validators.last_modified,
                                      "links": list(s.links), "dated": s.dated,
-                                     "lastmod": s.lastmod, "home": s.home})
+                                     "lastmod": s.lastmod, "home": s.home,
+                                     "titled": s.titled})
                     for url, s in pages.items()})
             tx.set(self._key("source", source.id, "status"), _status_json(status))
             if baseline is not None:
