@@ -264,3 +264,20 @@ def test_the_picture_after_the_title_is_the_image_of_a_page_that_declares_none(
         markup: str, image: str | None) -> None:
     html = page(body=f"<main><h1>Plan vélo</h1>{markup}{PARAGRAPHS}</main>")
     assert record(html).image_url == image
+
+
+@pytest.mark.parametrize(("title", "url", "expected"), [
+    # the host's initials, or its letters in order, name the site before the page
+    ("Credit Valley Hospital - Keith MacDonald Library", "https://www.cvh.on.ca/library/",
+     "Keith MacDonald Library"),
+    ("Exhibition Place | About Us | Records & Archives", "https://www.explace.on.ca/about/",
+     "Records & Archives"),
+    # after the site's name, a trail of sections ends on the page
+    ("Mississauga.ca - Residents - Central Library", "https://www.mississauga.ca/central",
+     "Central Library"),
+    # a headline that merely shares letters with the host keeps its words
+    ("Covid-19 - ce qui change", "https://www.cvh.on.ca/x", "Covid-19 - ce qui change"),
+])
+def test_a_leading_site_name_is_cut_from_the_document_title(title: str, url: str,
+                                                            expected: str) -> None:
+    assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title), url).title == expected

@@ -779,3 +779,21 @@ def test_the_language_is_a_primary_subtag(tag: str | None, lang: str) -> None:
 def test_sanitised_content_holds_no_character_xml_cannot_carry() -> None:
     """nh3 writes out what references stand for: "&#11;" became a control character."""
     assert sanitise_html("<p>a&#11;b&#x1;c&#1</p>", BASE) == "<p>abc</p>"
+
+
+def test_sanitised_markup_is_written_as_stored_items_were() -> None:
+    """Attributes in alphabetical order, void elements closed, indentation between tags one
+    line break, whitespace in <pre> and no-break spaces kept: the hashes of items stored
+    before still hold."""
+    html = ('<div>\n    <p>Un\xa0<a href="https://example.org/a" title="t">lien</a></p>\n'
+            '    <img src="https://example.org/i.jpg" alt="a">\n<pre>  x\n\n  y </pre>\n'
+            '  <p>a<br>b</p></div>')
+    assert sanitise_html(html, "https://example.org/") == (
+        '<p>Un\xa0<a href="https://example.org/a" rel="noopener noreferrer" title="t">lien</a>'
+        '</p>\n<img alt="a" src="https://example.org/i.jpg"/>\n<pre>  x\n  y </pre>\n'
+        '<p>a<br/>b</p>')
+
+
+def test_deeply_nested_markup_is_sanitised_without_recursion() -> None:
+    html = "<div>" * 5000 + "<p>fond</p>" + "</div>" * 5000
+    assert "fond" in sanitise_html(html, "https://example.org/")

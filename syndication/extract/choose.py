@@ -78,9 +78,11 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
 
 
 def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
-    cleaned = [(origin, strip_site(_decoded(str(value)), sites)) for origin, value in values]
-    cleaned = [(origin, _without_trailing_name(value) if origin in DOCUMENT_TITLES else value)
-               for origin, value in cleaned if re.search(r"[^\W\d_]", value)]  # letters
+    raw = [(origin, " ".join(_decoded(str(value)).split())) for origin, value in values]
+    cleaned = [(origin, strip_site(value, sites)) for origin, value in raw]
+    cleaned = [(origin, _page_part(raw_value, value) if origin in DOCUMENT_TITLES else value)
+               for (origin, value), (_, raw_value) in zip(cleaned, raw, strict=False)
+               if re.search(r"[^\W\d_]", value)]  # letters
     if not cleaned:
         return None
     ranked = sorted(cleaned, key=lambda c: -TITLE_WEIGHTS.get(c[0], 0.1))
@@ -126,6 +128,20 @@ def strip_site(title: str, sites: list[str]) -> str:
     return kept.strip()
 
 
+def _parts(title: str) -> list[str]:
+    return [part.strip() for part in _SEPARATORS.split(title)]
+
+
+def _page_part(raw: str, stripped: str) -> str:
+    """What a document's title names: after a leading site's name, a trail ("Site - Section -
+    Page") ends on the page; else the headline without a trailing name."""
+    if stripped != raw and raw.endswith(stripped) and len(_parts(stripped)) > 1:
+        separators = set(_SEPARATORS.findall(raw))
+        if len({s.strip() for s in separators}) == 1:
+            return _parts(stripped)[-1]
+    return _without_trailing_name(stripped)
+
+
 def _without_trailing_name(title: str) -> str:
     """ "Headline | Anything" → "Headline"; "Headline - Name Of Site" → "Headline" when what
     follows the dash reads as a name (capitalised, a few words, no sentence punctuation):
@@ -158,7 +174,22 @@ def _is_site_or_date(part: str, sites: list[str]) -> bool:
             return True
         if SequenceMatcher(None, key, site).ratio() >= 0.8:
             return True
+        if _abbreviates(site, key, part):
+            return True
     return False
+
+
+def _abbreviates(site: str, key: str, part: str) -> bool:
+    """A host name short for the part: its initials ("cvh", "Credit Valley Hospital"), or its
+    letters in order from the first ("explace", "Exhibition Place"; "villestoneham", "Ville de
+    Stoneham-et-Tewkesbury")."""
+    initials = _key("".join(word[:1] for word in re.findall(r"\w+", part)))
+    if len(site) >= 3 and initials == site:
+        return True
+    if len(site) < 5 or key[:1] != site[:1] or len(key) > 3 * len(site):
+        return False
+    letters = iter(key)
+    return all(letter in letters for letter in site)
 
 
 def _site_names(found: Candidates, url: str) -> list[str]:
