@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 
 from demo.sample_site import SITE_DIR
+from syndication import normalise as normalise_stage
 from syndication.app import create_app
 from syndication.decide import normalise_harvest
 from syndication.errors import MalformedFeed
@@ -84,14 +85,13 @@ DEEP_JSON_LD = news_page("JSON-LD trop profond", head=json_ld(
     + "[" * DEEP + "]" * DEEP + "}"))
 NESTED_DIVS = news_page("Cinquante mille div", body="<div>" * NESTED + "Au fond."
                         + "</div>" * NESTED)
-# Read by trafilatura (no .article-body), then tidied by BeautifulSoup, whose serialiser
-# recurses: RecursionError.
+# Read by trafilatura (no .article-body), then sanitised: RecursionError under `recursion_trap`.
 NESTED_QUOTES = ('<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>Cinquante '
                  'mille citations</title></head><body><article><h1 class="page-title">'
                  "Cinquante mille citations</h1>" + "<blockquote>" * NESTED + "texte " * 100
                  + "</blockquote>" * NESTED + "</article></body></html>")
 KEY_ERROR = news_page("Une clé manquante", marker=f' id="{TRAP_ID}"')
-# Fed as it is to normalise, which tidies it with BeautifulSoup: RecursionError.
+# Fed as it is to normalise: RecursionError under `recursion_trap`.
 QUOTES_HTML = "<blockquote>\n" * 1000 + "texte" + "</blockquote>\n" * 1000
 
 HOSTILE_LINKS = {  # path → (page, title, skipped as)
@@ -114,6 +114,20 @@ def trap(monkeypatch: pytest.MonkeyPatch) -> None:
         return conventions(page)
 
     monkeypatch.setattr(metadata, "_conventions", raising)
+
+
+@pytest.fixture
+def recursion_trap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sanitiser that raises RecursionError on blockquotes nested a hundred deep, as the
+    sanitiser's tidying once did (it no longer recurses): a bug in normalise not found yet."""
+    sanitise = normalise_stage.sanitise_html
+
+    def raising(html: str, *args: Any, **kwargs: Any) -> str:
+        if html.count("<blockquote") >= 100:
+            raise RecursionError("maximum recursion depth exceeded")
+        return sanitise(html, *args, **kwargs)
+
+    monkeypatch.setattr(normalise_stage, "sanitise_html", raising)
 
 
 @pytest.fixture
@@ -175,6 +189,7 @@ def assert_no_leak(text: str, *also: str) -> None:
 
 
 @pytest.mark.usefixtures("trap")
+@pytest.mark.usefixtures("recursion_trap")
 def test_a_dossier_linking_hostile_pages_publishes_every_clean_one(
         site_runtime: Runtime, faulty_site: FaultySite, web: FlaskClient) -> None:
     for path, (page, _, _) in HOSTILE_LINKS.items():
@@ -210,6 +225,7 @@ def test_a_dossier_linking_hostile_pages_publishes_every_clean_one(
 
 
 @pytest.mark.usefixtures("trap")
+@pytest.mark.usefixtures("recursion_trap")
 def test_a_page_that_turns_hostile_keeps_the_item_it_gave(
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
     assert run(site_runtime, "region-solidaire").outcome == "ok"
@@ -264,6 +280,7 @@ def test_the_entry_page_raising_fails_the_source_and_shows_only_its_kind(
     assert operator["status"]["last_error"] == result.error
 
 
+@pytest.mark.usefixtures("recursion_trap")
 def test_normalise_raising_skips_the_page_and_keeps_its_earlier_item() -> None:
     source = make_catalogue("http://site.test").sources["region-solidaire"]
     hostile, fresh = "http://site.test/actualites/a", "http://site.test/actualites/b"
@@ -314,6 +331,7 @@ def feed_source(runtime: Runtime, site: FaultySite) -> Source:
     return replace(runtime.catalogue.sources["partenaires"], url=f"{site.url}/{FEED}")
 
 
+@pytest.mark.usefixtures("recursion_trap")
 def test_a_feed_publishes_every_entry_but_the_hostile_ones(
         site_runtime: Runtime, faulty_site: FaultySite, web: FlaskClient) -> None:
     faulty_site.write(FEED, json_feed([
@@ -385,6 +403,7 @@ def test_a_json_feed_nested_too_deeply_is_a_malformed_feed(
 # --- a sitemap source: a child sitemap or a page skipped -------------------------------------
 
 
+@pytest.mark.usefixtures("recursion_trap")
 def test_a_sitemap_publishes_every_page_but_the_hostile_ones(
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
     clean = list(LINKED)[:2]
