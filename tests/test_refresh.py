@@ -101,6 +101,18 @@ def test_an_unchanged_source_costs_a_conditional_request_and_changes_nothing(
     assert site_runtime.store.feed_state("region-solidaire").version == version
 
 
+@pytest.mark.parametrize("source_id", ["partenaires", "agenda-partenaires"])
+def test_an_unchanged_feed_or_calendar_keeps_every_item_it_gave(
+        site_runtime: Runtime, faulty_site: FaultySite, source_id: str) -> None:
+    first = run(site_runtime, source_id)
+    assert first.outcome == "ok" and first.new > 0
+    faulty_site.requests.clear()
+    again = run(site_runtime, source_id)
+    assert (again.outcome, again.unchanged) == ("not_modified", first.new)
+    assert len(faulty_site.requests) == 1  # the document alone, asked "changed since?"
+    assert site_runtime.store.item_count(source_id) == first.new
+
+
 def test_an_edited_news_page_is_seen_even_when_its_listing_is_unchanged(
         site_runtime: Runtime, faulty_site: FaultySite) -> None:
     run(site_runtime, "actualites")

@@ -11,7 +11,7 @@ from ..fetch import Fetcher, Unchanged, Validators
 from ..model import RawRecord, Source
 from ..normalise import canonical_url
 from ..state import Harvest, PageState
-from .pages import detail_page, skip_page
+from .pages import detail_page, skip_page, unchanged_document
 
 
 def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:
@@ -19,13 +19,7 @@ def harvest_feed(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
     feed_state = known.get(source.url)
     answer = fetcher.fetch_feed(source.url, feed_state.validators if feed_state else None)
     if isinstance(answer, Unchanged):
-        assert feed_state is not None
-        harvest.pages[source.url] = feed_state
-        for link in feed_state.links:  # same feed, same entries: every item kept
-            state = known.get(link)
-            if state is not None and state.member:
-                harvest.keep(link, state)
-        return harvest
+        return unchanged_document(source.url, feed_state, known)
     parsed = parse_feed(answer.body, answer.media_type, answer.url)
     entries: dict[str, RawRecord] = {}
     skipped: list[str] = []  # entries that gave an item before and cannot be read now

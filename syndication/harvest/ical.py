@@ -14,6 +14,7 @@ from ..extract.ical import parse_calendar
 from ..fetch import Fetcher, Unchanged, Validators
 from ..model import Source
 from ..state import Harvest, PageState
+from .pages import unchanged_document
 
 
 def harvest_ical(source: Source, fetcher: Fetcher, known: dict[str, PageState]) -> Harvest:
@@ -21,13 +22,7 @@ def harvest_ical(source: Source, fetcher: Fetcher, known: dict[str, PageState]) 
     file_state = known.get(source.url)
     answer = fetcher.fetch_calendar(source.url, file_state.validators if file_state else None)
     if isinstance(answer, Unchanged):
-        assert file_state is not None
-        harvest.pages[source.url] = file_state
-        for link in file_state.links:
-            state = known.get(link)
-            if state is not None and state.member:
-                harvest.keep(link, state)
-        return harvest
+        return unchanged_document(source.url, file_state, known)
     parsed = parse_calendar(answer.body, answer.url, datetime.now(UTC))
     harvest.warnings.extend(parsed.warnings)
     records = sorted(parsed.records, key=lambda entry: _start(entry[1].event))

@@ -67,3 +67,16 @@ def skip_page(harvest: Harvest, link: str, error: Exception,
     harvest.warnings.append(warning)
     if state is not None and state.member:
         harvest.keep(link, state)
+
+
+def unchanged_document(url: str, state: PageState | None, known: dict[str, PageState]) -> Harvest:
+    """A source's feed or calendar answered 304: the same document, the same entries, so every
+    item an entry gave is kept as stored."""
+    assert state is not None
+    harvest = Harvest()
+    harvest.pages[url] = state
+    for link in state.links:
+        entry = known.get(link)
+        if entry is not None and entry.member:
+            harvest.keep(link, entry)
+    return harvest
