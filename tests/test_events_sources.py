@@ -84,6 +84,18 @@ def test_french_conventions_on_an_event_page_only() -> None:
     assert item(page(body), NEWS).event is None  # a news page quoting a date is no event
 
 
+def test_conventions_written_across_elements() -> None:
+    # Lines whose first words sit in a child or after an image: the scan that passes most
+    # blocks by their first words must still read these.
+    body = ("<ul><li><a href='/x'><span>Le 18 février 2027</span> de 18 h à 20 h</a></li>"
+            "<li><strong>Lieu</strong> : Salle des fêtes</li>"
+            "<li><img src='/pin.png'> Tarif : 5 €</li></ul>")
+    event = item(page(body)).event
+    assert event is not None
+    assert event.start == datetime(2027, 2, 18, 18, tzinfo=PARIS)
+    assert event.location_name == "Salle des fêtes" and event.price == "5 €"
+
+
 def test_impossible_years_make_no_event() -> None:
     data = {"@type": "Event", "name": "x", "startDate": "0001-01-01", "endDate": "9999-12-31"}
     found = item(page("", f'<script type="application/ld+json">{json.dumps(data)}</script>'))

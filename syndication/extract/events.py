@@ -197,17 +197,58 @@ _WHEN = re.compile(r"^(?:le\s+(?:\w+\s+)?\d{1,2}(?:er)?\s|du\s+(?:\w+\s+)?\d{1,2
 _FREE = re.compile(r"^(?:gratuit|entree libre|entree gratuite|acces libre)\b")
 _STATUS = re.compile(r"^(?:(?:cet )?(?:evenement|rendez-vous|manifestation)"
                      r"(?: est)? )?(annule|annulee|reporte|reportee)\b")
+# What every pattern above (and "inscription" for the registration link) can match at the start
+# of a folded line: an element whose text begins with none of them is passed without reading
+# its text (most of a page's blocks; reading and folding them all cost a tenth of extraction).
+_STARTS = ("lieu", "adresse", "ou", "date", "inscription", "candidature", "tarif", "prix",
+           "entree", "organis", "quand", "horaire", "le", "du", "jusqu'", "tous", "gratuit",
+           "acces", "cet", "evenement", "rendez-vous", "manifestation", "annule", "reporte",
+           "s'inscrire")
+_STARTS_WITH_ONE = re.compile("|".join(map(re.escape, _STARTS)))
+_BEGINNINGS = {word[:length] for word in _STARTS for length in range(len(word) + 1)}
 
 
 def _fold(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value.lower().replace("’", "'"))
+    if decomposed.isascii():  # no accent to take off
+        return decomposed
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _may_start_a_line(element: Node) -> bool:
+    """Whether the element's line (its text) may begin with one of _STARTS, from its first
+    piece of text alone (a piece shorter than a word, "Ins", may begin one)."""
+    head = element.text
+    if not (head and head.strip()):
+        head = _first_piece(element)
+        if head is None:  # not known: the line is read
+            return True
+        if not head:  # no text: no line
+            return False
+    folded = _fold(head.strip()[:16])
+    return folded in _BEGINNINGS or _STARTS_WITH_ONE.match(folded) is not None
+
+
+def _first_piece(element: Node) -> str | None:
+    """The element's first piece of text that is not blank, in document order, as `text`
+    reads it: "" when it has none, None when a script, style or template comes first."""
+    for event, node in etree.iterwalk(element, events=("start", "end")):
+        if not isinstance(node.tag, str) or node.tag in ("script", "style", "template"):
+            return None
+        if event == "end" and node is element:
+            return ""
+        piece = node.text if event == "start" else node.tail
+        if piece and piece.strip():
+            return piece
+    return ""
 
 
 def _conventions(page: Node) -> dict[str, Any]:
     body = page.find("body")
     fields: dict[str, Any] = {}
     for element in islice((body if body is not None else page).iter(*_BLOCKS), MAX_BLOCKS):
+        if not _may_start_a_line(element):
+            continue
         # a short line is a small element: one holding more is passed without reading its text
         # (reading every nested element's text would cost the square of a hostile page's depth)
         if sum(1 for _ in islice(element.iter(), MAX_DESCENDANTS)) >= MAX_DESCENDANTS:
