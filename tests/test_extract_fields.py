@@ -8,10 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import trafilatura
+from lxml import etree
 
 from syndication.dates import parse_date
 from syndication.extract import explain_page, extract_page
 from syndication.extract.choose import strip_site
+from syndication.extract.tree import parse
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
 
@@ -198,6 +201,19 @@ def test_a_short_page_still_has_a_body() -> None:
                      "<p>Réouverture lundi.</p></div></div>")
     content = record(html).content_html or ""
     assert "Fermeture exceptionnelle" in content
+
+
+@pytest.mark.parametrize("recall", [False, True])
+def test_trafilatura_leaves_the_tree_it_reads_as_it_was(recall: bool) -> None:
+    # article.body hands trafilatura the page's one tree, with no copy of its own, twice, and
+    # reads it again after (the largest block): a trafilatura pruning it in place would lose text.
+    tree = parse(page(body="<header><nav><a href='/'>Accueil</a></nav></header><main>"
+                           "<h1>Plan vélo</h1>" + PARAGRAPHS + "<div class='comments'><p>Un "
+                           "commentaire</p></div></main><footer><p>Mentions</p></footer>"))
+    before = etree.tostring(tree)
+    assert trafilatura.extract(tree, url=URL, output_format="html", include_images=True,
+                               include_links=True, include_tables=True, favor_recall=recall)
+    assert etree.tostring(tree) == before
 
 
 def test_a_relative_base_url_does_not_raise() -> None:
