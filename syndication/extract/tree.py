@@ -101,8 +101,14 @@ def select_one(node: Node, css: str) -> Node | None:
 
 
 def first(node: Node, xpath: str) -> Node | None:
-    found = node.xpath(xpath)
+    found = _xpath(xpath)(node)
     return found[0] if found else None
+
+
+@lru_cache(maxsize=256)
+def _xpath(expression: str) -> etree.XPath:
+    """An XPath compiled once: `node.xpath(text)` compiles it again at each call."""
+    return etree.XPath(expression)
 
 
 def text(node: Node | None) -> str:
@@ -123,7 +129,10 @@ def inner_html(node: Node) -> str:
 # each test, so one read and Python's regular expressions cost several times less.
 # Blank ones left out by XPath: each text node handed to Python costs more than the test.
 _BODY_TEXTS = etree.XPath("//body//text()[normalize-space()]")
-_CHROME = {"footer", "nav", "aside", "template", "script", "style", "noscript"}
+_CHROME = ("footer", "nav", "aside", "template", "script", "style", "noscript")
+# Asked of the few elements that match, in C: walking their ancestors in Python cost more.
+_IN_CHROME = etree.XPath("boolean(ancestor-or-self::*[" + " or ".join(f"self::{tag}"
+                                                                   for tag in _CHROME) + "])")
 _last = threading.local()  # the page last scanned, and its lines
 
 
@@ -133,14 +142,14 @@ def lines(page: Node, pattern: re.Pattern[str], max_length: int) -> Iterator[tup
     The element is the one the text is in (for a tail, its parent's)."""
     if getattr(_last, "page", None) is not page:
         _last.page, _last.texts = page, [t for t in _BODY_TEXTS(page) if t.strip()]
-    for piece in _last.texts:
-        if len(piece) >= max_length or not pattern.search(piece):
-            continue
+        _last.shorter = {}
+    if max_length not in _last.shorter:
+        _last.shorter[max_length] = [t for t in _last.texts if len(t) < max_length]
+    for piece in filter(pattern.search, _last.shorter[max_length]):  # the loop runs in C
         element = piece.getparent()
         if element is not None and piece.is_tail:
             element = element.getparent()
-        if element is None or element.tag in _CHROME or any(
-                ancestor.tag in _CHROME for ancestor in element.iterancestors()):
+        if element is None or _IN_CHROME(element):
             continue
         yield element, str(piece)
 
