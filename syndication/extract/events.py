@@ -225,15 +225,24 @@ def _may_start_a_line(element: Node) -> bool:
             return True
         if not head:  # no text: no line
             return False
-    folded = _fold(head.strip()[:16])
+    # As _fold, but every character outside ASCII taken out (accents and all): the words are
+    # ASCII, so a line _fold would begin with one of them still begins with it here.
+    folded = unicodedata.normalize("NFKD", head.strip()[:16].lower().replace("’", "'")).encode(
+        "ascii", "ignore").decode("ascii")
     return folded in _BEGINNINGS or _STARTS_WITH_ONE.match(folded) is not None
 
 
 def _first_piece(element: Node) -> str | None:
     """The element's first piece of text that is not blank, in document order, as `text`
-    reads it: "" when it has none, None when a script, style or template comes first."""
+    reads it: "" when it has none, None when a script, style or template comes first or when
+    it is not within the first MAX_DESCENDANTS elements (a block that large is no line: work
+    bounded per element, as the count in _conventions)."""
+    walked = 0
     for event, node in etree.iterwalk(element, events=("start", "end")):
         if not isinstance(node.tag, str) or node.tag in ("script", "style", "template"):
+            return None
+        walked += event == "start"
+        if walked > MAX_DESCENDANTS:
             return None
         if event == "end" and node is element:
             return ""
