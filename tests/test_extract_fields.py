@@ -281,3 +281,42 @@ def test_the_picture_after_the_title_is_the_image_of_a_page_that_declares_none(
 def test_a_leading_site_name_is_cut_from_the_document_title(title: str, url: str,
                                                             expected: str) -> None:
     assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title), url).title == expected
+
+
+@pytest.mark.parametrize(("title", "head", "headings", "expected"), [
+    # the part of the document's title that the page's heading shows, wherever it stands
+    ("Collège Knox - Bibliothèque Caven", "", "<h1>Bibliothèque Caven</h1>",
+     "Bibliothèque Caven"),
+    ("Fédération des associations de la Loire - Centre de documentation", "",
+     "<h2>Centre de documentation</h2>", "Centre de documentation"),
+    # a heading that shows the site's name loses to the one where the page's title stands
+    ("Lieux et services | Étudier | Conservatoire de musique", "",
+     "<h1>Conservatoire de musique</h1><h1>Lieux et services</h1>", "Lieux et services"),
+    # OpenGraph naming the site, which the document's title puts after the page's title
+    ("À propos du Ballet national | Le Ballet national",
+     '<meta property="og:title" content="Le Ballet national">',
+     "<h1>Le Ballet national</h1><h1>À propos du Ballet national</h1>",
+     "À propos du Ballet national"),
+    # a document title that is the site's name alone, and the page's one <h1>
+    ("Municipalité de Saint-Bernard-des-Prés", "", "<h1>Bibliothèque municipale</h1>",
+     "Bibliothèque municipale"),
+    # "Home", "Accueil", "Welcome" name no page
+    ("Accueil - Archives départementales de la Loire", "",
+     "<h1>Archives départementales de la Loire</h1><h1>Accueil</h1>",
+     "Archives départementales de la Loire"),
+    # an acronym and what it stands for are one title
+    ("DRSP - Direction régionale de santé publique", "", "",
+     "DRSP - Direction régionale de santé publique"),
+])
+def test_the_pages_headings_say_which_part_of_its_title_names_it(
+        title: str, head: str, headings: str, expected: str) -> None:
+    html = page(head, f"<main>{headings}{PARAGRAPHS}</main>", title=title)
+    assert record(html, "https://www.saintbernarddespres.fr/bibliotheque").title == expected
+
+
+def test_a_site_named_title_stays_when_the_page_has_several_h1s() -> None:
+    """Several <h1>s are a menu's or a list's headings: none of them names the page."""
+    html = page("", "<main><h1>À propos</h1><h1>Programmes</h1><h1>Actualités</h1>"
+                    f"{PARAGRAPHS}</main>", title="Municipalité de Saint-Bernard-des-Prés")
+    assert record(html, "https://www.saintbernarddespres.fr/").title == (
+        "Municipalité de Saint-Bernard-des-Prés")

@@ -38,6 +38,8 @@ OUTSIDE = ("[not(ancestor::script or ancestor::style or ancestor::footer or ance
 _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
+# The page's visible headings: witnesses of which part of a document's title names the page.
+_WITNESSES = etree.XPath("(//body//*[self::h1 or self::h2]" + OUTSIDE + ")[position() <= 30]")
 _CREDIT_HINT = re.compile(r"©|cr[ée]dit|copyright|photo", re.IGNORECASE)
 # The first picture after the title: an image in a block of its own (not in a paragraph's
 # text, a teaser, a link such as a logo, or the page's chrome), not a small icon.
@@ -64,6 +66,7 @@ def extract(page: Node) -> dict[str, list[tuple[str, Any]]]:
         if _PICTURE_FILE.search(str(image.get("image_url") or "")):
             for field, value in image.items():
                 found[field] = [("image by the title", value)]
+    found["headings"] = [("headings", _headings(page))]
     for field, origin, value in (*_stated_dates(page), *_time_by_title(heading),
                                  *_credits(page)):
         found.setdefault(field, []).append((origin, value))
@@ -73,6 +76,16 @@ def extract(page: Node) -> dict[str, list[tuple[str, Any]]]:
 def first_heading(page: Node) -> str | None:
     """The text of the first heading outside the page's chrome: a title for a page with none."""
     return next((t for t in (text(h) for h in _HEADING(page)) if t), None)
+
+
+def _headings(page: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The texts of the page's <h1>s and of its <h2>s, outside its chrome, in page order."""
+    found: tuple[list[str], list[str]] = ([], [])
+    for heading in _WITNESSES(page):
+        words = text(heading)
+        if words and len(words) <= 300:
+            found[heading.tag == "h2"].append(words)
+    return tuple(found[0]), tuple(found[1])
 
 
 def _title_heading(page: Node) -> Node | None:
