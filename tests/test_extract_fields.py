@@ -5,11 +5,12 @@ Each page here is small and written for one cause of failure; none is a copy of 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from syndication.dates import parse_date
+from syndication.dates import parse_date, zone_of_language
 from syndication.extract import explain_page, extract_page
 from syndication.extract.choose import strip_site
 from syndication.model import RawRecord, Source
@@ -320,3 +321,30 @@ def test_a_site_named_title_stays_when_the_page_has_several_h1s() -> None:
                     f"{PARAGRAPHS}</main>", title="Municipalité de Saint-Bernard-des-Prés")
     assert record(html, "https://www.saintbernarddespres.fr/").title == (
         "Municipalité de Saint-Bernard-des-Prés")
+
+
+@pytest.mark.parametrize(("lang", "zone"), [
+    ("fr", "Europe/Paris"), ("fr-FR", "Europe/Paris"), ("fr-CA", "America/Toronto"),
+    ("en_GB", "Europe/London"), ("en-US", "America/New_York"), ("de", "Europe/Berlin"),
+    ("de-CH", "Europe/Zurich"), ("it", "Europe/Rome"),
+    # a language written in many countries, or none, says nothing: Paris
+    ("en", "Europe/Paris"), ("es", "Europe/Paris"), ("xx-YY", "Europe/Paris"),
+    (None, "Europe/Paris"), ("not a tag!", "Europe/Paris"),
+])
+def test_the_pages_language_and_country_give_its_zone(lang: str | None, zone: str) -> None:
+    assert str(zone_of_language(lang)) == zone
+
+
+def test_a_date_without_offset_is_read_in_the_pages_zone() -> None:
+    at = datetime(2026, 3, 4, 14, 30)
+    html = page(f'<meta property="article:published_time" content="{at.isoformat()}">'
+                '<meta property="article:modified_time" content="2026-03-05">',
+                "<main>" + PARAGRAPHS + "</main>").replace('lang="fr"', 'lang="fr-CA"')
+    item = normalise(record(html), SOURCE, datetime(2026, 6, 1, tzinfo=UTC))
+    assert item.published == at.replace(tzinfo=ZoneInfo("America/Toronto"))
+    assert item.published.astimezone(UTC).hour == 19  # not 13, as it would be in Paris
+    assert item.updated.date().isoformat() == "2026-03-05"  # a date alone: that day, there
+    # an offset the page writes wins over its language
+    stated = html.replace(at.isoformat(), at.isoformat() + "+01:00")
+    assert normalise(record(stated), SOURCE, datetime(2026, 6, 1, tzinfo=UTC)).published == \
+        at.replace(tzinfo=timezone(timedelta(hours=1)))
