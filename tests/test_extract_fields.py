@@ -348,3 +348,14 @@ def test_a_date_without_offset_is_read_in_the_pages_zone() -> None:
     stated = html.replace(at.isoformat(), at.isoformat() + "+01:00")
     assert normalise(record(stated), SOURCE, datetime(2026, 6, 1, tzinfo=UTC)).published == \
         at.replace(tzinfo=timezone(timedelta(hours=1)))
+
+
+def test_microdata_itemprops_are_read_as_lists_of_names() -> None:
+    html = page("", '<article itemscope itemtype="https://schema.org/BlogPosting">'
+                    '<div itemprop="image" itemscope itemtype="https://schema.org/ImageObject">'
+                    '<meta itemprop="url" content="https://www.example.org/a.jpg"></div>'
+                    '<h1 itemprop="name headline">Le plan vélo est voté</h1>'
+                    f"{PARAGRAPHS}</article>")
+    found, _ = explain_page(html, URL, SOURCE)
+    assert ("microdata", "Le plan vélo est voté") in found["title"]
+    assert ("microdata", "https://www.example.org/a.jpg") in found["image_url"]

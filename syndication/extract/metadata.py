@@ -158,21 +158,25 @@ def _json_ld_nodes(page: Node) -> Iterator[dict[str, Any]]:
 
 # --- microdata -------------------------------------------------------------------------------
 
-_ITEMPROPS = etree.XPath("//*[@itemprop='headline' or @itemprop='datePublished' or "
-                         "@itemprop='dateModified' or @itemprop='description' or "
-                         "@itemprop='image']")
 _MICRODATA_FIELDS = {"headline": "title", "datePublished": "published",
                      "dateModified": "updated", "description": "summary", "image": "image_url"}
+# itemprop holds a list of names ("name headline"): each is matched as a word.
+_ITEMPROPS = etree.XPath("//*[@itemprop][" + " or ".join(
+    f"contains(concat(' ', normalize-space(@itemprop), ' '), ' {name} ')"
+    for name in _MICRODATA_FIELDS) + "]")
 
 
 def _microdata(page: Node) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for element in _ITEMPROPS(page):
-        field = _MICRODATA_FIELDS[str(element.get("itemprop"))]
+        names = str(element.get("itemprop")).split()
+        field = next(_MICRODATA_FIELDS[n] for n in names if n in _MICRODATA_FIELDS)
         if field in found:
             continue
-        if field == "image_url":
+        if field == "image_url":  # an <img>, a link, or an ImageObject with its url inside
             value = (element.get("src") or element.get("content") or element.get("href")
+                     or _attribute(first(element, "descendant::*[@itemprop='url' or "
+                                                  "@itemprop='contentUrl']"), "content")
                      or _attribute(first(element, "descendant::img"), "src"))
         else:
             value = element.get("content") or element.get("datetime") or text(element)
