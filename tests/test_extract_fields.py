@@ -359,3 +359,19 @@ def test_microdata_itemprops_are_read_as_lists_of_names() -> None:
     found, _ = explain_page(html, URL, SOURCE)
     assert ("microdata", "Le plan vélo est voté") in found["title"]
     assert ("microdata", "https://www.example.org/a.jpg") in found["image_url"]
+
+
+@pytest.mark.parametrize(("head", "day"), [
+    # month first, as the page's other metadata shows
+    ('<meta property="article:published_time" content="4/6/2016 4:00 PM">'
+     '<meta itemprop="datePublished" content="April 06, 2016">', "2016-04-06"),
+    # day first, as in French, when nothing says otherwise
+    ('<meta property="article:published_time" content="4/6/2016">', "2016-06-04"),
+    ('<meta property="article:published_time" content="4/6/2016">'
+     '<meta itemprop="datePublished" content="2016-06-04">', "2016-06-04"),
+])
+def test_an_ambiguous_numeric_date_is_read_as_the_pages_other_dates_state_it(
+        head: str, day: str) -> None:
+    item = normalise(record(page(head, "<main>" + PARAGRAPHS + "</main>")), SOURCE,
+                     datetime(2026, 6, 1, tzinfo=UTC))
+    assert item.published is not None and item.published.date().isoformat() == day

@@ -307,14 +307,36 @@ def title_from_url(url: str) -> str | None:
 # --- dates and the lead ------------------------------------------------------------------------
 
 
+_NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}\b")
+
+
 def _date(values: list[tuple[str, Any]]) -> Choice | None:
     unread: list[str] = []
-    for origin, value in values:
-        if parse_date(str(value)) is not None:
+    for index, (origin, value) in enumerate(values):
+        parsed = parse_date(str(value))
+        if parsed is not None:
             why = "the most reliable readable date"
+            swapped = _read_month_first(str(value), parsed, values[index + 1:])
+            if swapped:
+                return swapped
             return Choice(value, origin, why + (f" ({', '.join(unread)} unreadable)"
                                                 if unread else ""))
         unread.append(origin)
+    return None
+
+
+def _read_month_first(value: str, parsed: Any, others: list[tuple[str, Any]]) -> Choice | None:
+    """ "4/6/2016" is read day first, as in French; when a less reliable layer states the
+    other reading unambiguously ("April 06, 2016", "2016-04-06"), the page writes month first."""
+    match = _NUMERIC_DAY_MONTH.match(value)
+    if not match or int(match[1]) > 12 or match[1].lstrip("0") == match[2].lstrip("0"):
+        return None
+    for origin, other in others:
+        stated = parse_date(str(other))
+        if stated is not None and not _NUMERIC_DAY_MONTH.match(str(other)) and \
+                (stated.year, stated.month, stated.day) == (parsed.year, parsed.day, parsed.month):
+            return Choice(other, origin, f"{origin} states the day that the numeric date "
+                                         f"{value!r} means, month first")
     return None
 
 
