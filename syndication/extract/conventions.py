@@ -39,7 +39,17 @@ _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
 # The page's visible headings: witnesses of which part of a document's title names the page.
-_WITNESSES = etree.XPath("(//body//*[self::h1 or self::h2]" + OUTSIDE + ")[position() <= 30]")
+# Not the site's banner: a heading in the page's <header> (not an article's), in a logo's or a masthead's block, or that
+# links to the home page ("<h1><a href="/">Ville de X</a></h1>") names the site.
+_BANNER = ("ancestor-or-self::*[self::header[not(ancestor::article or ancestor::main)]"
+           " or contains(@class, 'logo') or contains(@id, 'logo')"
+           " or contains(@class, 'brand') or contains(@class, 'masthead') or "
+           "contains(@id, 'masthead') or contains(@class, 'site-title') or "
+           "contains(@id, 'site-title') or contains(@class, 'site-name')]")
+_HOME_LINK = ("descendant::a[@href='/' or @href='./' or @href='#' or starts-with(@href, 'index.')"
+              " or starts-with(@href, '/index.')]")
+_WITNESSES = etree.XPath("(//body//*[self::h1 or self::h2]" + OUTSIDE + f"[not({_BANNER})]"
+                         f"[not({_HOME_LINK})])[position() <= 30]")
 _CREDIT_HINT = re.compile(r"©|cr[ée]dit|copyright|photo", re.IGNORECASE)
 # The first picture after the title: an image in a block of its own (not in a paragraph's
 # text, a teaser, a link such as a logo, or the page's chrome), not a small icon.
