@@ -277,31 +277,6 @@ CSXJ_PAGES = {
 }
 
 
-def publicite_francais(mirror: str) -> None:
-    """roba7o/publicite_francais: French press pages (franceinfo, Slate, TF1 Info, La Dépêche)
-    saved in 2025 as its scrapers' test fixtures; the URL is the page's own."""
-    pages = [("HEAD", path) for path in git_ls(mirror, "tests/fixtures/test_html/")]
-    # Le Monde's pages were fixtures once, then removed: read from the commit that had them.
-    pages += [(PF_LEMONDE, path) for path in git_ls(mirror, PF_LEMONDE_DIR, PF_LEMONDE)]
-    for rev, path in pages:
-        if not path.endswith((".html", ".php")):
-            continue
-        html = decode(git_show(mirror, path, rev))
-        url = page_url(html)
-        if not url:
-            print(f"skip {path}: no URL")
-            continue
-        truth = corpus_prefill.candidates(html, url, "fr")
-        folder, name = path.split("/")[-2:]
-        stem = re.sub(r"[^a-z0-9]+", "-", f"{folder.split('.')[0]}-{name}".lower())[:60]
-        fixture = path if rev == "HEAD" else f"{path} (commit {rev[:10]})"
-        save(f"pf-{stem.strip('-')}", html, truth, "publicite-francais", fixture, "pre-filled")
-
-
-PF_LEMONDE = "47c5514e1cf3d34f8c74bcdce7668dd5fa3a54e7"
-PF_LEMONDE_DIR = "src/article_scrapers/test_data/raw_url_soup/lemonde_fr/"
-
-
 ORIGINS: dict[str, Any] = {
     "metascraper-packages": metascraper_packages,
     "readabilipy": readabilipy,
@@ -316,7 +291,6 @@ ORIGINS: dict[str, Any] = {
                                   r"^cached-https?(?!.*(feed|youtube|upstract))"),
     "graby": lambda m: files("graby", m, "tests/fixtures/content/", r"\.html$"),
     "csxj": csxj,
-    "publicite-francais": publicite_francais,
 }
 
 if __name__ == "__main__":
