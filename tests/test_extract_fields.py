@@ -375,3 +375,21 @@ def test_an_ambiguous_numeric_date_is_read_as_the_pages_other_dates_state_it(
     item = normalise(record(page(head, "<main>" + PARAGRAPHS + "</main>")), SOURCE,
                      datetime(2026, 6, 1, tzinfo=UTC))
     assert item.published is not None and item.published.date().isoformat() == day
+
+
+def test_a_date_after_its_label_in_its_own_element_is_read() -> None:
+    html = page("", '<div class="masthead">Dimanche 24 février 2013</div><main><h1>Plan vélo</h1>'
+                    '<ul class="meta"><li><span> Mise à jour </span> : vendredi 30 mars 2012 '
+                    f"09h24</li></ul>{PARAGRAPHS}</main>")
+    found, chosen = explain_page(html, URL, SOURCE)
+    assert str(parse_date(chosen["updated"].value).date()) == "2012-03-30"
+    # the masthead's "today" is no publication date: it comes after the stated update
+    assert "published" not in chosen, chosen.get("published")
+
+
+def test_a_published_value_that_says_it_is_an_update_is_not_the_publication_date() -> None:
+    html = page('<meta property="article:published_time" content="mise à jour le 9/10/2012 - '
+                '08h02"><meta itemprop="datePublished" content="2012-10-08T18:29:00+02:00">',
+                "<main>" + PARAGRAPHS + "</main>")
+    _, chosen = explain_page(html, URL, SOURCE)
+    assert chosen["published"].value == "2012-10-08T18:29:00+02:00"

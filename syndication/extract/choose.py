@@ -72,6 +72,8 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
             if choice is not None:
                 chosen[field] = choice
         elif field in DATE_FIELDS:
+            if field == "published":  # "mise à jour le 9/10/2012": not when it was published
+                values = [(o, v) for o, v in values if not _SAYS_UPDATED.search(str(v))]
             choice = _date(values)
             if choice is not None:
                 chosen[field] = choice
@@ -307,6 +309,8 @@ def title_from_url(url: str) -> str | None:
 # --- dates and the lead ------------------------------------------------------------------------
 
 
+_SAYS_UPDATED = re.compile(r"\b(?:mise?s? à jour|modifiée? le|updated|last modified)\b",
+                           re.IGNORECASE)
 _NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}\b")
 
 

@@ -39,8 +39,9 @@ _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
 # The page's visible headings: witnesses of which part of a document's title names the page.
-# Not the site's banner: a heading in the page's <header> (not an article's), in a logo's or a masthead's block, or that
-# links to the home page ("<h1><a href="/">Ville de X</a></h1>") names the site.
+# Not the site's banner: a heading in the page's <header> (not an article's), in a logo's or a
+# masthead's block, or that links to the home page ("<h1><a href="/">Ville X</a></h1>"), names
+# the site.
 _BANNER = ("ancestor-or-self::*[self::header[not(ancestor::article or ancestor::main)]"
            " or contains(@class, 'logo') or contains(@id, 'logo')"
            " or contains(@class, 'brand') or contains(@class, 'masthead') or "
@@ -131,6 +132,9 @@ def _stated_dates(page: Node) -> list[tuple[str, str, str]]:
         if len(found) == 2:
             break
         line = own_text(element)
+        parent = element.getparent()
+        if _DATE_WORDS.fullmatch(line.strip(" :")) and parent is not None:
+            line = own_text(parent)  # "<span>Mis à jour</span> : 4 mars 2026"
         words = list(_DATE_WORDS.finditer(line))
         times = element.xpath("descendant-or-self::time[@datetime]/@datetime")
         for index, match in enumerate(words):
