@@ -30,7 +30,8 @@ decide.
   11th); a UTC value whose instant is the page's own declared instant (`published_raw`) within
   two minutes also passes.
 - lead: similarity ratio (difflib) >= 0.8, or the value truncated with an ellipsis is a prefix
-  of the expected lead and keeps 80 % of it.
+  of the expected lead and keeps 80 % of it, or (the reference being cut short with an ellipsis)
+  the value opens with it and is at most three times as long.
 - image: the same URL once normalised: scheme dropped (http = https), host lower-cased, query
   string and fragment dropped (resizing parameters), percent-encoding unified.
 - body sentences found: each expected sentence is a normalised substring of the body's text; the
@@ -194,7 +195,11 @@ def lead_ok(got: str | None, expected: str) -> bool:
     if difflib.SequenceMatcher(None, value, wanted, autojunk=False).ratio() >= 0.8:
         return True
     truncated = (got or "").rstrip().endswith(("…", "..."))
-    return truncated and wanted.startswith(value) and len(value) >= 0.8 * len(wanted)
+    if truncated and wanted.startswith(value) and len(value) >= 0.8 * len(wanted):
+        return True
+    # a reference cut short by its origin, and the standfirst the page shows whole
+    cut = expected.rstrip().endswith(("…", "..."))
+    return cut and value.startswith(wanted) and len(value) <= 3 * len(wanted)
 
 
 def url_key(url: str | None) -> str:

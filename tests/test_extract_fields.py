@@ -393,3 +393,26 @@ def test_a_published_value_that_says_it_is_an_update_is_not_the_publication_date
                 "<main>" + PARAGRAPHS + "</main>")
     _, chosen = explain_page(html, URL, SOURCE)
     assert chosen["published"].value == "2012-10-08T18:29:00+02:00"
+
+
+STANDFIRST = ("La Région lance un plan vélo de 300 millions d’euros. Les pistes relieront les "
+              "gares aux lycées d’ici 2028. Les communes seront associées au tracé.")
+
+
+@pytest.mark.parametrize(("description", "block", "expected"), [
+    # a description cut short with an ellipsis: the block it opens, whole
+    ("La Région lance un plan vélo de 300 millions d’euros. Les pistes relieront les ...",
+     f"<div><b>{STANDFIRST}</b></div>", STANDFIRST),
+    # the first sentence of a block marked as the standfirst
+    ("La Région lance un plan vélo de 300 millions d’euros.",
+     f'<p class="chapo">{STANDFIRST}</p>', STANDFIRST),
+    # the first sentence of the article's first paragraph, unmarked: the description stays
+    ("La Région lance un plan vélo de 300 millions d’euros.",
+     f"<section><h2>Le plan</h2><p>{STANDFIRST}</p></section>",
+     "La Région lance un plan vélo de 300 millions d’euros."),
+])
+def test_a_description_that_opens_the_standfirst_gives_way_to_it_whole(
+        description: str, block: str, expected: str) -> None:
+    html = page(f'<meta name="description" content="{description}">',
+                f"<main><h1>Plan vélo</h1><p>Par la rédaction</p>{block}{PARAGRAPHS}</main>")
+    assert record(html).summary == expected

@@ -75,6 +75,14 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
     if not source.selectors.figures:
         _offer(found, "figures", "figures block", figures.find(page))
     chosen = choose(found, url)
+    summary = chosen.get("summary")
+    if summary is not None and summary.origin != "selector":
+        first_paragraph = next((v for o, v in found.get("summary", ())
+                                if o == "first paragraph"), None)
+        whole = conventions.whole_lead(page, str(summary.value), first_paragraph)
+        if whole and _offer(found, "summary", "standfirst", whole):
+            chosen["summary"] = Choice(whole, "standfirst", f"the standfirst {summary.origin}'s "
+                                       "description opens, as the page shows it whole")
     if "published" not in chosen:  # the general extractors: only for what is missing
         guessed = article.date(page)
         updated = chosen.get("updated")

@@ -108,6 +108,39 @@ def _title_heading(page: Node) -> Node | None:
     return None
 
 
+# Blocks that open with the text a description gives: candidates for the whole standfirst.
+_OPENING_WITH = etree.XPath("//body//*[self::p or self::div or self::b or self::strong or "
+                            "self::span or self::h2 or self::section]"
+                            "[starts-with(normalize-space(.), $opening)]" + OUTSIDE)
+_STANDFIRST_CLASS = re.compile(r"chap[oô]|chapeau|lead|intro|standfirst|summary|excerpt|"
+                               r"description|accroche|resume", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*$")
+MAX_LEAD = 600
+
+
+def whole_lead(page: Node, description: str, first_paragraph: str | None) -> str | None:
+    """The standfirst a description cuts short ("… continue à faire ...") or gives the first
+    sentence of, as the page shows it whole: the smallest block that opens with the
+    description and says more, when the description ends with an ellipsis or the block is
+    marked as a standfirst (class "chapo", "lead", "intro"…, or the paragraph right after the
+    title). None when there is no such block."""
+    opening = _ELLIPSIS.sub("", " ".join(description.split()))
+    cut = opening != " ".join(description.split())
+    if len(opening) < 40:
+        return None
+    best: str | None = None
+    for block in _OPENING_WITH(page, opening=opening[:80]):
+        whole = text(block)
+        if not (len(opening) < len(whole) <= MAX_LEAD and whole.startswith(opening)):
+            continue
+        marked = whole == first_paragraph or any(
+            _STANDFIRST_CLASS.search(str(e.get("class") or ""))
+            for e in (block, block.getparent()) if e is not None)
+        if (cut or marked) and (best is None or len(whole) < len(best)):
+            best = whole
+    return best
+
+
 def _lead(heading: Node) -> str | None:
     """The paragraph right after the title, when it is long enough to be a lead (chapô):
     what a page without a description shows first."""
