@@ -416,3 +416,11 @@ def test_a_description_that_opens_the_standfirst_gives_way_to_it_whole(
     html = page(f'<meta name="description" content="{description}">',
                 f"<main><h1>Plan vélo</h1><p>Par la rédaction</p>{block}{PARAGRAPHS}</main>")
     assert record(html).summary == expected
+
+
+def test_a_standfirst_that_opens_in_bold_is_found_whole() -> None:
+    bold = STANDFIRST.replace("La Région lance", "<b>La Région</b> lance", 1)
+    html = page('<meta name="description" content="La Région lance un plan vélo de 300 millions '
+                'd’euros. Les pistes…">', f"<main><h1>Plan vélo</h1><p>{bold}</p>{PARAGRAPHS}"
+                                         "</main>")
+    assert record(html).summary == STANDFIRST

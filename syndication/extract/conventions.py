@@ -109,9 +109,13 @@ def _title_heading(page: Node) -> Node | None:
 
 
 # Blocks that open with the text a description gives: candidates for the whole standfirst.
-_OPENING_WITH = etree.XPath("//body//*[self::p or self::div or self::b or self::strong or "
-                            "self::span or self::h2 or self::section]"
-                            "[starts-with(normalize-space(.), $opening)]" + OUTSIDE)
+# Text nodes, not elements: an element's text is its whole subtree's, read for every block.
+_OPENING_WITH = etree.XPath("//body//text()[starts-with(normalize-space(.), $opening) or "
+                            "string-length(normalize-space(.)) >= 8 and "
+                            "starts-with($opening, normalize-space(.))]"
+                            "[not(ancestor::script or ancestor::style or ancestor::footer or "
+                            "ancestor::nav or ancestor::aside)]")
+_BLOCKS = ("p", "div", "b", "strong", "span", "h2", "section")
 _STANDFIRST_CLASS = re.compile(r"chap[oô]|chapeau|lead|intro|standfirst|summary|excerpt|"
                                r"description|accroche|resume", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*$")
@@ -129,9 +133,19 @@ def whole_lead(page: Node, description: str, first_paragraph: str | None) -> str
     if len(opening) < 40:
         return None
     best: str | None = None
-    for block in _OPENING_WITH(page, opening=opening[:80]):
-        whole = text(block)
-        if not (len(opening) < len(whole) <= MAX_LEAD and whole.startswith(opening)):
+    for piece in _OPENING_WITH(page, opening=opening[:30]):
+        # Up from the text ("<p><b>La Région</b> lance…") to the first block that holds more
+        # than the description.
+        block, whole = piece.getparent(), ""
+        for _ in range(4):
+            if block is None or block.tag == "body":
+                break
+            whole = text(block)
+            if block.tag in _BLOCKS and len(whole) > len(opening):
+                break
+            block = block.getparent()
+        if block is None or not (len(opening) < len(whole) <= MAX_LEAD and
+                                 whole.startswith(opening)):
             continue
         marked = whole == first_paragraph or any(
             _STANDFIRST_CLASS.search(str(e.get("class") or ""))
