@@ -5,6 +5,7 @@ Each page here is small and written for one cause of failure; none is a copy of 
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -424,3 +425,23 @@ def test_a_standfirst_that_opens_in_bold_is_found_whole() -> None:
                 'd’euros. Les pistes…">', f"<main><h1>Plan vélo</h1><p>{bold}</p>{PARAGRAPHS}"
                                          "</main>")
     assert record(html).summary == STANDFIRST
+
+
+def test_a_title_of_thousands_of_parts_costs_what_a_real_one_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work, not time: how many characters the title's comparisons read."""
+    choose = sys.modules["syndication.extract.choose"]  # the module, not its function
+    read = [0]
+    key = choose._key
+
+    def counting(text: str) -> str:
+        read[0] += len(text)
+        return key(text)
+
+    monkeypatch.setattr(choose, "_key", counting)
+    parts = " | ".join(f"Partie {n}" for n in range(3_000))
+    headings = "".join(f"<h1>Partie {n}</h1>" for n in range(40))
+    found = record(page(f'<meta property="og:title" content="{parts}">',
+                        f"<main>{headings}{PARAGRAPHS}</main>", title=parts))
+    assert found.title and len(found.title) <= 1000
+    assert read[0] < 300_000, read[0]  # before the bound: 3 million, and minutes of work

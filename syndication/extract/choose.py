@@ -43,6 +43,8 @@ _SEPARATORS = re.compile(r"\s+(?:-\s+)+|\s+--\s+|\s+[|–—:·•»/]\s+|\s*[|�
 _TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—«]\s+"
                             r"|\s+::\s+)(?P<name>[^|]+)$")
 DOCUMENT_TITLES = ("page", "og", "twitter", "meta")
+MAX_PARTS = 12  # of a title's parts read for runs a heading shows: a real title has a few
+MAX_TITLE = 1000  # characters of a candidate title read: a real one has a few hundred at most
 # What a home page calls itself instead of a title: a part of a title that is one of these is
 # cut off like the site's name ("Home - Provincial Archives" → "Provincial Archives").
 GENERIC_TITLES = frozenset({
@@ -89,7 +91,8 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
 
 def _title(values: list[tuple[str, Any]], sites: list[str],
            headings: tuple[tuple[str, ...], tuple[str, ...]]) -> Choice | None:
-    raw = [(origin, " ".join(_decoded(str(value)).split())) for origin, value in values]
+    raw = [(origin, " ".join(_decoded(str(value)[:MAX_TITLE]).split()))
+           for origin, value in values]
     cleaned = [(origin, strip_site(value, sites)) for origin, value in raw]
     cleaned = [(origin, _page_part(raw_value, value) if origin in DOCUMENT_TITLES else value)
                for (origin, value), (_, raw_value) in zip(cleaned, raw, strict=False)
@@ -150,7 +153,7 @@ def _names_around(raw: list[tuple[str, str]], cleaned: list[tuple[str, str]],
 
 def _parts_shown(title: str, witnesses: list[str]) -> list[str]:
     """The headings that show a run of a title's parts ("Site - Page": "Page")."""
-    keys = [_key(part) for part in _parts(title)]
+    keys = [_key(part) for part in _parts(title)[:MAX_PARTS]]
     shown = {_key(h): h for h in witnesses}
     runs = ("".join(keys[start:end]) for start in range(len(keys))
             for end in range(start + 1, len(keys) + 1) if end - start < len(keys))
