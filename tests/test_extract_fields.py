@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from syndication.dates import parse_date
-from syndication.extract import explain_page, extract_page
+from syndication.extract import article, explain_page, extract_page
 from syndication.extract.choose import strip_site
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
@@ -190,6 +190,30 @@ def test_the_body_leaves_out_captions_related_links_and_sharing() -> None:
     assert "Paragraphe 0" in content and "Paragraphe 7" in content
     for boilerplate in ("Une piste cyclable", "À lire aussi", "RER B", "Facebook", "boutique"):
         assert boilerplate not in content
+
+
+def test_the_body_leaves_out_paragraphs_that_are_only_links() -> None:
+    """Quick links and menus, as trafilatura keeps them once asked to keep links: each link a
+    paragraph of its own, or several in one line."""
+    found = ("<html><body>" + PARAGRAPHS + "<h3>Accès rapide</h3>"
+             + "".join(f'<p><a href="/{n}">{label}</a></p>' for n, label in
+                       enumerate(("Plans et accès", "Formations à temps plein", "Visites")))
+             + '<p><a href="/a">Agenda</a> • <a href="/b">Catalogue en ligne</a> • '
+               '<a href="/c">Nous joindre</a></p></body></html>')
+    content = article.tidy(found) or ""
+    assert "Paragraphe 0" in content and "Paragraphe 7" in content
+    for boilerplate in ("Accès rapide", "Formations à temps plein", "Catalogue en ligne"):
+        assert boilerplate not in content
+
+
+def test_a_link_that_ends_a_split_sentence_stays() -> None:
+    """trafilatura splits a sentence at a link in a <div>: the link's paragraph is no menu."""
+    body = ('<main><article><h1>Plan vélo</h1><div><img src="/velo.jpg" alt=""><span>Nous '
+            "sommes membres du réseau régional, et nos lecteurs empruntent donc ailleurs grâce "
+            'au </span><a href="/pret">prêt entre bibliothèques</a><span>.</span></div>'
+            + PARAGRAPHS + "</article></main>")
+    content = record(page(body=body)).content_html or ""
+    assert "prêt entre bibliothèques" in content and "Paragraphe 7" in content
 
 
 def test_a_short_page_still_has_a_body() -> None:

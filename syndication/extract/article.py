@@ -4,7 +4,9 @@ htmldate, for pages whose selectors and metadata do not give them.
 The body: trafilatura in its default mode (favor_precision drops paragraphs its default keeps),
 on a copy of the page from which what it keeps but readers do not want is taken out first:
 figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
-<time> elements become plain text (trafilatura drops them, dates and all). An empty result falls
+<time> elements become plain text (trafilatura drops them, dates and all). From its result, the
+blocks that are nothing but links (menus, quick links, other articles' titles: asked to keep
+links, trafilatura keeps them as paragraphs) are taken out. An empty result falls
 back to trafilatura favouring recall, then to the block of the page with the most paragraph
 text: a page with text never comes out empty.
 """
@@ -55,7 +57,7 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
         result = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
                                      include_images=True, include_links=True,
                                      include_tables=True, favor_recall=recall)
-        html = _tidy(result) if result else None
+        html = tidy(result) if result else None
         if html:
             length = len(text(lxml.html.fragment_fromstring(html, create_parent="div")))
             if length >= MIN_BODY:
@@ -117,14 +119,61 @@ def _drop_elsewhere(tree: Node) -> None:
         element.drop_tree()
 
 
-def _tidy(found: str) -> str | None:
+def tidy(found: str) -> str | None:
+    """trafilatura's result without its document wrapper, the title (the item has it) and the
+    blocks that are only links."""
     container = lxml.html.fragment_fromstring(found, create_parent="div")
     inner = first(container, "descendant::body")  # trafilatura writes a whole document
     root = container if inner is None else inner
     heading = first(root, "descendant::h1")
     if heading is not None:  # the title is already the item's title
         heading.drop_tree()
+    _drop_link_blocks(root)
     return inner_html(root).strip() or None
+
+
+_LINK_BLOCKS = ("p", "li", "dd", "dt", "td", "th")
+_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
+MAX_LINK_BLOCK = 120  # characters: a menu entry or another article's title, not a paragraph
+
+
+def _drop_link_blocks(root: Node) -> None:
+    """Blocks that are nothing but links (menus, quick links, another article's title): what
+    trafilatura keeps of a page's navigation once it is asked to keep links. Then the headings
+    that only announced them ("Quick links")."""
+    announced = []
+    for block in list(root.iter(*_LINK_BLOCKS)):
+        if block.getparent() is None:
+            continue
+        words = _WORD.sub("", text(block))
+        if not words or len(words) > MAX_LINK_BLOCK:
+            continue
+        linked = _WORD.sub("", " ".join(text(a) for a in block.iter("a")))
+        if len(linked) >= 0.9 * len(words) and not _continues_sentence(block):
+            previous = block.getprevious()
+            if previous is not None and previous.tag in _HEADINGS:
+                announced.append(previous)
+            if block.tag in ("td", "th"):  # emptied, not dropped: the table keeps its columns
+                tail = block.tail
+                block.clear()
+                block.tail = tail
+            else:
+                block.drop_tree()
+    for heading in announced:
+        following = heading.getnext()
+        if heading.getparent() is not None and (following is None or following.tag in _HEADINGS):
+            heading.drop_tree()
+
+
+def _continues_sentence(block: Node) -> bool:
+    """Whether the text just before the block runs into it ("… through <p><a>loans</a>.</p>":
+    trafilatura splits a sentence at a link in a <div>): then the link is part of a sentence."""
+    previous = block.getprevious()
+    before = (previous.tail if previous is not None else block.getparent().text) or ""
+    return bool(before.strip()) and not before.rstrip().endswith((".", "!", "?", ":", "»", '"'))
+
+
+_WORD = re.compile(r"\W+")
 
 
 _PARAGRAPH_PARENTS = etree.XPath("//body//p/..")
