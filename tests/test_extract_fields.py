@@ -12,6 +12,7 @@ import pytest
 from syndication.dates import parse_date
 from syndication.extract import article, explain_page, extract_page
 from syndication.extract.choose import strip_site
+from syndication.extract.tree import parse, text
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
 
@@ -214,6 +215,33 @@ def test_a_link_that_ends_a_split_sentence_stays() -> None:
             + PARAGRAPHS + "</article></main>")
     content = record(page(body=body)).content_html or ""
     assert "prêt entre bibliothèques" in content and "Paragraphe 7" in content
+
+
+def test_breadcrumbs_and_sidebars_are_pruned_before_trafilatura() -> None:
+    """trafilatura restores the blocks it discards when they are much of the page (layouts in
+    cells): they are taken out before, by their class words."""
+    tree = parse(page(body='<div class="l-sidebar-bg"><p>La vie nocturne...</p></div>'
+                           '<ul class="c-breadcrumb"><li>Vous êtes ici :</li><li><a href="/">'
+                           'Accueil</a></li></ul><div id="fil-ariane">Accueil › Loisirs</div>'
+                           '<div class="content"><h1>Plan vélo</h1>' + PARAGRAPHS + "</div>"))
+    article.prune(tree)
+    kept = text(tree)
+    assert "Paragraphe 7" in kept
+    for chrome in ("La vie nocturne", "Vous êtes ici", "Loisirs"):
+        assert chrome not in kept
+    wrapped = parse(page(body='<div class="content-sidebar-wrap"><main><p>Fermeture de la '
+                              "médiathèque.</p></main><aside>Horaires</aside></div>"))
+    article.prune(wrapped)
+    assert "Fermeture" in text(wrapped)
+
+
+def test_a_body_of_layout_tables_is_told_from_an_article_with_a_table() -> None:
+    layout = ("<table><tr><td><img src='/logo.png' alt='Logo'></td></tr></table>" * 3
+              + "<table><tr><td><p>5151 rue Principale</p></td></tr></table>"
+              + "<table><tr><td>Depuis 1914, les Archives recueillent…</td></tr></table>")
+    assert article.table_layout(layout)
+    assert not article.table_layout(PARAGRAPHS + "<table><tr><td>1</td><td>2</td></tr></table>"
+                                    + PARAGRAPHS)
 
 
 def test_a_short_page_still_has_a_body() -> None:

@@ -6,7 +6,9 @@ on a copy of the page from which what it keeps but readers do not want is taken 
 figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
 <time> elements become plain text (trafilatura drops them, dates and all). From its result, the
 blocks that are nothing but links (menus, quick links, other articles' titles: asked to keep
-links, trafilatura keeps them as paragraphs) are taken out. An empty result falls
+links, trafilatura keeps them as paragraphs) are taken out. A result made of layout tables more
+than paragraphs is asked again without images (their alt text tips trafilatura towards its
+layout grab rather than the article its other algorithms find). An empty result falls
 back to trafilatura favouring recall, then to the block of the page with the most paragraph
 text: a page with text never comes out empty.
 """
@@ -30,11 +32,14 @@ logging.getLogger("htmldate").setLevel(logging.ERROR)
 
 MIN_BODY = 200  # characters of text: less is a teaser or a cookie notice, not an article
 
-# Class and id words of blocks that are not the article: sharing, related links, cross-sell.
+# Class and id words of blocks that are not the article: sharing, related links, cross-sell,
+# breadcrumb trails ("fil d'Ariane"), sidebars. What trafilatura leaves: it removes comments,
+# tags and menus itself, and breadcrumbs and sidebars too, but not at all when what it would
+# remove is most of the page's text (a layout of cells classed "sidebar").
 _CHROME_WORDS = ("share", "sharing", "social", "partage", "related", "lire-aussi", "lireaussi",
                  "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "crosssell",
                  "cross-sell", "upsell", "recommend", "outbrain", "taboola", "subscribe",
-                 "abonnement")  # what trafilatura leaves; it removes comments, tags, menus itself
+                 "abonnement", "breadcrumb", "breadcrumbs", "ariane", "sidebar")
 _CLASSES = etree.XPath("//body//*/@class | //body//*/@id")  # strings: no element proxies
 _CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_WORDS))
                            + r")(?:$|[\s_-])", re.IGNORECASE)
@@ -53,11 +58,11 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
     prune(page)
     found: list[tuple[int, str, str]] = []
     for label, recall in (("trafilatura", False), ("trafilatura, favouring recall", True)):
-        # A copy each time: trafilatura prunes the tree it reads.
-        result = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
-                                     include_images=True, include_links=True,
-                                     include_tables=True, favor_recall=recall)
-        html = tidy(result) if result else None
+        html = _trafilatura(page, url, recall, images=True)
+        if html and table_layout(html):
+            # Images' alt text made a grab of the page's layout tables look longer than the
+            # article trafilatura's other algorithms found: asked again without images.
+            html = _trafilatura(page, url, recall, images=False) or html
         if html:
             length = len(text(lxml.html.fragment_fromstring(html, create_parent="div")))
             if length >= MIN_BODY:
@@ -73,6 +78,19 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
     return html, label
 
 
+def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None:
+    # A copy each time: trafilatura prunes the tree it reads.
+    result = trafilatura.extract(copy.deepcopy(page), url=url, output_format="html",
+                                 include_images=images, include_links=True,
+                                 include_tables=True, favor_recall=recall)
+    return tidy(result) if result else None
+
+
+def table_layout(html: str) -> bool:
+    """Whether more tables than paragraphs make the body: the page's layout, not its text."""
+    return html.count("<table") > html.count("<p>") + html.count("<p ")
+
+
 def date(page: Node) -> str | None:
     """The publication date htmldate finds (never the modification date instead)."""
     return find_date(page, original_date=True, extensive_search=False, outputformat="%Y-%m-%d")
@@ -83,12 +101,13 @@ def prune(page: Node) -> None:
     elements into text it keeps."""
     for words in _CLASSES(page):
         element = words.getparent()
-        # Not the article itself, whatever its classes say ("article social-card"): a block
-        # that holds the title or many paragraphs stays.
+        # Not the article itself, whatever its classes say ("article social-card"), nor a
+        # wrapper of it ("content-sidebar-wrap"): a block that holds the title, the <main> or
+        # <article> element or many paragraphs stays.
         if element is not None and element.tag not in _KEEP and _CHROME_CLASS.search(words) \
                 and element.getparent() is not None and \
-                first(element, "descendant::h1") is None and \
-                len(element.xpath("descendant::p")) < 5:
+                first(element, "descendant::h1 | descendant::main | descendant::article") is None \
+                and len(element.xpath("descendant::p")) < 5:
             element.drop_tree()
     _drop_elsewhere(page)
     for caption in list(page.iter("figcaption")):
