@@ -217,17 +217,21 @@ def test_a_link_that_ends_a_split_sentence_stays() -> None:
     assert "prêt entre bibliothèques" in content and "Paragraphe 7" in content
 
 
-def test_breadcrumbs_and_sidebars_are_pruned_before_trafilatura() -> None:
+def test_breadcrumbs_sidebars_and_newsletters_are_pruned_before_trafilatura() -> None:
     """trafilatura restores the blocks it discards when they are much of the page (layouts in
-    cells): they are taken out before, by their class words."""
+    cells), and knows newsletters by English words only: they are taken out before, by their
+    class and id words."""
     tree = parse(page(body='<div class="l-sidebar-bg"><p>La vie nocturne...</p></div>'
+                           '<div id="header-cyberbulletin"><p>Lire la dernière édition</p></div>'
+                           '<div class="infolettre-wrap"><p>Abonnez-vous !</p></div>'
                            '<ul class="c-breadcrumb"><li>Vous êtes ici :</li><li><a href="/">'
                            'Accueil</a></li></ul><div id="fil-ariane">Accueil › Loisirs</div>'
                            '<div class="content"><h1>Plan vélo</h1>' + PARAGRAPHS + "</div>"))
     article.prune(tree)
     kept = text(tree)
     assert "Paragraphe 7" in kept
-    for chrome in ("La vie nocturne", "Vous êtes ici", "Loisirs"):
+    for chrome in ("La vie nocturne", "dernière édition", "Abonnez-vous", "Vous êtes ici",
+                   "Loisirs"):
         assert chrome not in kept
     wrapped = parse(page(body='<div class="content-sidebar-wrap"><main><p>Fermeture de la '
                               "médiathèque.</p></main><aside>Horaires</aside></div>"))
@@ -242,6 +246,23 @@ def test_a_body_of_layout_tables_is_told_from_an_article_with_a_table() -> None:
     assert article.table_layout(layout)
     assert not article.table_layout(PARAGRAPHS + "<table><tr><td>1</td><td>2</td></tr></table>"
                                     + PARAGRAPHS)
+
+
+def test_a_divs_loose_text_before_its_blocks_is_kept() -> None:
+    """trafilatura drops the text a <div> holds before or between its blocks; as paragraphs,
+    it keeps them, and the blocks stay in their place."""
+    body = ("<main><h1>Plan vélo</h1>" + PARAGRAPHS
+            + "<div>La Région finance aussi un réseau de pistes pour relier les gares aux lycées."
+              '<br><h3>Un nouveau réseau en 2027</h3><img src="/r.jpg" alt=""><br>Les travaux '
+              "avancent sur les douze axes prévus, et les premières pistes ouvriront au printemps."
+              "<ul><li>Axe nord</li><li>Axe sud</li></ul>Les communes traversées ont donné leur "
+              "accord au tracé, après une longue concertation.<span>Fin</span></div></main>")
+    content = record(page(body=body)).content_html or ""
+    order = ("La Région finance aussi", "Un nouveau réseau", "Les travaux avancent", "Axe nord",
+             "Les communes traversées")
+    positions = [content.find(words) for words in order]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "<h3>" in content and "<li>" in content
 
 
 def test_a_short_page_still_has_a_body() -> None:

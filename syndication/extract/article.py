@@ -4,7 +4,8 @@ htmldate, for pages whose selectors and metadata do not give them.
 The body: trafilatura in its default mode (favor_precision drops paragraphs its default keeps),
 on a copy of the page from which what it keeps but readers do not want is taken out first:
 figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
-<time> elements become plain text (trafilatura drops them, dates and all). From its result, the
+<time> elements become plain text (trafilatura drops them, dates and all), and the text a <div>
+or <td> holds beside its blocks becomes paragraphs (trafilatura drops it). From its result, the
 blocks that are nothing but links (menus, quick links, other articles' titles: asked to keep
 links, trafilatura keeps them as paragraphs) are taken out. A result made of layout tables more
 than paragraphs is asked again without images (their alt text tips trafilatura towards its
@@ -37,9 +38,10 @@ MIN_BODY = 200  # characters of text: less is a teaser or a cookie notice, not a
 # tags and menus itself, and breadcrumbs and sidebars too, but not at all when what it would
 # remove is most of the page's text (a layout of cells classed "sidebar").
 _CHROME_WORDS = ("share", "sharing", "social", "partage", "related", "lire-aussi", "lireaussi",
-                 "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "crosssell",
-                 "cross-sell", "upsell", "recommend", "outbrain", "taboola", "subscribe",
-                 "abonnement", "breadcrumb", "breadcrumbs", "ariane", "sidebar")
+                 "read-more", "readmore", "see-also", "voir-aussi", "newsletter", "infolettre",
+                 "cyberbulletin", "crosssell", "cross-sell", "upsell", "recommend", "outbrain",
+                 "taboola", "subscribe", "abonnement", "breadcrumb", "breadcrumbs", "ariane",
+                 "sidebar")
 _CLASSES = etree.XPath("//body//*/@class | //body//*/@id")  # strings: no element proxies
 _CHROME_CLASS = re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, _CHROME_WORDS))
                            + r")(?:$|[\s_-])", re.IGNORECASE)
@@ -115,6 +117,54 @@ def prune(page: Node) -> None:
             caption.drop_tree()
     for time in page.iter("time"):
         time.tag = "span"
+    _loose_text_as_paragraphs(page)
+
+
+_BLOCK_TAGS = frozenset(("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl",
+                         "table", "blockquote", "pre", "section", "article", "aside", "nav",
+                         "header", "footer", "form", "figure", "hr", "main"))
+_LOOSE_DIVS = etree.XPath("//body//*[self::div or self::td][text()[normalize-space()]]")
+MIN_LOOSE_TEXT = 40  # characters: less is a label or a separator, not a paragraph
+
+
+def _loose_text_as_paragraphs(page: Node) -> None:
+    """The runs of text and inline elements of a <div> that also holds blocks ("<div>Sentence.
+    <h2>…</h2> Another.</div>") become paragraphs, as Readability does: trafilatura reads
+    paragraphs, and drops such text."""
+    for div in _LOOSE_DIVS(page):
+        if not any(_is_block(child) for child in div):
+            continue  # a div of text alone: trafilatura reads it as a paragraph
+        runs: list[tuple[str | None, list[Node], Node | None]] = []  # text, inlines, block after
+        loose, inlines = div.text, []
+        for child in list(div):
+            if _is_block(child):
+                runs.append((loose, inlines, child))
+                loose, inlines = child.tail, []
+            else:
+                inlines.append(child)
+        runs.append((loose, inlines, None))
+        for loose, inlines, block in runs:
+            words = (loose or "") + "".join(text(inline) + (inline.tail or "")
+                                            for inline in inlines)
+            if len(words.strip()) < MIN_LOOSE_TEXT:
+                continue
+            paragraph = div.makeelement("p", {})
+            paragraph.text = loose
+            for inline in inlines:
+                paragraph.append(inline)  # moved, tail and all
+            if block is None:
+                div.append(paragraph)
+            else:
+                block.addprevious(paragraph)
+            previous = paragraph.getprevious()
+            if previous is None:
+                div.text = None
+            else:
+                previous.tail = None
+
+
+def _is_block(element: Node) -> bool:
+    return isinstance(element.tag, str) and element.tag in _BLOCK_TAGS
 
 
 def _drop_elsewhere(tree: Node) -> None:
