@@ -135,7 +135,8 @@ def _loose_text_as_paragraphs(page: Node) -> None:
         if not any(_is_block(child) for child in div):
             continue  # a div of text alone: trafilatura reads it as a paragraph
         runs: list[tuple[str | None, list[Node], Node | None]] = []  # text, inlines, block after
-        loose, inlines = div.text, []
+        loose: str | None = div.text
+        inlines: list[Node] = []
         for child in list(div):
             if _is_block(child):
                 runs.append((loose, inlines, child))
@@ -237,8 +238,9 @@ def _drop_link_blocks(root: Node) -> None:
 def _continues_sentence(block: Node) -> bool:
     """Whether the text just before the block runs into it ("… through <p><a>loans</a>.</p>":
     trafilatura splits a sentence at a link in a <div>): then the link is part of a sentence."""
-    previous = block.getprevious()
-    before = (previous.tail if previous is not None else block.getparent().text) or ""
+    previous, parent = block.getprevious(), block.getparent()
+    before = (previous.tail if previous is not None else parent.text if parent is not None
+              else None) or ""
     return bool(before.strip()) and not before.rstrip().endswith((".", "!", "?", ":", "»", '"'))
 
 
