@@ -265,6 +265,31 @@ def test_a_divs_loose_text_before_its_blocks_is_kept() -> None:
     assert "<h3>" in content and "<li>" in content
 
 
+def test_a_frame_named_in_french_keeps_its_lists_and_headings() -> None:
+    """trafilatura finds the article's frame by English names ("content"); finding none, it
+    gathers loose paragraphs and leaves lists and headings out."""
+    body = ('<div id="Entete"><div id="Menu"><a href="/a">La ville</a> <a href="/b">Loisirs</a>'
+            '</div></div><div id="Corps"><div id="BlocGauche"><a href="/c">Culture</a></div>'
+            '<div id="BlocDroite"><div id="Contenu"><h1>Plan vélo</h1>' + PARAGRAPHS
+            + "<h3>Pour éviter des frais</h3><ul><li>Vérifiez l’état de votre vélo avant de "
+              "partir.</li><li>Garez-le dans un endroit sec.</li></ul>"
+            + PARAGRAPHS.replace("Paragraphe", "Suite") + "</div></div></div>")
+    content = record(page(body=body)).content_html or ""
+    assert "Paragraphe 0" in content and "Suite 7" in content
+    assert "Pour éviter des frais" in content and "Vérifiez l’état de votre vélo" in content
+
+
+def test_lists_of_teasers_are_left_out() -> None:
+    teasers = "".join(f'<li><h3>Actualité {n}</h3><p>Le conseil a voté le budget {n}. '
+                      f'<a href="/n{n}">En savoir plus</a></p></li>' for n in range(4))
+    steps = "".join(f'<li>Étape {n} : voir <a href="/e{n}">le guide {n}</a></li>'
+                    for n in range(4))
+    content = article.tidy(f"<html><body>{PARAGRAPHS}<ul>{teasers}</ul><ol>{steps}</ol>"
+                           "</body></html>") or ""
+    assert "Paragraphe 7" in content and "Étape 3" in content
+    assert "Actualité" not in content and "En savoir plus" not in content
+
+
 def test_a_short_page_still_has_a_body() -> None:
     """trafilatura refuses pages it finds too short; the largest block of text remains."""
     html = page(body="<div><div><p>Fermeture exceptionnelle de la médiathèque.</p>"

@@ -5,9 +5,11 @@ The body: trafilatura in its default mode (favor_precision drops paragraphs its 
 on a copy of the page from which what it keeps but readers do not want is taken out first:
 figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
 <time> elements become plain text (trafilatura drops them, dates and all), and the text a <div>
-or <td> holds beside its blocks becomes paragraphs (trafilatura drops it). From its result, the
+or <td> holds beside its blocks becomes paragraphs (trafilatura drops it), and a frame named in
+French (id="contenu") gets the English name trafilatura finds frames by. From its result, the
 blocks that are nothing but links (menus, quick links, other articles' titles: asked to keep
-links, trafilatura keeps them as paragraphs) are taken out. A result made of layout tables more
+links, trafilatura keeps them as paragraphs) and the lists of teasers ("En savoir plus") are
+taken out. A result made of layout tables more
 than paragraphs is asked again without images (their alt text tips trafilatura towards its
 layout grab rather than the article its other algorithms find). An empty result falls
 back to trafilatura favouring recall, then to the block of the page with the most paragraph
@@ -118,6 +120,25 @@ def prune(page: Node) -> None:
     for time in page.iter("time"):
         time.tag = "span"
     _loose_text_as_paragraphs(page)
+    _name_frames_in_english(page)
+
+
+# French names of the article's frame, and the English ones trafilatura looks for.
+_FRAME_NAMES = {"contenu": "content", "contenu-principal": "main-content",
+                "contenu_principal": "main-content", "contenuprincipal": "main-content"}
+_NAMED_FRAMES = etree.XPath("//body//*[self::div or self::section or self::article]"
+                            "[@id or @class]")
+
+
+def _name_frames_in_english(page: Node) -> None:
+    """A frame named in French (id="contenu") is given the English name trafilatura finds
+    frames by (id="content"); else, finding none, it gathers loose paragraphs, leaving out
+    lists and headings."""
+    for element in _NAMED_FRAMES(page):
+        for attribute in ("id", "class"):
+            english = _FRAME_NAMES.get((element.get(attribute) or "").strip().lower())
+            if english:
+                element.set(attribute, english)
 
 
 _BLOCK_TAGS = frozenset(("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "dl",
@@ -199,7 +220,21 @@ def tidy(found: str) -> str | None:
     if heading is not None:  # the title is already the item's title
         heading.drop_tree()
     _drop_link_blocks(root)
+    _drop_teaser_lists(root)
     return inner_html(root).strip() or None
+
+
+def _drop_teaser_lists(root: Node) -> None:
+    """Lists whose every item ends on a link of the same words ("Read more", "En savoir
+    plus"): teasers of other pages (a carousel, a list of news), not the article."""
+    for listing in list(root.iter("ul", "ol")):
+        items = [item for item in listing if item.tag == "li"]
+        if len(items) < 3 or listing.getparent() is None:
+            continue
+        last_links = [(item.xpath("descendant::a") or [None])[-1] for item in items]
+        words = {text(link).lower() for link in last_links if link is not None}
+        if None not in last_links and len(words) == 1 and words != {""}:
+            listing.drop_tree()
 
 
 _LINK_BLOCKS = ("p", "li", "dd", "dt", "td", "th")
