@@ -279,6 +279,25 @@ def test_a_frame_named_in_french_keeps_its_lists_and_headings() -> None:
     assert "Pour éviter des frais" in content and "Vérifiez l’état de votre vélo" in content
 
 
+def test_an_article_split_into_boxes_of_one_kind_is_read_whole() -> None:
+    """trafilatura takes the first element of a class it knows ("article …") as the frame:
+    the title's box alone, the others left to its fallbacks, which drop their headings."""
+    boxes = [("Horaires", "Les ateliers ouvrent du mardi au samedi, de dix heures à dix-huit "
+                          "heures, sauf les jours fériés."),
+             ("Prêt de vélos", "La carte d’abonné est obligatoire pour emprunter un vélo ou "
+                               "tout autre équipement.")]
+    body = ('<div id="site"><section><div class="article box-title pos1"><h1>Plan vélo</h1>'
+            "<p>Le plan vélo régional en bref, pour les habitants.</p></div>"
+            + "".join(f'<div class="article box-text"><h2>{heading}</h2><p>{sentence}</p>'
+                      f"<p>{sentence}</p></div>" for heading, sentence in boxes)
+            + '<div class="article box-text"><h2>Services</h2>' + PARAGRAPHS
+            + "</div></section></div>")
+    content = record(page(body=body)).content_html or ""
+    for heading, sentence in boxes:
+        assert f"<h2>{heading}</h2>" in content and sentence in content
+    assert "Paragraphe 7" in content
+
+
 def test_lists_of_teasers_are_left_out() -> None:
     teasers = "".join(f'<li><h3>Actualité {n}</h3><p>Le conseil a voté le budget {n}. '
                       f'<a href="/n{n}">En savoir plus</a></p></li>' for n in range(4))

@@ -6,7 +6,8 @@ on a copy of the page from which what it keeps but readers do not want is taken 
 figure captions, "À lire aussi" and "Sur le même sujet" blocks, sharing and cross-sell blocks.
 <time> elements become plain text (trafilatura drops them, dates and all), and the text a <div>
 or <td> holds beside its blocks becomes paragraphs (trafilatura drops it), and a frame named in
-French (id="contenu") gets the English name trafilatura finds frames by. From its result, the
+French (id="contenu") gets the English name trafilatura finds frames by, and an article split
+into sibling boxes of one kind is wrapped whole. From its result, the
 blocks that are nothing but links (menus, quick links, other articles' titles: asked to keep
 links, trafilatura keeps them as paragraphs) and the lists of teasers ("En savoir plus") are
 taken out. A result made of layout tables more
@@ -121,6 +122,40 @@ def prune(page: Node) -> None:
         time.tag = "span"
     _loose_text_as_paragraphs(page)
     _name_frames_in_english(page)
+    _join_split_frames(page)
+
+
+_BOXES = etree.XPath("//body//*[self::div or self::section or self::article][@class]"
+                     "[descendant::h1][following-sibling::*[1][self::div or self::section or "
+                     "self::article]]")
+
+
+def _join_split_frames(page: Node) -> None:
+    """An article split into adjacent sibling boxes of one kind (the same tag and first class
+    word: "article box1" holding the title, "article box2"…) is wrapped in one element with
+    the first box's classes: trafilatura takes the first element of a class it knows as the
+    article's frame, and would read the title's box alone."""
+    for titled in _BOXES(page):
+        kind = (titled.get("class") or "").split()
+        if not kind or titled.getparent() is None:
+            continue
+        run = [titled]
+        while run[0].getprevious() is not None and _same_kind(run[0].getprevious(), titled.tag,
+                                                               kind[0]):
+            run.insert(0, run[0].getprevious())
+        while run[-1].getnext() is not None and _same_kind(run[-1].getnext(), titled.tag,
+                                                           kind[0]):
+            run.append(run[-1].getnext())
+        if len(run) < 2:
+            continue
+        wrapper = titled.makeelement(titled.tag, {"class": run[0].get("class") or ""})
+        run[0].addprevious(wrapper)
+        for box in run:
+            wrapper.append(box)  # moved, tail and all
+
+
+def _same_kind(element: Node, tag: str, word: str) -> bool:
+    return element.tag == tag and (element.get("class") or "").split()[:1] == [word]
 
 
 # French names of the article's frame, and the English ones trafilatura looks for.
