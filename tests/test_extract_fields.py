@@ -194,16 +194,23 @@ def test_the_body_leaves_out_captions_related_links_and_sharing() -> None:
 
 
 def test_the_body_leaves_out_paragraphs_that_are_only_links() -> None:
-    """Quick links and menus, as trafilatura keeps them once asked to keep links: each link a
-    paragraph of its own, or several in one line."""
-    found = ("<html><body>" + PARAGRAPHS + "<h3>Accès rapide</h3>"
+    """Quick links, menus and cross-selling, as trafilatura keeps them once asked to keep
+    links: each link a paragraph of its own, several in one line, or a label and a link."""
+    found = ("<html><body>" + PARAGRAPHS
+             + '<p>Courriel : <a href="mailto:velo@example.org">velo@example.org</a></p>'
+             + "<h3>Accès rapide</h3>"
              + "".join(f'<p><a href="/{n}">{label}</a></p>' for n, label in
                        enumerate(("Plans et accès", "Formations à temps plein", "Visites")))
              + '<p><a href="/a">Agenda</a> • <a href="/b">Catalogue en ligne</a> • '
-               '<a href="/c">Nous joindre</a></p></body></html>')
+               '<a href="/c">Nous joindre</a></p>'
+             + '<p>&gt;&gt; LIRE SUR LE SITE : <a href="/x">Les pistes cyclables de la région '
+               "gagnent du terrain</a></p>"
+             + "</body></html>")
     content = article.tidy(found) or ""
     assert "Paragraphe 0" in content and "Paragraphe 7" in content
-    for boilerplate in ("Accès rapide", "Formations à temps plein", "Catalogue en ligne"):
+    assert "velo@example.org" in content  # a label and a link to no other page stay
+    for boilerplate in ("Accès rapide", "Formations à temps plein", "Catalogue en ligne",
+                        "LIRE SUR LE SITE", "gagnent du terrain"):
         assert boilerplate not in content
 
 

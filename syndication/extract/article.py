@@ -275,11 +275,13 @@ def _drop_teaser_lists(root: Node) -> None:
 _LINK_BLOCKS = ("p", "li", "dd", "dt", "td", "th")
 _HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 MAX_LINK_BLOCK = 120  # characters: a menu entry or another article's title, not a paragraph
+MAX_LABEL = 40  # characters: "Read on the site:", not a sentence introducing a link
 
 
 def _drop_link_blocks(root: Node) -> None:
-    """Blocks that are nothing but links (menus, quick links, another article's title): what
-    trafilatura keeps of a page's navigation once it is asked to keep links. Then the headings
+    """Blocks that are nothing but links (menus, quick links, another article's title), or a
+    label and a link (">> READ ON THE SITE: <a>Another article</a>"): what trafilatura keeps
+    of a page's navigation and cross-selling once it is asked to keep links. Then the headings
     that only announced them ("Quick links")."""
     announced = []
     for block in list(root.iter(*_LINK_BLOCKS)):
@@ -289,7 +291,8 @@ def _drop_link_blocks(root: Node) -> None:
         if not words or len(words) > MAX_LINK_BLOCK:
             continue
         linked = _WORD.sub("", " ".join(text(a) for a in block.iter("a")))
-        if len(linked) >= 0.9 * len(words) and not _continues_sentence(block):
+        if (len(linked) >= 0.9 * len(words) or _labelled_link(block)) and \
+                not _continues_sentence(block):
             previous = block.getprevious()
             if previous is not None and previous.tag in _HEADINGS:
                 announced.append(previous)
@@ -303,6 +306,22 @@ def _drop_link_blocks(root: Node) -> None:
         following = heading.getnext()
         if heading.getparent() is not None and (following is None or following.tag in _HEADINGS):
             heading.drop_tree()
+
+
+def _labelled_link(block: Node) -> bool:
+    """Whether the block is a short label ending in a colon, then one link to another page
+    whose words read as a title, and nothing more: ">> Read on the site: <a>…</a>", "À lire :
+    <a>…</a>"; not "Email: <a>…</a>" nor "Twitter: <a>@name</a>"."""
+    links = list(block.iter("a"))
+    if len(links) != 1 or links[0].getparent() is not block or _WORD.sub("", links[0].tail or "") \
+            or links[0].get("href", "").startswith(("mailto:", "tel:")) \
+            or len(text(links[0]).split()) < 4:
+        return False
+    label = (block.text or "") + "".join(text(child) + (child.tail or "") for child in block
+                                         if child is not links[0] and
+                                         child.getparent() is block and
+                                         block.index(child) < block.index(links[0]))
+    return label.strip().endswith(":") and len(label.strip()) <= MAX_LABEL
 
 
 def _continues_sentence(block: Node) -> bool:
