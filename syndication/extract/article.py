@@ -125,9 +125,7 @@ def prune(page: Node) -> None:
     _join_split_frames(page)
 
 
-_BOXES = etree.XPath("//body//*[self::div or self::section or self::article][@class]"
-                     "[descendant::h1][following-sibling::*[1][self::div or self::section or "
-                     "self::article]]")
+_BOX_TAGS = ("div", "section", "article")
 
 
 def _join_split_frames(page: Node) -> None:
@@ -135,27 +133,28 @@ def _join_split_frames(page: Node) -> None:
     word: "article box1" holding the title, "article box2"…) is wrapped in one element with
     the first box's classes: trafilatura takes the first element of a class it knows as the
     article's frame, and would read the title's box alone."""
-    for titled in _BOXES(page):
-        kind = (titled.get("class") or "").split()
-        if not kind or titled.getparent() is None:
-            continue
-        run = [titled]
-        while run[0].getprevious() is not None and _same_kind(run[0].getprevious(), titled.tag,
-                                                               kind[0]):
-            run.insert(0, run[0].getprevious())
-        while run[-1].getnext() is not None and _same_kind(run[-1].getnext(), titled.tag,
-                                                           kind[0]):
-            run.append(run[-1].getnext())
-        if len(run) < 2:
-            continue
-        wrapper = titled.makeelement(titled.tag, {"class": run[0].get("class") or ""})
-        run[0].addprevious(wrapper)
-        for box in run:
-            wrapper.append(box)  # moved, tail and all
+    for title in list(page.iter("h1")):
+        for titled in title.iterancestors(*_BOX_TAGS):
+            run = [titled]
+            while (previous := _same_kind(run[0].getprevious(), titled)) is not None:
+                run.insert(0, previous)
+            while (following := _same_kind(run[-1].getnext(), titled)) is not None:
+                run.append(following)
+            if len(run) > 1:
+                wrapper = titled.makeelement(titled.tag, {"class": run[0].get("class") or ""})
+                run[0].addprevious(wrapper)
+                for box in run:
+                    wrapper.append(box)  # moved, tail and all
+                break  # the boxes nearest the title
 
 
-def _same_kind(element: Node, tag: str, word: str) -> bool:
-    return element.tag == tag and (element.get("class") or "").split()[:1] == [word]
+def _same_kind(element: Node | None, box: Node) -> Node | None:
+    """The element, if it is a box of the same kind: the same tag and first class word."""
+    kind = (box.get("class") or "").split()[:1]
+    if element is None or element.tag != box.tag or not kind or \
+            (element.get("class") or "").split()[:1] != kind:
+        return None
+    return element
 
 
 # French names of the article's frame, and the English ones trafilatura looks for.
