@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from syndication.dates import parse_date, zone_of_language
-from syndication.extract import explain_page, extract_page
+from syndication.extract import article, explain_page, extract_page
 from syndication.extract.choose import strip_site
+from syndication.extract.tree import parse, text
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
 
@@ -192,6 +193,129 @@ def test_the_body_leaves_out_captions_related_links_and_sharing() -> None:
     assert "Paragraphe 0" in content and "Paragraphe 7" in content
     for boilerplate in ("Une piste cyclable", "À lire aussi", "RER B", "Facebook", "boutique"):
         assert boilerplate not in content
+
+
+def test_the_body_leaves_out_paragraphs_that_are_only_links() -> None:
+    """Quick links, menus and cross-selling, as trafilatura keeps them once asked to keep
+    links: each link a paragraph of its own, several in one line, or a label and a link."""
+    found = ("<html><body>" + PARAGRAPHS
+             + '<p>Courriel : <a href="mailto:velo@example.org">velo@example.org</a></p>'
+             + "<h3>Accès rapide</h3>"
+             + "".join(f'<p><a href="/{n}">{label}</a></p>' for n, label in
+                       enumerate(("Plans et accès", "Formations à temps plein", "Visites")))
+             + '<p><a href="/a">Agenda</a> • <a href="/b">Catalogue en ligne</a> • '
+               '<a href="/c">Nous joindre</a></p>'
+             + '<p>&gt;&gt; LIRE SUR LE SITE : <a href="/x">Les pistes cyclables de la région '
+               "gagnent du terrain</a></p>"
+             + "</body></html>")
+    content = article.tidy(found) or ""
+    assert "Paragraphe 0" in content and "Paragraphe 7" in content
+    assert "velo@example.org" in content  # a label and a link to no other page stay
+    for boilerplate in ("Accès rapide", "Formations à temps plein", "Catalogue en ligne",
+                        "LIRE SUR LE SITE", "gagnent du terrain"):
+        assert boilerplate not in content
+
+
+def test_a_link_that_ends_a_split_sentence_stays() -> None:
+    """trafilatura splits a sentence at a link in a <div>: the link's paragraph is no menu."""
+    body = ('<main><article><h1>Plan vélo</h1><div><img src="/velo.jpg" alt=""><span>Nous '
+            "sommes membres du réseau régional, et nos lecteurs empruntent donc ailleurs grâce "
+            'au </span><a href="/pret">prêt entre bibliothèques</a><span>.</span></div>'
+            + PARAGRAPHS + "</article></main>")
+    content = record(page(body=body)).content_html or ""
+    assert "prêt entre bibliothèques" in content and "Paragraphe 7" in content
+
+
+def test_breadcrumbs_sidebars_and_newsletters_are_pruned_before_trafilatura() -> None:
+    """trafilatura restores the blocks it discards when they are much of the page (layouts in
+    cells), and knows newsletters by English words only: they are taken out before, by their
+    class and id words."""
+    tree = parse(page(body='<div class="l-sidebar-bg"><p>La vie nocturne...</p></div>'
+                           '<div id="header-cyberbulletin"><p>Lire la dernière édition</p></div>'
+                           '<div class="infolettre-wrap"><p>Abonnez-vous !</p></div>'
+                           '<ul class="c-breadcrumb"><li>Vous êtes ici :</li><li><a href="/">'
+                           'Accueil</a></li></ul><div id="fil-ariane">Accueil › Loisirs</div>'
+                           '<div class="content"><h1>Plan vélo</h1>' + PARAGRAPHS + "</div>"))
+    article.prune(tree)
+    kept = text(tree)
+    assert "Paragraphe 7" in kept
+    for chrome in ("La vie nocturne", "dernière édition", "Abonnez-vous", "Vous êtes ici",
+                   "Loisirs"):
+        assert chrome not in kept
+    wrapped = parse(page(body='<div class="content-sidebar-wrap"><main><p>Fermeture de la '
+                              "médiathèque.</p></main><aside>Horaires</aside></div>"))
+    article.prune(wrapped)
+    assert "Fermeture" in text(wrapped)
+
+
+def test_a_body_of_layout_tables_is_told_from_an_article_with_a_table() -> None:
+    layout = ("<table><tr><td><img src='/logo.png' alt='Logo'></td></tr></table>" * 3
+              + "<table><tr><td><p>5151 rue Principale</p></td></tr></table>"
+              + "<table><tr><td>Depuis 1914, les Archives recueillent…</td></tr></table>")
+    assert article.table_layout(layout)
+    assert not article.table_layout(PARAGRAPHS + "<table><tr><td>1</td><td>2</td></tr></table>"
+                                    + PARAGRAPHS)
+
+
+def test_a_divs_loose_text_before_its_blocks_is_kept() -> None:
+    """trafilatura drops the text a <div> holds before or between its blocks; as paragraphs,
+    it keeps them, and the blocks stay in their place."""
+    body = ("<main><h1>Plan vélo</h1>" + PARAGRAPHS
+            + "<div>La Région finance aussi un réseau de pistes pour relier les gares aux lycées."
+              '<br><h3>Un nouveau réseau en 2027</h3><img src="/r.jpg" alt=""><br>Les travaux '
+              "avancent sur les douze axes prévus, et les premières pistes ouvriront au printemps."
+              "<ul><li>Axe nord</li><li>Axe sud</li></ul>Les communes traversées ont donné leur "
+              "accord au tracé, après une longue concertation.<span>Fin</span></div></main>")
+    content = record(page(body=body)).content_html or ""
+    order = ("La Région finance aussi", "Un nouveau réseau", "Les travaux avancent", "Axe nord",
+             "Les communes traversées")
+    positions = [content.find(words) for words in order]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "<h3>" in content and "<li>" in content
+
+
+def test_a_frame_named_in_french_keeps_its_lists_and_headings() -> None:
+    """trafilatura finds the article's frame by English names ("content"); finding none, it
+    gathers loose paragraphs and leaves lists and headings out."""
+    body = ('<div id="Entete"><div id="Menu"><a href="/a">La ville</a> <a href="/b">Loisirs</a>'
+            '</div></div><div id="Corps"><div id="BlocGauche"><a href="/c">Culture</a></div>'
+            '<div id="BlocDroite"><div id="Contenu"><h1>Plan vélo</h1>' + PARAGRAPHS
+            + "<h3>Pour éviter des frais</h3><ul><li>Vérifiez l’état de votre vélo avant de "
+              "partir.</li><li>Garez-le dans un endroit sec.</li></ul>"
+            + PARAGRAPHS.replace("Paragraphe", "Suite") + "</div></div></div>")
+    content = record(page(body=body)).content_html or ""
+    assert "Paragraphe 0" in content and "Suite 7" in content
+    assert "Pour éviter des frais" in content and "Vérifiez l’état de votre vélo" in content
+
+
+def test_an_article_split_into_boxes_of_one_kind_is_read_whole() -> None:
+    """trafilatura takes the first element of a class it knows ("article …") as the frame:
+    the title's box alone, the others left to its fallbacks, which drop their headings."""
+    boxes = [("Horaires", "Les ateliers ouvrent du mardi au samedi, de dix heures à dix-huit "
+                          "heures, sauf les jours fériés."),
+             ("Prêt de vélos", "La carte d’abonné est obligatoire pour emprunter un vélo ou "
+                               "tout autre équipement.")]
+    body = ('<div id="site"><section><div class="article box-title pos1"><h1>Plan vélo</h1>'
+            "<p>Le plan vélo régional en bref, pour les habitants.</p></div>"
+            + "".join(f'<div class="article box-text"><h2>{heading}</h2><p>{sentence}</p>'
+                      f"<p>{sentence}</p></div>" for heading, sentence in boxes)
+            + '<div class="article box-text"><h2>Services</h2>' + PARAGRAPHS
+            + "</div></section></div>")
+    content = record(page(body=body)).content_html or ""
+    for heading, sentence in boxes:
+        assert f"<h2>{heading}</h2>" in content and sentence in content
+    assert "Paragraphe 7" in content
+
+
+def test_lists_of_teasers_are_left_out() -> None:
+    teasers = "".join(f'<li><h3>Actualité {n}</h3><p>Le conseil a voté le budget {n}. '
+                      f'<a href="/n{n}">En savoir plus</a></p></li>' for n in range(4))
+    steps = "".join(f'<li>Étape {n} : voir <a href="/e{n}">le guide {n}</a></li>'
+                    for n in range(4))
+    content = article.tidy(f"<html><body>{PARAGRAPHS}<ul>{teasers}</ul><ol>{steps}</ol>"
+                           "</body></html>") or ""
+    assert "Paragraphe 7" in content and "Étape 3" in content
+    assert "Actualité" not in content and "En savoir plus" not in content
 
 
 def test_a_short_page_still_has_a_body() -> None:
