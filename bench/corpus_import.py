@@ -47,18 +47,20 @@ SKIP = {"mediacloud-bloomberg-no-meta", "mediacloud-cached-httpwwforgbr",
         "dialled-lotoquebec-com-cms-corporatif-fr-la-societe-documentation-ce",
         "dialled-www-cegepsl-qc-ca-bibliotheque",
         "dialled-www-mun-maskinonge-ca-index-php-bibliothe-municipale-mainmen",
-        "dialled-www-gov-ns-ca-staw"}
+        "dialled-www-gov-ns-ca-staw",
+        # no year to their date ("Publié le 13/02"), or a brief of fewer than 3 body sentences
+        "csxj-sudpresse-", "csxj-sudinfo-content-intext-link"}
 
 
-def git_show(mirror: str, path: str) -> bytes:
-    return subprocess.run(["git", "-C", mirror, "show", f"HEAD:{path}"], check=True,
+def git_show(mirror: str, path: str, rev: str = "HEAD") -> bytes:
+    return subprocess.run(["git", "-C", mirror, "show", f"{rev}:{path}"], check=True,
                           capture_output=True).stdout
 
 
-def git_ls(mirror: str, under: str) -> list[str]:
-    out = subprocess.run(["git", "-C", mirror, "ls-tree", "-r", "--name-only", "HEAD", under],
+def git_ls(mirror: str, under: str, rev: str = "HEAD") -> list[str]:
+    out = subprocess.run(["git", "-C", mirror, "ls-tree", "-r", "--name-only", rev, under],
                          check=True, capture_output=True, text=True).stdout
-    return out.split()
+    return out.splitlines()  # paths may hold spaces ("TF1 Info/...")
 
 
 def decode(body: bytes) -> str:
@@ -66,8 +68,12 @@ def decode(body: bytes) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         match = re.search(rb"charset=[\"']?([\w-]+)", body[:4096], re.I)
+        declared = match.group(1).decode().lower() if match else "cp1252"
+        # As browsers do (WHATWG encoding standard): a page declared Latin-1 is read as cp1252.
+        if declared in ("iso-8859-1", "latin-1", "latin1", "us-ascii"):
+            declared = "cp1252"
         try:
-            return body.decode(match.group(1).decode() if match else "cp1252", "replace")
+            return body.decode(declared, "replace")
         except LookupError:
             return body.decode("cp1252", "replace")
 
@@ -234,6 +240,43 @@ def metascraper_packages(mirror: str) -> None:
               r"^(?!malformed).*\.html$")
 
 
+def csxj(mirror: str) -> None:
+    """sevas/csxj-crawler: Belgian French-language press pages (Le Soir, La Libre, La DH,
+    L'Avenir, 7sur7, Sudinfo, Sudpresse) saved in 2012-2013, each folder's index.json giving
+    their URLs; a few article pages a paper, the ones whose text is an article."""
+    base = "tests/datasources/test_data/"
+    for folder, names in CSXJ_PAGES.items():
+        index = json.loads(git_show(mirror, f"{base}{folder}/index.json"))["test_data"]
+        urls = {name: url for url, name in index if url.startswith("http")}
+        for name in names:
+            html = decode(git_show(mirror, f"{base}{folder}/{name}"))
+            url = urls.get(name) or page_url(html)
+            if not url:
+                print(f"skip {folder}/{name}: no URL")
+                continue
+            truth = corpus_prefill.candidates(html, url, "fr")
+            stem = f"{folder}-{name.rsplit('.', 1)[0]}".lower()
+            stem = re.sub(r"[^a-z0-9]+", "-", stem).strip("-")
+            save(f"csxj-{stem}", html, truth, "csxj", f"{base}{folder}/{name}", "pre-filled")
+
+
+CSXJ_PAGES = {
+    "dhnet": ["no_links.html", "single_bottom_link.html", "same_sidebox_and_bottom_links.html",
+              "plaintext_links.html", "kplayer.html", "soundcloud.html"],
+    "lalibre": ["content_intro_articleHat.html", "content_paragraphs_overload.html",
+                "links_same_owner_tagging.html", "plaintext_links.html",
+                "links_intext_overload.html", "embedded_tweet.html"],
+    "lavenir": ["title_and_text.html", "in_text_links.html", "external_links.html",
+                "new_links_in_text.html"],
+    "lesoir_new": ["intro_type1.html", "intro_type2.html", "title_extraction.html",
+                   "in_text_and_sidebar.html", "link_in_intro.html", "embedded_rtl.html",
+                   "loads_of_embedded_stuff_and_pdf_newspaper.html"],
+    "septsursept": ["embedded_document.html", "same_owner.html"],
+    "sudinfo": ["no_links.html", "content_intext_link.html"],
+    "sudpresse": ["same_owner_tagging.html", "plaintext_links_tagging.html"],
+}
+
+
 ORIGINS: dict[str, Any] = {
     "metascraper-packages": metascraper_packages,
     "readabilipy": readabilipy,
@@ -247,6 +290,7 @@ ORIGINS: dict[str, Any] = {
     "mediacloud": lambda m: files("mediacloud", m, "mcmetadata/test/fixtures/",
                                   r"^cached-https?(?!.*(feed|youtube|upstract))"),
     "graby": lambda m: files("graby", m, "tests/fixtures/content/", r"\.html$"),
+    "csxj": csxj,
 }
 
 if __name__ == "__main__":

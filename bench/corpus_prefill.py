@@ -213,8 +213,10 @@ def in_chrome(element: Any) -> bool:
 def body_sentences(html: str, tree: Any, article_body: str | None, lang: str | None,
                    page_text: str) -> tuple[list[str], str]:
     """3-5 sentences spread over the body, and the whole main text (to keep boilerplate out)."""
+    # The page is decoded already: its own charset declaration no longer applies.
     paragraphs = justext.justext(html.encode("utf-8"),
-                                 stoplist(STOPLISTS.get(lang or "en", "English")))
+                                 stoplist(STOPLISTS.get(lang or "en", "English")),
+                                 encoding="utf-8")
     good = [p.text for p in paragraphs if p.class_type in ("good", "near-good")]
     main_text = norm(" ".join([*good, article_body or ""]))
     if article_body and len(article_body) > 300:

@@ -24,11 +24,14 @@ only its words (\\w+) joined by single spaces, so punctuation, quotes, dashes an
 decide.
 - title: equal to one accepted title, or one contains the other and the shorter is at least 90 %
   of the longer (a stray "…" or a very short rubric passes; "Title | Site Name" does not).
-- date (published), updated: the same calendar day. A value with a time and an offset is read in
-  its own offset (2017-06-11T01:00+02:00 is the 11th); a UTC value whose instant is the page's
-  own declared instant (`published_raw`) within two minutes also passes.
+- date (published), updated: the same calendar day. The service's date is its publication
+  date, else the update date the page states (what its surfaces show, "Mis à jour le …"). A
+  value with a time and an offset is read in its own offset (2017-06-11T01:00+02:00 is the
+  11th); a UTC value whose instant is the page's own declared instant (`published_raw`) within
+  two minutes also passes.
 - lead: similarity ratio (difflib) >= 0.8, or the value truncated with an ellipsis is a prefix
-  of the expected lead and keeps 80 % of it.
+  of the expected lead and keeps 80 % of it, or (the reference being cut short with an ellipsis)
+  the value opens with it and is at most three times as long.
 - image: the same URL once normalised: scheme dropped (http = https), host lower-cased, query
   string and fragment dropped (resizing parameters), percent-encoding unified.
 - body sentences found: each expected sentence is a normalised substring of the body's text; the
@@ -60,6 +63,7 @@ from urllib.parse import unquote, urlsplit
 import lxml.html
 import trafilatura
 
+from syndication.dates import zone_of_language
 from syndication.extract import extract_page
 from syndication.extract import metadata as metadata_layer
 from syndication.extract.tree import parse
@@ -96,8 +100,11 @@ def run_service(html: str, url: str) -> Got:
         item = normalise(record, source, NOW)
     except ValueError as error:  # no title: the page is dropped
         return Got(error=str(error))
-    return Got(title=item.title, published=item.published,
-               updated=parse_date(record.updated), lead=item.summary,
+    # A page that states only when it was updated is dated by that day ("Mis à jour le …" on
+    # every surface), as its reference is; the item's published stays empty.
+    updated = parse_date(record.updated, zone_of_language(record.lang))
+    return Got(title=item.title, published=item.published or updated,
+               updated=updated, lead=item.summary,
                image=item.image.url if item.image else None, body_html=item.content_html)
 
 
@@ -188,7 +195,11 @@ def lead_ok(got: str | None, expected: str) -> bool:
     if difflib.SequenceMatcher(None, value, wanted, autojunk=False).ratio() >= 0.8:
         return True
     truncated = (got or "").rstrip().endswith(("…", "..."))
-    return truncated and wanted.startswith(value) and len(value) >= 0.8 * len(wanted)
+    if truncated and wanted.startswith(value) and len(value) >= 0.8 * len(wanted):
+        return True
+    # a reference cut short by its origin, and the standfirst the page shows whole
+    cut = expected.rstrip().endswith(("…", "..."))
+    return cut and value.startswith(wanted) and len(value) <= 3 * len(wanted)
 
 
 def url_key(url: str | None) -> str:

@@ -27,7 +27,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 from lxml import etree
 
 from .dates import PARIS as PARIS  # PARIS: others read it here
-from .dates import fold, parse_date
+from .dates import fold, parse_date, zone_of_language
 from .eventdates import event_of
 from .events import revise
 from .extract.metadata import CREDIT_LINE
@@ -49,9 +49,10 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
     # its source's page instead.
     url = declared or page or source.url
     own = declared or page or record.url
-    published = parse_date(record.published)
+    zone = zone_of_language(record.lang)  # of dates written without an offset
+    published = parse_date(record.published, zone)
     image = _image(record, allowed_networks)
-    declared_update = parse_date(record.updated)
+    declared_update = parse_date(record.updated, zone)
     kind = kind_from_label(record.kind) or source.kind
     event = event_of(record.event, kind == ItemKind.EVENEMENT, published or now, parse_date,
                      lambda link: _link(link, record.url, allowed_networks))

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -22,6 +23,7 @@ from syndication.settings import load_settings
 from syndication.store.connection import connect as connect_redis_url
 from syndication.store.connection import stop_embedded
 
+from .browser_harness import CHROMIUM
 from .faulty_site import FaultySite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,3 +176,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "redis_client" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.redis)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A module's own Chromium, closed with the module: Playwright's sync API runs one loop at a
+    time, and the next module starts its own (the widgets' tests keep theirs for the session)."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield chromium
+        chromium.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import httpx
 import icalendar
@@ -17,7 +16,6 @@ from syndication.app import create_app
 from syndication.model import Catalogue
 
 from .browser_harness import (
-    CHROMIUM,
     HostSite,
     axe_violations,
     describe_violations,
@@ -36,18 +34,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 OPTIONS = {"layout": "agenda", "count": 10}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """This module's own Chromium, closed with it: Playwright's sync API runs one loop at a
-    time, and later modules (tests/test_hostile.py) start theirs."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,18 @@ Each page here is small and written for one cause of failure; none is a copy of 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+import sys
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import trafilatura
 from lxml import etree
 
-from syndication.dates import parse_date
-from syndication.extract import explain_page, extract_page
+from syndication.dates import parse_date, zone_of_language
+from syndication.extract import article, explain_page, extract_page
 from syndication.extract.choose import strip_site
-from syndication.extract.tree import parse
+from syndication.extract.tree import parse, text
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
 
@@ -195,6 +197,129 @@ def test_the_body_leaves_out_captions_related_links_and_sharing() -> None:
         assert boilerplate not in content
 
 
+def test_the_body_leaves_out_paragraphs_that_are_only_links() -> None:
+    """Quick links, menus and cross-selling, as trafilatura keeps them once asked to keep
+    links: each link a paragraph of its own, several in one line, or a label and a link."""
+    found = ("<html><body>" + PARAGRAPHS
+             + '<p>Courriel : <a href="mailto:velo@example.org">velo@example.org</a></p>'
+             + "<h3>Accès rapide</h3>"
+             + "".join(f'<p><a href="/{n}">{label}</a></p>' for n, label in
+                       enumerate(("Plans et accès", "Formations à temps plein", "Visites")))
+             + '<p><a href="/a">Agenda</a> • <a href="/b">Catalogue en ligne</a> • '
+               '<a href="/c">Nous joindre</a></p>'
+             + '<p>&gt;&gt; LIRE SUR LE SITE : <a href="/x">Les pistes cyclables de la région '
+               "gagnent du terrain</a></p>"
+             + "</body></html>")
+    content = article.tidy(found) or ""
+    assert "Paragraphe 0" in content and "Paragraphe 7" in content
+    assert "velo@example.org" in content  # a label and a link to no other page stay
+    for boilerplate in ("Accès rapide", "Formations à temps plein", "Catalogue en ligne",
+                        "LIRE SUR LE SITE", "gagnent du terrain"):
+        assert boilerplate not in content
+
+
+def test_a_link_that_ends_a_split_sentence_stays() -> None:
+    """trafilatura splits a sentence at a link in a <div>: the link's paragraph is no menu."""
+    body = ('<main><article><h1>Plan vélo</h1><div><img src="/velo.jpg" alt=""><span>Nous '
+            "sommes membres du réseau régional, et nos lecteurs empruntent donc ailleurs grâce "
+            'au </span><a href="/pret">prêt entre bibliothèques</a><span>.</span></div>'
+            + PARAGRAPHS + "</article></main>")
+    content = record(page(body=body)).content_html or ""
+    assert "prêt entre bibliothèques" in content and "Paragraphe 7" in content
+
+
+def test_breadcrumbs_sidebars_and_newsletters_are_pruned_before_trafilatura() -> None:
+    """trafilatura restores the blocks it discards when they are much of the page (layouts in
+    cells), and knows newsletters by English words only: they are taken out before, by their
+    class and id words."""
+    tree = parse(page(body='<div class="l-sidebar-bg"><p>La vie nocturne...</p></div>'
+                           '<div id="header-cyberbulletin"><p>Lire la dernière édition</p></div>'
+                           '<div class="infolettre-wrap"><p>Abonnez-vous !</p></div>'
+                           '<ul class="c-breadcrumb"><li>Vous êtes ici :</li><li><a href="/">'
+                           'Accueil</a></li></ul><div id="fil-ariane">Accueil › Loisirs</div>'
+                           '<div class="content"><h1>Plan vélo</h1>' + PARAGRAPHS + "</div>"))
+    article.prune(tree)
+    kept = text(tree)
+    assert "Paragraphe 7" in kept
+    for chrome in ("La vie nocturne", "dernière édition", "Abonnez-vous", "Vous êtes ici",
+                   "Loisirs"):
+        assert chrome not in kept
+    wrapped = parse(page(body='<div class="content-sidebar-wrap"><main><p>Fermeture de la '
+                              "médiathèque.</p></main><aside>Horaires</aside></div>"))
+    article.prune(wrapped)
+    assert "Fermeture" in text(wrapped)
+
+
+def test_a_body_of_layout_tables_is_told_from_an_article_with_a_table() -> None:
+    layout = ("<table><tr><td><img src='/logo.png' alt='Logo'></td></tr></table>" * 3
+              + "<table><tr><td><p>5151 rue Principale</p></td></tr></table>"
+              + "<table><tr><td>Depuis 1914, les Archives recueillent…</td></tr></table>")
+    assert article.table_layout(layout)
+    assert not article.table_layout(PARAGRAPHS + "<table><tr><td>1</td><td>2</td></tr></table>"
+                                    + PARAGRAPHS)
+
+
+def test_a_divs_loose_text_before_its_blocks_is_kept() -> None:
+    """trafilatura drops the text a <div> holds before or between its blocks; as paragraphs,
+    it keeps them, and the blocks stay in their place."""
+    body = ("<main><h1>Plan vélo</h1>" + PARAGRAPHS
+            + "<div>La Région finance aussi un réseau de pistes pour relier les gares aux lycées."
+              '<br><h3>Un nouveau réseau en 2027</h3><img src="/r.jpg" alt=""><br>Les travaux '
+              "avancent sur les douze axes prévus, et les premières pistes ouvriront au printemps."
+              "<ul><li>Axe nord</li><li>Axe sud</li></ul>Les communes traversées ont donné leur "
+              "accord au tracé, après une longue concertation.<span>Fin</span></div></main>")
+    content = record(page(body=body)).content_html or ""
+    order = ("La Région finance aussi", "Un nouveau réseau", "Les travaux avancent", "Axe nord",
+             "Les communes traversées")
+    positions = [content.find(words) for words in order]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "<h3>" in content and "<li>" in content
+
+
+def test_a_frame_named_in_french_keeps_its_lists_and_headings() -> None:
+    """trafilatura finds the article's frame by English names ("content"); finding none, it
+    gathers loose paragraphs and leaves lists and headings out."""
+    body = ('<div id="Entete"><div id="Menu"><a href="/a">La ville</a> <a href="/b">Loisirs</a>'
+            '</div></div><div id="Corps"><div id="BlocGauche"><a href="/c">Culture</a></div>'
+            '<div id="BlocDroite"><div id="Contenu"><h1>Plan vélo</h1>' + PARAGRAPHS
+            + "<h3>Pour éviter des frais</h3><ul><li>Vérifiez l’état de votre vélo avant de "
+              "partir.</li><li>Garez-le dans un endroit sec.</li></ul>"
+            + PARAGRAPHS.replace("Paragraphe", "Suite") + "</div></div></div>")
+    content = record(page(body=body)).content_html or ""
+    assert "Paragraphe 0" in content and "Suite 7" in content
+    assert "Pour éviter des frais" in content and "Vérifiez l’état de votre vélo" in content
+
+
+def test_an_article_split_into_boxes_of_one_kind_is_read_whole() -> None:
+    """trafilatura takes the first element of a class it knows ("article …") as the frame:
+    the title's box alone, the others left to its fallbacks, which drop their headings."""
+    boxes = [("Horaires", "Les ateliers ouvrent du mardi au samedi, de dix heures à dix-huit "
+                          "heures, sauf les jours fériés."),
+             ("Prêt de vélos", "La carte d’abonné est obligatoire pour emprunter un vélo ou "
+                               "tout autre équipement.")]
+    body = ('<div id="site"><section><div class="article box-title pos1"><h1>Plan vélo</h1>'
+            "<p>Le plan vélo régional en bref, pour les habitants.</p></div>"
+            + "".join(f'<div class="article box-text"><h2>{heading}</h2><p>{sentence}</p>'
+                      f"<p>{sentence}</p></div>" for heading, sentence in boxes)
+            + '<div class="article box-text"><h2>Services</h2>' + PARAGRAPHS
+            + "</div></section></div>")
+    content = record(page(body=body)).content_html or ""
+    for heading, sentence in boxes:
+        assert f"<h2>{heading}</h2>" in content and sentence in content
+    assert "Paragraphe 7" in content
+
+
+def test_lists_of_teasers_are_left_out() -> None:
+    teasers = "".join(f'<li><h3>Actualité {n}</h3><p>Le conseil a voté le budget {n}. '
+                      f'<a href="/n{n}">En savoir plus</a></p></li>' for n in range(4))
+    steps = "".join(f'<li>Étape {n} : voir <a href="/e{n}">le guide {n}</a></li>'
+                    for n in range(4))
+    content = article.tidy(f"<html><body>{PARAGRAPHS}<ul>{teasers}</ul><ol>{steps}</ol>"
+                           "</body></html>") or ""
+    assert "Paragraphe 7" in content and "Étape 3" in content
+    assert "Actualité" not in content and "En savoir plus" not in content
+
+
 def test_a_short_page_still_has_a_body() -> None:
     """trafilatura refuses pages it finds too short; the largest block of text remains."""
     html = page(body="<div><div><p>Fermeture exceptionnelle de la médiathèque.</p>"
@@ -297,3 +422,165 @@ def test_the_picture_after_the_title_is_the_image_of_a_page_that_declares_none(
 def test_a_leading_site_name_is_cut_from_the_document_title(title: str, url: str,
                                                             expected: str) -> None:
     assert record(page(body="<main>" + PARAGRAPHS + "</main>", title=title), url).title == expected
+
+
+@pytest.mark.parametrize(("title", "head", "headings", "expected"), [
+    # the part of the document's title that the page's heading shows, wherever it stands
+    ("Collège Knox - Bibliothèque Caven", "", "<h1>Bibliothèque Caven</h1>",
+     "Bibliothèque Caven"),
+    ("Fédération des associations de la Loire - Centre de documentation", "",
+     "<h2>Centre de documentation</h2>", "Centre de documentation"),
+    # a heading that shows the site's name loses to the one where the page's title stands
+    ("Lieux et services | Étudier | Conservatoire de musique", "",
+     "<h1>Conservatoire de musique</h1><h1>Lieux et services</h1>", "Lieux et services"),
+    # OpenGraph naming the site, which the document's title puts after the page's title
+    ("À propos du Ballet national | Le Ballet national",
+     '<meta property="og:title" content="Le Ballet national">',
+     "<h1>Le Ballet national</h1><h1>À propos du Ballet national</h1>",
+     "À propos du Ballet national"),
+    # a document title that is the site's name alone, and the page's one <h1>
+    ("Municipalité de Saint-Bernard-des-Prés", "", "<h1>Bibliothèque municipale</h1>",
+     "Bibliothèque municipale"),
+    # "Home", "Accueil", "Welcome" name no page
+    ("Accueil - Archives départementales de la Loire", "",
+     "<h1>Archives départementales de la Loire</h1><h1>Accueil</h1>",
+     "Archives départementales de la Loire"),
+    # an acronym and what it stands for are one title
+    ("DRSP - Direction régionale de santé publique", "", "",
+     "DRSP - Direction régionale de santé publique"),
+])
+def test_the_pages_headings_say_which_part_of_its_title_names_it(
+        title: str, head: str, headings: str, expected: str) -> None:
+    html = page(head, f"<main>{headings}{PARAGRAPHS}</main>", title=title)
+    assert record(html, "https://www.saintbernarddespres.fr/bibliotheque").title == expected
+
+
+def test_a_site_named_title_stays_when_the_page_has_several_h1s() -> None:
+    """Several <h1>s are a menu's or a list's headings: none of them names the page."""
+    html = page("", "<main><h1>À propos</h1><h1>Programmes</h1><h1>Actualités</h1>"
+                    f"{PARAGRAPHS}</main>", title="Municipalité de Saint-Bernard-des-Prés")
+    assert record(html, "https://www.saintbernarddespres.fr/").title == (
+        "Municipalité de Saint-Bernard-des-Prés")
+
+
+@pytest.mark.parametrize(("lang", "zone"), [
+    ("fr", "Europe/Paris"), ("fr-FR", "Europe/Paris"), ("fr-CA", "America/Toronto"),
+    ("en_GB", "Europe/London"), ("en-US", "America/New_York"), ("de", "Europe/Berlin"),
+    ("de-CH", "Europe/Zurich"), ("it", "Europe/Rome"),
+    # a language written in many countries, or none, says nothing: Paris
+    ("en", "Europe/Paris"), ("es", "Europe/Paris"), ("xx-YY", "Europe/Paris"),
+    (None, "Europe/Paris"), ("not a tag!", "Europe/Paris"),
+])
+def test_the_pages_language_and_country_give_its_zone(lang: str | None, zone: str) -> None:
+    assert str(zone_of_language(lang)) == zone
+
+
+def test_a_date_without_offset_is_read_in_the_pages_zone() -> None:
+    at = datetime(2026, 3, 4, 14, 30)
+    html = page(f'<meta property="article:published_time" content="{at.isoformat()}">'
+                '<meta property="article:modified_time" content="2026-03-05">',
+                "<main>" + PARAGRAPHS + "</main>").replace('lang="fr"', 'lang="fr-CA"')
+    item = normalise(record(html), SOURCE, datetime(2026, 6, 1, tzinfo=UTC))
+    assert item.published == at.replace(tzinfo=ZoneInfo("America/Toronto"))
+    assert item.published.astimezone(UTC).hour == 19  # not 13, as it would be in Paris
+    assert item.updated.date().isoformat() == "2026-03-05"  # a date alone: that day, there
+    # an offset the page writes wins over its language
+    stated = html.replace(at.isoformat(), at.isoformat() + "+01:00")
+    assert normalise(record(stated), SOURCE, datetime(2026, 6, 1, tzinfo=UTC)).published == \
+        at.replace(tzinfo=timezone(timedelta(hours=1)))
+
+
+def test_microdata_itemprops_are_read_as_lists_of_names() -> None:
+    html = page("", '<article itemscope itemtype="https://schema.org/BlogPosting">'
+                    '<div itemprop="image" itemscope itemtype="https://schema.org/ImageObject">'
+                    '<meta itemprop="url" content="https://www.example.org/a.jpg"></div>'
+                    '<h1 itemprop="name headline">Le plan vélo est voté</h1>'
+                    f"{PARAGRAPHS}</article>")
+    found, _ = explain_page(html, URL, SOURCE)
+    assert ("microdata", "Le plan vélo est voté") in found["title"]
+    assert ("microdata", "https://www.example.org/a.jpg") in found["image_url"]
+
+
+@pytest.mark.parametrize(("head", "day"), [
+    # month first, as the page's other metadata shows
+    ('<meta property="article:published_time" content="4/6/2016 4:00 PM">'
+     '<meta itemprop="datePublished" content="April 06, 2016">', "2016-04-06"),
+    # day first, as in French, when nothing says otherwise
+    ('<meta property="article:published_time" content="4/6/2016">', "2016-06-04"),
+    ('<meta property="article:published_time" content="4/6/2016">'
+     '<meta itemprop="datePublished" content="2016-06-04">', "2016-06-04"),
+])
+def test_an_ambiguous_numeric_date_is_read_as_the_pages_other_dates_state_it(
+        head: str, day: str) -> None:
+    item = normalise(record(page(head, "<main>" + PARAGRAPHS + "</main>")), SOURCE,
+                     datetime(2026, 6, 1, tzinfo=UTC))
+    assert item.published is not None and item.published.date().isoformat() == day
+
+
+def test_a_date_after_its_label_in_its_own_element_is_read() -> None:
+    html = page("", '<div class="masthead">Dimanche 24 février 2013</div><main><h1>Plan vélo</h1>'
+                    '<ul class="meta"><li><span> Mise à jour </span> : vendredi 30 mars 2012 '
+                    f"09h24</li></ul>{PARAGRAPHS}</main>")
+    found, chosen = explain_page(html, URL, SOURCE)
+    assert str(parse_date(chosen["updated"].value).date()) == "2012-03-30"
+    # the masthead's "today" is no publication date: it comes after the stated update
+    assert "published" not in chosen, chosen.get("published")
+
+
+def test_a_published_value_that_says_it_is_an_update_is_not_the_publication_date() -> None:
+    html = page('<meta property="article:published_time" content="mise à jour le 9/10/2012 - '
+                '08h02"><meta itemprop="datePublished" content="2012-10-08T18:29:00+02:00">',
+                "<main>" + PARAGRAPHS + "</main>")
+    _, chosen = explain_page(html, URL, SOURCE)
+    assert chosen["published"].value == "2012-10-08T18:29:00+02:00"
+
+
+STANDFIRST = ("La Région lance un plan vélo de 300 millions d’euros. Les pistes relieront les "
+              "gares aux lycées d’ici 2028. Les communes seront associées au tracé.")
+
+
+@pytest.mark.parametrize(("description", "block", "expected"), [
+    # a description cut short with an ellipsis: the block it opens, whole
+    ("La Région lance un plan vélo de 300 millions d’euros. Les pistes relieront les ...",
+     f"<div><b>{STANDFIRST}</b></div>", STANDFIRST),
+    # the first sentence of a block marked as the standfirst
+    ("La Région lance un plan vélo de 300 millions d’euros.",
+     f'<p class="chapo">{STANDFIRST}</p>', STANDFIRST),
+    # the first sentence of the article's first paragraph, unmarked: the description stays
+    ("La Région lance un plan vélo de 300 millions d’euros.",
+     f"<section><h2>Le plan</h2><p>{STANDFIRST}</p></section>",
+     "La Région lance un plan vélo de 300 millions d’euros."),
+])
+def test_a_description_that_opens_the_standfirst_gives_way_to_it_whole(
+        description: str, block: str, expected: str) -> None:
+    html = page(f'<meta name="description" content="{description}">',
+                f"<main><h1>Plan vélo</h1><p>Par la rédaction</p>{block}{PARAGRAPHS}</main>")
+    assert record(html).summary == expected
+
+
+def test_a_standfirst_that_opens_in_bold_is_found_whole() -> None:
+    bold = STANDFIRST.replace("La Région lance", "<b>La Région</b> lance", 1)
+    html = page('<meta name="description" content="La Région lance un plan vélo de 300 millions '
+                'd’euros. Les pistes…">', f"<main><h1>Plan vélo</h1><p>{bold}</p>{PARAGRAPHS}"
+                                         "</main>")
+    assert record(html).summary == STANDFIRST
+
+
+def test_a_title_of_thousands_of_parts_costs_what_a_real_one_does(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work, not time: how many characters the title's comparisons read."""
+    choose = sys.modules["syndication.extract.choose"]  # the module, not its function
+    read = [0]
+    key = choose._key
+
+    def counting(text: str) -> str:
+        read[0] += len(text)
+        return key(text)
+
+    monkeypatch.setattr(choose, "_key", counting)
+    parts = " | ".join(f"Partie {n}" for n in range(3_000))
+    headings = "".join(f"<h1>Partie {n}</h1>" for n in range(40))
+    found = record(page(f'<meta property="og:title" content="{parts}">',
+                        f"<main>{headings}{PARAGRAPHS}</main>", title=parts))
+    assert found.title and len(found.title) <= 1000
+    assert read[0] < 300_000, read[0]  # before the bound: 3 million, and minutes of work

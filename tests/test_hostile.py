@@ -45,7 +45,7 @@ from syndication.refresh import RefreshResult, refresh
 from syndication.runtime import Runtime, open_runtime
 from syndication.settings import load_settings
 
-from .browser_harness import CHROMIUM, HostSite, frame_snippet, host_page, include, serving
+from .browser_harness import HostSite, frame_snippet, host_page, include, serving
 from .browser_harness import script_snippet as _script_snippet
 from .conftest import OPERATOR_AUTH, OPERATOR_TOKEN, delete_prefix
 from .faulty_site import FaultySite
@@ -369,17 +369,6 @@ class Visit:
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # outside the admitted origins (aborted)
     errors: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

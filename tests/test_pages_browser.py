@@ -7,31 +7,13 @@ would show as a console error)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import pytest
-
-from .browser_harness import CHROMIUM, axe_violations, describe_violations
-from .test_widgets_browser import Visit, axe, expect, service, sync_api, visit
+from .browser_harness import axe_violations, describe_violations
+from .test_widgets_browser import Visit, axe, expect, service, visit
 
 __all__ = ["axe", "service", "visit"]  # fixtures, shared with the widgets' tests
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """This module's own Chromium, closed before the next module opens its own: one Playwright
-    at a time (the widgets' tests keep theirs for the session)."""
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield chromium
-        chromium.close()
 
 
 

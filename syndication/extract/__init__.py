@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urljoin
 
+from ..dates import parse_date
 from ..model import RawRecord, Source
 from . import article, conventions, events, figures, metadata, selectors
 from .choose import Choice, choose, title_from_url
@@ -74,12 +75,21 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
     if not source.selectors.figures:
         _offer(found, "figures", "figures block", figures.find(page))
     chosen = choose(found, url)
+    summary = chosen.get("summary")
+    if summary is not None and summary.origin != "selector":
+        first_paragraph = next((v for o, v in found.get("summary", ())
+                                if o == "first paragraph"), None)
+        whole = conventions.whole_lead(page, str(summary.value), first_paragraph)
+        if whole and _offer(found, "summary", "standfirst", whole):
+            chosen["summary"] = Choice(whole, "standfirst", f"the standfirst {summary.origin}'s "
+                                       "description opens, as the page shows it whole")
     if "published" not in chosen:  # the general extractors: only for what is missing
         guessed = article.date(page)
         updated = chosen.get("updated")
         # With no publication date on a page, htmldate may offer its modification date:
         # that is not when the page was published (the item then falls back to first_seen).
-        if guessed and not (updated and str(updated.value).startswith(guessed)):
+        # Nor is a day after the update the page states (a masthead's "today", say).
+        if guessed and not (updated and _on_or_after(guessed, str(updated.value))):
             _offer(found, "published", "htmldate", guessed)
             chosen["published"] = Choice(guessed, "htmldate", "htmldate: the page had no other")
     if "content_html" not in chosen:  # trafilatura prunes the page it reads: after the others
@@ -99,6 +109,12 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
             _offer(found, "title", origin, fallback)
             chosen["title"] = Choice(fallback, origin, f"no title by any layer: the {origin}")
     return found, chosen
+
+
+def _on_or_after(day: str, updated: str) -> bool:
+    """Whether a YYYY-MM-DD day is the stated update's day or later."""
+    stated = parse_date(updated)
+    return stated is not None and day >= stated.date().isoformat()
 
 
 def _offer(found: Candidates, field: str, origin: str, value: Any) -> bool:

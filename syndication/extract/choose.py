@@ -1,10 +1,11 @@
 """Arbitration: of the candidates every layer found for a field, which one the item takes, and
 why. A configured selector always wins; otherwise each field has its rule:
 
-- title: the site's name, a rubric or a date around the headline is cut off ("… | Site",
-  "… - Bondy Blog", "… | DW | 23.05.2011"); then the page's own <h1> is the witness: the most
-  reliable candidate that agrees with it wins, else the most reliable (an article's headline,
-  OpenGraph, Twitter, microdata, the <h1>, <title>, a page's name, in that order);
+- title: the site's name, a rubric, a date or "Accueil" around the headline is cut off
+  ("… | Site", "… - Bondy Blog", "… | DW | 23.05.2011"); then the page's own headings (<h1>s,
+  then <h2>s) are the witnesses: a candidate, or a part of a document's title, that a heading
+  shows wins; else the most reliable (an article's headline, OpenGraph, Twitter, microdata, the
+  <h1>, <title>, a page's name, in that order);
 - dates: the most reliable candidate that is a readable date (an unreadable one never blocks
   the next);
 - lead: the description most layers agree on, weighed by how reliable each layer is;
@@ -42,6 +43,14 @@ _SEPARATORS = re.compile(r"\s+(?:-\s+)+|\s+--\s+|\s+[|–—:·•»/]\s+|\s*[|�
 _TRAILING_NAME = re.compile(r"^(?P<title>.+?)(?:\s+(?:-\s+)+|\s+--\s+|\s*\|\s*|\s+[–—«]\s+"
                             r"|\s+::\s+)(?P<name>[^|]+)$")
 DOCUMENT_TITLES = ("page", "og", "twitter", "meta")
+MAX_PARTS = 12  # of a title's parts read for runs a heading shows: a real title has a few
+MAX_TITLE = 1000  # characters of a candidate title read: a real one has a few hundred at most
+# What a home page calls itself instead of a title: a part of a title that is one of these is
+# cut off like the site's name ("Home - Provincial Archives" → "Provincial Archives").
+GENERIC_TITLES = frozenset({
+    "home", "homepage", "welcome", "index", "untitled", "untitleddocument", "accueil",
+    "pagedaccueil", "bienvenue", "bienvenuesurnotresite", "sanstitre", "startseite", "inicio",
+    "portada", "benvenuti"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +64,18 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
     chosen: dict[str, Choice] = {}
     for field, values in found.items():
         values = [(origin, value) for origin, value in values if value]
-        if not values or field == "site_name":
+        if not values or field in ("site_name", "headings"):
             continue
         if values[0][0] == "selector":
             chosen[field] = Choice(values[0][1], "selector", "the source's selector")
         elif field == "title":
-            choice = _title(values, _site_names(found, url))
+            headings = found.get("headings", [("headings", ((), ()))])[0][1]
+            choice = _title(values, _site_names(found, url), headings)
             if choice is not None:
                 chosen[field] = choice
         elif field in DATE_FIELDS:
+            if field == "published":  # "mise à jour le 9/10/2012": not when it was published
+                values = [(o, v) for o, v in values if not _SAYS_UPDATED.search(str(v))]
             choice = _date(values)
             if choice is not None:
                 chosen[field] = choice
@@ -77,20 +89,45 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
 # --- titles ------------------------------------------------------------------------------------
 
 
-def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
-    raw = [(origin, " ".join(_decoded(str(value)).split())) for origin, value in values]
+def _title(values: list[tuple[str, Any]], sites: list[str],
+           headings: tuple[tuple[str, ...], tuple[str, ...]]) -> Choice | None:
+    raw = [(origin, " ".join(_decoded(str(value)[:MAX_TITLE]).split()))
+           for origin, value in values]
     cleaned = [(origin, strip_site(value, sites)) for origin, value in raw]
     cleaned = [(origin, _page_part(raw_value, value) if origin in DOCUMENT_TITLES else value)
                for (origin, value), (_, raw_value) in zip(cleaned, raw, strict=False)
                if re.search(r"[^\W\d_]", value)]  # letters
     if not cleaned:
         return None
+    h1s, h2s = ([h for h in found if not _not_a_title(h, sites)] for found in headings)
+    # What the document's titles put around the page's title, and no heading shows, is the
+    # site's name ("Bibliothèque | Ville de X"), and so is "Welcome": a layer whose whole title
+    # is one of those names no page. So does a title that is the site's name alone when the
+    # page names itself in its one <h1> (several <h1>s are a menu's or a list's).
+    names = _names_around(raw, cleaned, h1s + h2s)
+    names |= {_key(v) for _, v in cleaned if _key(v) in GENERIC_TITLES
+              or len(h1s) == 1 and _is_site_or_date(v, sites)}
+    cleaned = [(origin, value) for origin, value in cleaned if _key(value) not in names] \
+        or cleaned
     ranked = sorted(cleaned, key=lambda c: -TITLE_WEIGHTS.get(c[0], 0.1))
+    # A candidate a heading shows, whole or one part of a document's title ("Site - Page"):
+    # where the page's title stands in the document's title (not where its site's name does)
+    # first, then an <h1> before an <h2>, then the longest (titles hold their site's name more
+    # often than the reverse).
+    kept = [_key(value) for origin, value in cleaned if origin != "h1"]
+    shown = [(value, origin, f"agrees with the page's {tag}", tag)
+             for witnesses, tag in ((h1s, "<h1>"), (h2s, "<h2>")) for origin, value in ranked
+             if origin != "h1" and any(_same(value, h) for h in witnesses)]
+    shown += [(part, "h1", f"the part of {origin}'s title the page's {tag} shows", tag)
+              for witnesses, tag in ((h1s, "<h1>"), (h2s, "<h2>"))
+              for origin, value in raw if origin in DOCUMENT_TITLES
+              for part in _parts_shown(value, witnesses)]
+    if shown:
+        value, origin, why, _ = max(shown, key=lambda s: (
+            any(_key(s[0]) in k for k in kept), s[3] == "<h1>", len(_key(s[0]))))
+        return Choice(value, origin, why)
     heading = next((value for origin, value in cleaned if origin == "h1"), None)
     if heading:
-        for origin, value in ranked:
-            if origin != "h1" and _same(value, heading):
-                return Choice(value, origin, "agrees with the page's <h1>")
         for origin, value in ranked:  # "<h1> | Rubric", "<h1> (Published 2009)", "<h1 cut…"
             if origin != "h1" and _overlaps(value, heading):
                 return Choice(heading, "h1", f"the <h1>, which {origin}'s title begins with")
@@ -102,6 +139,31 @@ def _title(values: list[tuple[str, Any]], sites: list[str]) -> Choice | None:
     agreeing = [o for o, v in cleaned if _key(v) == best]
     return Choice(value, origin, f"{' and '.join(agreeing)} agree" if len(agreeing) > 1
                   else "the most reliable layer, no other agreeing")
+
+
+def _names_around(raw: list[tuple[str, str]], cleaned: list[tuple[str, str]],
+                  headings: list[str]) -> set[str]:
+    """The parts of the document's titles that their page part leaves out and no heading
+    shows."""
+    kept = {_key(part) for origin, value in cleaned if origin in DOCUMENT_TITLES
+            for part in _parts(value)} | {_key(h) for h in headings}
+    return {_key(part) for origin, value in raw if origin in DOCUMENT_TITLES
+            for part in _parts(value) if _key(part) and _key(part) not in kept}
+
+
+def _parts_shown(title: str, witnesses: list[str]) -> list[str]:
+    """The headings that show a run of a title's parts ("Site - Page": "Page")."""
+    keys = [_key(part) for part in _parts(title)[:MAX_PARTS]]
+    shown = {_key(h): h for h in witnesses}
+    runs = ("".join(keys[start:end]) for start in range(len(keys))
+            for end in range(start + 1, len(keys) + 1) if end - start < len(keys))
+    return [shown[run] for run in runs if run in shown]
+
+
+def _not_a_title(title: str, sites: list[str]) -> bool:
+    """ "Welcome", "Accueil", or the site's name alone: what a page calls itself when it does not
+    say what it holds."""
+    return _key(title) in GENERIC_TITLES or _is_site_or_date(title, sites)
 
 
 def _decoded(title: str) -> str:
@@ -155,6 +217,8 @@ def _without_trailing_name(title: str) -> str:
     if not match:
         return title
     name = match["name"].strip()
+    if _expands(match["title"].strip(), name):  # "DRSP - Direction régionale de santé publique"
+        return title
     if "|" in title or re.search(r"\s(?:--|::)\s", title):
         return match["title"].strip()
     if name[:1].isupper() and len(name.split()) <= 8 and not re.search(r"[:?!,;]", name):
@@ -162,9 +226,18 @@ def _without_trailing_name(title: str) -> str:
     return title
 
 
+def _expands(acronym: str, name: str) -> bool:
+    """Whether the name spells the acronym out: its letters are the initials of the name's
+    words, in order, some words skipped ("DRSP", "Direction régionale de santé publique")."""
+    if not re.fullmatch(r"[A-ZÀ-Ý]{2,8}", acronym):
+        return False
+    initials = iter(_key("".join(word[:1] for word in re.findall(r"\w+", name))))
+    return all(letter in initials for letter in _key(acronym))
+
+
 def _is_site_or_date(part: str, sites: list[str]) -> bool:
     key = _key(part)
-    if not key:
+    if not key or key in GENERIC_TITLES:
         return True
     if re.fullmatch(r"[\d\s./-]+", part.strip()) or (len(part) < 40 and parse_date(part)):
         return True
@@ -239,14 +312,38 @@ def title_from_url(url: str) -> str | None:
 # --- dates and the lead ------------------------------------------------------------------------
 
 
+_SAYS_UPDATED = re.compile(r"\b(?:mise?s? à jour|modifiée? le|updated|last modified)\b",
+                           re.IGNORECASE)
+_NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}\b")
+
+
 def _date(values: list[tuple[str, Any]]) -> Choice | None:
     unread: list[str] = []
-    for origin, value in values:
-        if parse_date(str(value)) is not None:
+    for index, (origin, value) in enumerate(values):
+        parsed = parse_date(str(value))
+        if parsed is not None:
             why = "the most reliable readable date"
+            swapped = _read_month_first(str(value), parsed, values[index + 1:])
+            if swapped:
+                return swapped
             return Choice(value, origin, why + (f" ({', '.join(unread)} unreadable)"
                                                 if unread else ""))
         unread.append(origin)
+    return None
+
+
+def _read_month_first(value: str, parsed: Any, others: list[tuple[str, Any]]) -> Choice | None:
+    """ "4/6/2016" is read day first, as in French; when a less reliable layer states the
+    other reading unambiguously ("April 06, 2016", "2016-04-06"), the page writes month first."""
+    match = _NUMERIC_DAY_MONTH.match(value)
+    if not match or int(match[1]) > 12 or match[1].lstrip("0") == match[2].lstrip("0"):
+        return None
+    for origin, other in others:
+        stated = parse_date(str(other))
+        if stated is not None and not _NUMERIC_DAY_MONTH.match(str(other)) and \
+                (stated.year, stated.month, stated.day) == (parsed.year, parsed.day, parsed.month):
+            return Choice(other, origin, f"{origin} states the day that the numeric date "
+                                         f"{value!r} means, month first")
     return None
 
 

@@ -38,6 +38,19 @@ OUTSIDE = ("[not(ancestor::script or ancestor::style or ancestor::footer or ance
 _MAIN_H1 = etree.XPath("//main//h1 | //article//h1 | //*[@role='main']//h1")
 _ANY_H1 = etree.XPath("//h1")
 _HEADING = etree.XPath("//body//*[self::h1 or self::h2 or self::h3]" + OUTSIDE)
+# The page's visible headings: witnesses of which part of a document's title names the page.
+# Not the site's banner: a heading in the page's <header> (not an article's), in a logo's or a
+# masthead's block, or that links to the home page ("<h1><a href="/">Ville X</a></h1>"), names
+# the site.
+_BANNER = ("ancestor-or-self::*[self::header[not(ancestor::article or ancestor::main)]"
+           " or contains(@class, 'logo') or contains(@id, 'logo')"
+           " or contains(@class, 'brand') or contains(@class, 'masthead') or "
+           "contains(@id, 'masthead') or contains(@class, 'site-title') or "
+           "contains(@id, 'site-title') or contains(@class, 'site-name')]")
+_HOME_LINK = ("descendant::a[@href='/' or @href='./' or @href='#' or starts-with(@href, 'index.')"
+              " or starts-with(@href, '/index.')]")
+_WITNESSES = etree.XPath("(//body//*[self::h1 or self::h2]" + OUTSIDE + f"[not({_BANNER})]"
+                         f"[not({_HOME_LINK})])[position() <= 30]")
 _CREDIT_HINT = re.compile(r"©|cr[ée]dit|copyright|photo", re.IGNORECASE)
 # The first picture after the title: an image in a block of its own (not in a paragraph's
 # text, a teaser, a link such as a logo, or the page's chrome), not a small icon.
@@ -64,6 +77,7 @@ def extract(page: Node) -> dict[str, list[tuple[str, Any]]]:
         if _PICTURE_FILE.search(str(image.get("image_url") or "")):
             for field, value in image.items():
                 found[field] = [("image by the title", value)]
+    found["headings"] = [("headings", _headings(page))]
     for field, origin, value in (*_stated_dates(page), *_time_by_title(heading),
                                  *_credits(page)):
         found.setdefault(field, []).append((origin, value))
@@ -75,6 +89,16 @@ def first_heading(page: Node) -> str | None:
     return next((t for t in (text(h) for h in _HEADING(page)) if t), None)
 
 
+def _headings(page: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The texts of the page's <h1>s and of its <h2>s, outside its chrome, in page order."""
+    found: tuple[list[str], list[str]] = ([], [])
+    for heading in _WITNESSES(page):
+        words = text(heading)
+        if words and len(words) <= 300:
+            found[heading.tag == "h2"].append(words)
+    return tuple(found[0]), tuple(found[1])
+
+
 def _title_heading(page: Node) -> Node | None:
     """The first <h1> with text in the main content, else on the page."""
     for headings in (_MAIN_H1(page), _ANY_H1(page)):
@@ -82,6 +106,53 @@ def _title_heading(page: Node) -> Node | None:
         if found is not None:
             return found
     return None
+
+
+# Blocks that open with the text a description gives: candidates for the whole standfirst.
+# Text nodes, not elements: an element's text is its whole subtree's, read for every block.
+_OPENING_WITH = etree.XPath("//body//text()[starts-with(normalize-space(.), $opening) or "
+                            "string-length(normalize-space(.)) >= 8 and "
+                            "starts-with($opening, normalize-space(.))]"
+                            "[not(ancestor::script or ancestor::style or ancestor::footer or "
+                            "ancestor::nav or ancestor::aside)]")
+_BLOCKS = ("p", "div", "b", "strong", "span", "h2", "section")
+_STANDFIRST_CLASS = re.compile(r"chap[oô]|chapeau|lead|intro|standfirst|summary|excerpt|"
+                               r"description|accroche|resume", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[\.\.\.\]|\[…\])\s*$")
+MAX_LEAD = 600
+
+
+def whole_lead(page: Node, description: str, first_paragraph: str | None) -> str | None:
+    """The standfirst a description cuts short ("… continue à faire ...") or gives the first
+    sentence of, as the page shows it whole: the smallest block that opens with the
+    description and says more, when the description ends with an ellipsis or the block is
+    marked as a standfirst (class "chapo", "lead", "intro"…, or the paragraph right after the
+    title). None when there is no such block."""
+    opening = _ELLIPSIS.sub("", " ".join(description.split()))
+    cut = opening != " ".join(description.split())
+    if len(opening) < 40:
+        return None
+    best: str | None = None
+    for piece in _OPENING_WITH(page, opening=opening[:30]):
+        # Up from the text ("<p><b>La Région</b> lance…") to the first block that holds more
+        # than the description.
+        block, whole = piece.getparent(), ""
+        for _ in range(4):
+            if block is None or block.tag == "body":
+                break
+            whole = text(block)
+            if block.tag in _BLOCKS and len(whole) > len(opening):
+                break
+            block = block.getparent()
+        if block is None or not (len(opening) < len(whole) <= MAX_LEAD and
+                                 whole.startswith(opening)):
+            continue
+        marked = whole == first_paragraph or any(
+            _STANDFIRST_CLASS.search(str(e.get("class") or ""))
+            for e in (block, block.getparent()) if e is not None)
+        if (cut or marked) and (best is None or len(whole) < len(best)):
+            best = whole
+    return best
 
 
 def _lead(heading: Node) -> str | None:
@@ -108,6 +179,9 @@ def _stated_dates(page: Node) -> list[tuple[str, str, str]]:
         if len(found) == 2:
             break
         line = own_text(element)
+        parent = element.getparent()
+        if _DATE_WORDS.fullmatch(line.strip(" :")) and parent is not None:
+            line = own_text(parent)  # "<span>Mis à jour</span> : 4 mars 2026"
         words = list(_DATE_WORDS.finditer(line))
         times = element.xpath("descendant-or-self::time[@datetime]/@datetime")
         for index, match in enumerate(words):
