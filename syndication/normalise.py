@@ -27,10 +27,11 @@ from babel.numbers import NumberFormatError, parse_decimal
 from lxml import etree
 
 from .dates import PARIS as PARIS  # PARIS: others read it here
-from .dates import fold, parse_date, zone_of_language
+from .dates import fold as fold  # fold: others read it here
+from .dates import parse_date, zone_of_language
 from .eventdates import event_of
 from .events import revise
-from .extract.metadata import CREDIT_LINE
+from .extract.metadata import CREDIT_LINE, kind_from_label
 from .links import Networks, public_link
 from .model import Figure, Image, Item, ItemKind, RawRecord, Source
 
@@ -334,21 +335,6 @@ def clean_credit(text: str | None) -> str | None:
 def _dimension(value: str | None) -> int | None:
     digits = re.match(r"\s*(\d{1,5})", value or "")
     return int(digits.group(1)) if digits and int(digits.group(1)) > 0 else None
-
-
-_KINDS = {"dossier": ItemKind.DOSSIER, "dossiers": ItemKind.DOSSIER,
-          "actualite": ItemKind.ACTUALITE, "actualites": ItemKind.ACTUALITE,
-          "communique de presse": ItemKind.ACTUALITE,
-          "newsarticle": ItemKind.ACTUALITE, "blogposting": ItemKind.ACTUALITE,
-          "reportagenewsarticle": ItemKind.ACTUALITE,
-          "analysisnewsarticle": ItemKind.ACTUALITE,
-          "evenement": ItemKind.EVENEMENT, "agenda": ItemKind.EVENEMENT,
-          "event": ItemKind.EVENEMENT}
-
-
-def kind_from_label(label: str | None) -> ItemKind | None:
-    """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
-    return _KINDS.get(fold(plain_text(label))) if label else None
 
 
 # --- key figures -----------------------------------------------------------------------------

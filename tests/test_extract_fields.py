@@ -584,3 +584,24 @@ def test_a_title_of_thousands_of_parts_costs_what_a_real_one_does(
                         f"<main>{headings}{PARAGRAPHS}</main>", title=parts))
     assert found.title and len(found.title) <= 1000
     assert read[0] < 300_000, read[0]  # before the bound: 3 million, and minutes of work
+
+
+def test_the_bodys_links_resolve_as_a_browser_resolves_them() -> None:
+    html = page('<base href="https://www.example.org/">',
+                '<main><h1>Plan vélo</h1><p>Le détail des pistes et de leur calendrier est dans '
+                '<a href="docs/plan.pdf">le plan</a>, et leur tracé sur <a href="#carte">la '
+                'carte</a> publiée avec lui.</p><img src="//cdn.example.org/a.jpg" alt="">'
+                f"{PARAGRAPHS}</main>")
+    body = record(html, "https://www.example.org/actualites/2026/plan-velo").content_html or ""
+    assert 'href="https://www.example.org/docs/plan.pdf"' in body  # the <base>, not the page
+    assert 'href="https://www.example.org/#carte"' in body
+    assert 'src="https://cdn.example.org/a.jpg"' in body  # the page's scheme, not http
+
+
+def test_event_phrases_are_read_on_event_pages_only() -> None:
+    phrases = "<p>Le 3 décembre 2026 de 14 h à 18 h</p><p>Lieu : Hôtel de Région</p>"
+    news = page("", f"<main><h1>Plan vélo</h1>{phrases}{PARAGRAPHS}</main>")
+    assert record(news).event == ()
+    agenda = Source(id="agenda", url="https://www.example.org/", publisher="p", kind="evenement")
+    found = extract_page(news, URL, agenda).record
+    assert found is not None and dict(found.event).get("location_name") == "Hôtel de Région"

@@ -23,11 +23,11 @@ from typing import Any
 from urllib.parse import urljoin
 
 from ..dates import parse_date
-from ..model import RawRecord, Source
+from ..model import ItemKind, RawRecord, Source
 from . import article, conventions, events, figures, metadata, selectors
 from .choose import Choice, choose, title_from_url
 from .metadata import Candidates
-from .tree import Node, first, parse, select
+from .tree import Node, base_url, first, parse, select
 
 log = logging.getLogger(__name__)
 _RECORD_FIELDS = {f.name for f in fields(RawRecord)} - {"url"}
@@ -54,8 +54,11 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
     if record is not None:  # an event's dates, place and registration, as found (events.py)
         assert chosen is not None
         guessed = "title" in chosen and chosen["title"].origin in ("heading", "url")
-        record = replace(record, event=events.extract(page).get("event", ()),
-                         title_guessed=guessed)
+        # Phrases ("Le 3 décembre de 14 h à 18 h") make an event only on an event page: the
+        # scan for them runs only there (normalise takes its kind the same way).
+        maybe_event = ItemKind.EVENEMENT in (source.kind, metadata.kind_from_label(record.kind))
+        record = replace(record, event=events.extract(page, phrases=maybe_event).get(
+            "event", ()), title_guessed=guessed)
     return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None,
                       candidates=found, choices=chosen)
 
@@ -124,7 +127,7 @@ def _offer(found: Candidates, field: str, origin: str, value: Any) -> bool:
 
 
 def _links(page: Node, url: str, selector: str) -> tuple[str, ...]:
-    base = _base_url(page, url)
+    base = base_url(page, url)
     seen: dict[str, None] = {}
     for element in select(page, selector):
         anchor = element if element.tag == "a" else first(element, "descendant::a")
@@ -136,12 +139,3 @@ def _links(page: Node, url: str, selector: str) -> tuple[str, ...]:
             except ValueError:  # no URL ("http://[…"): nothing to follow
                 continue
     return tuple(seen)
-
-
-def _base_url(page: Node, url: str) -> str:
-    base = first(page, "descendant::base[@href]")
-    href = base.get("href") if base is not None else None
-    try:
-        return urljoin(url, href) if isinstance(href, str) else url
-    except ValueError:  # a <base> that is no URL is ignored, as browsers do
-        return url

@@ -26,7 +26,7 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 
-from .tree import Node, first, inner_html, lines, text
+from .tree import Node, base_url, first, inner_html, lines, text
 
 # trafilatura reports pages it finds too short at WARNING; for us that is a normal "not found".
 logging.getLogger("trafilatura").setLevel(logging.ERROR)
@@ -59,6 +59,12 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
     trafilatura favouring recall and the largest block to give MIN_BODY characters of text,
     else the longest they gave. Prunes `page` itself: the last layer to read it."""
     prune(page)
+    base = base_url(page, url)
+    scheme = base.split(":", 1)[0] if base.startswith(("http:", "https:")) else "https"
+    for image in _PROTOCOL_RELATIVE(page):  # trafilatura writes "//host/a.jpg" as http:
+        for name in ("src", "data-src"):
+            if (image.get(name) or "").startswith("//"):
+                image.set(name, f"{scheme}:{image.get(name)}")
     found: list[tuple[int, str, str]] = []
     for label, recall in (("trafilatura", False), ("trafilatura, favouring recall", True)):
         html = _trafilatura(page, url, recall, images=True)
@@ -69,7 +75,7 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
         if html:
             length = len(text(lxml.html.fragment_fromstring(html, create_parent="div")))
             if length >= MIN_BODY:
-                return html, label
+                return _absolute_links(html, base), label
             found.append((length, html, label))
     block = _largest_block(page)
     if block:
@@ -78,15 +84,31 @@ def body(page: Node, url: str) -> tuple[str | None, str]:
     if not found:
         return None, "none"
     _, html, label = max(found, key=lambda f: f[0])
-    return html, label
+    return _absolute_links(html, base), label
 
 
 def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None:
     # No copy of ours: trafilatura prunes a copy of the tree it is given (a test checks).
-    result = trafilatura.extract(page, url=url, output_format="html",
+    # Not given the URL: it would resolve links against the site's root, not the page, and
+    # normalise each through courlan, an eighth of its time (`_absolute_links` does it right).
+    result = trafilatura.extract(page, output_format="html",
                                  include_images=images, include_links=True,
                                  include_tables=True, favor_recall=recall)
     return tidy(result) if result else None
+
+
+_PROTOCOL_RELATIVE = etree.XPath("//img[starts-with(@src, '//') or starts-with(@data-src, '//')]")
+
+
+def _absolute_links(html: str, base: str) -> str:
+    """The body's links and images resolved as a browser would, against the page's base (its
+    <base href>, else its address)."""
+    fragment = lxml.html.fragment_fromstring(html, create_parent="div")
+    try:
+        fragment.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
+    except ValueError:  # a base that is no URL: the sanitiser resolves what it can
+        return html
+    return inner_html(fragment)
 
 
 def table_layout(html: str) -> bool:

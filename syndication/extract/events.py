@@ -29,8 +29,10 @@ MAX_BLOCKS = 5000  # elements of a page looked at for French conventions
 MAX_DESCENDANTS = 40  # an element with more is no line of its own
 
 
-def extract(page: Node) -> dict[str, Any]:
-    fields = _json_ld(page) or _microdata(page) or _conventions(page)
+def extract(page: Node, phrases: bool = True) -> dict[str, Any]:
+    """The event a page describes: schema.org Event (JSON-LD, microdata), else, when `phrases`,
+    its French phrases ("Du 3 au 5 décembre", "Lieu :")."""
+    fields = _json_ld(page) or _microdata(page) or (_conventions(page) if phrases else {})
     found = tuple((name, str(value)[:MAX_FIELD]) for name, value in fields.items()
                   if value not in (None, ""))
     return {"event": found} if found else {}

@@ -12,6 +12,8 @@ from typing import Any
 
 from lxml import etree
 
+from ..dates import fold
+from ..model import ItemKind
 from . import conventions
 from .conventions import CREDIT_LINE as CREDIT_LINE  # normalise reads it here
 from .jsontext import load_json
@@ -272,3 +274,20 @@ def _string(value: Any) -> str | None:
     if isinstance(value, dict):
         return _url(value)
     return _text(value)
+
+
+# --- the page's kind ----------------------------------------------------------------------
+
+_KINDS = {"dossier": ItemKind.DOSSIER, "dossiers": ItemKind.DOSSIER,
+          "actualite": ItemKind.ACTUALITE, "actualites": ItemKind.ACTUALITE,
+          "communique de presse": ItemKind.ACTUALITE,
+          "newsarticle": ItemKind.ACTUALITE, "blogposting": ItemKind.ACTUALITE,
+          "reportagenewsarticle": ItemKind.ACTUALITE,
+          "analysisnewsarticle": ItemKind.ACTUALITE,
+          "evenement": ItemKind.EVENEMENT, "agenda": ItemKind.EVENEMENT,
+          "event": ItemKind.EVENEMENT}
+
+
+def kind_from_label(label: str | None) -> ItemKind | None:
+    """The page's own label ("Actualité", "Dossier") or schema.org type → an item kind."""
+    return _KINDS.get(fold(" ".join(label.split()))) if label else None

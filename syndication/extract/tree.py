@@ -13,6 +13,7 @@ import re
 import threading
 from collections.abc import Iterator
 from functools import lru_cache
+from urllib.parse import urljoin
 
 import lxml.html
 from cssselect import HTMLTranslator, SelectorError
@@ -167,3 +168,13 @@ def _compiled(css: str) -> etree.XPath:
     except SelectorError as error:
         raise ConfigError(f"CSS selector '{css}' is not supported: {error}",
                           field="selectors") from None
+
+
+def base_url(page: Node, url: str) -> str:
+    """What the page's relative links are relative to: its <base href>, else its address."""
+    base = first(page, "descendant::base[@href]")
+    href = base.get("href") if base is not None else None
+    try:
+        return urljoin(url, href) if isinstance(href, str) else url
+    except ValueError:  # a <base> that is no URL is ignored, as browsers do
+        return url
