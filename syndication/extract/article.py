@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -97,6 +98,8 @@ def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None
     return tidy(result) if result else None
 
 
+_LINKS = etree.XPath("descendant::*/@href | descendant::*/@src")
+_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")  # a scheme: http:, mailto:, data:…
 _PROTOCOL_RELATIVE = etree.XPath("//img[starts-with(@src, '//') or starts-with(@data-src, '//')]")
 
 
@@ -104,10 +107,12 @@ def _absolute_links(html: str, base: str) -> str:
     """The body's links and images resolved as a browser would, against the page's base (its
     <base href>, else its address)."""
     fragment = lxml.html.fragment_fromstring(html, create_parent="div")
-    try:
-        fragment.make_links_absolute(base, resolve_base_href=False, handle_failures="discard")
-    except ValueError:  # a base that is no URL: the sanitiser resolves what it can
-        return html
+    for link in _LINKS(fragment):
+        if not _ABSOLUTE.match(link):
+            try:
+                link.getparent().set(link.attrname, urljoin(base, link.strip()))
+            except ValueError:  # no URL ("http://[x"): the sanitiser drops it
+                continue
     return inner_html(fragment)
 
 

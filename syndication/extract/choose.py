@@ -245,7 +245,8 @@ def _is_site_or_date(part: str, sites: list[str]) -> bool:
         if key == site or (len(key) >= 2 and len(site) >= 2 and (
                 key in site or site in key and len(key) < 2 * len(site))):
             return True
-        if SequenceMatcher(None, key, site).ratio() >= 0.8:
+        similar = SequenceMatcher(None, key, site)
+        if similar.real_quick_ratio() >= 0.8 and similar.ratio() >= 0.8:  # bound first: cheap
             return True
         if _abbreviates(site, key, part):
             return True
