@@ -21,6 +21,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -279,10 +280,13 @@ def _site_names(found: Candidates, url: str) -> list[str]:
     return [name for name in dict.fromkeys(names) if name]
 
 
+@lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     """Letters and digits only, lowercase, accents off: how two spellings are compared."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if c.isalnum())
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")  # accents, once decomposed, are not word characters
 
 
 def _same(one: str, other: str) -> bool:
