@@ -41,6 +41,9 @@ COMPOSE = shutil.which("podman-compose", path=f"{Path(sys.executable).parent}{os
                                              f"{os.environ.get('PATH', '')}")
 MISSING = [name for name, found in (("podman", PODMAN), ("podman-compose", COMPOSE),
                                     ("runc", shutil.which("runc")),
+                                    # netavark builds the networks with it
+                                    ("iptables", shutil.which("iptables", path="/usr/sbin:/sbin:"
+                                                              + os.environ.get("PATH", ""))),
                                     ("debootstrap", shutil.which("debootstrap"))) if not found]
 pytestmark = [
     pytest.mark.deployment,

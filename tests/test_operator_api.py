@@ -16,7 +16,7 @@ from syndication.model import Catalogue
 from syndication.refresh import refresh
 from syndication.runtime import Runtime
 from syndication.schedule import build_scheduler, sync_jobs
-from syndication.schedule.scheduler import prepare
+from syndication.schedule.scheduler import asked_tick, prepare
 from syndication.web.auth import FAILURE_WINDOW, MAX_FAILURES, Failures
 
 from .conftest import make_runtime
@@ -150,8 +150,20 @@ def test_a_refresh_asked_for_runs_even_while_the_source_backs_off(
     assert again.status_code == 202
     sync_jobs(scheduler, service)
     job = scheduler.get_job("actualites:asked")
-    assert job is not None and job.kwargs["asked"] is True
+    assert job is not None and job.func is asked_tick
     assert service.registry.take_refresh_requests() == []  # asking twice was once, and taken
+
+
+def test_a_refresh_asked_for_survives_the_scheduler_that_took_it(
+        web: Any, service: Runtime, scheduler: BackgroundScheduler) -> None:
+    assert web.post("/api/sources/actualites/refresh", headers=AUTH).status_code == 202
+    sync_jobs(scheduler, service)  # taken by this scheduler, which then dies before running it
+    assert service.registry.take_refresh_requests() == []
+    prepare(service)  # the scheduler that takes over
+    assert service.registry.take_refresh_requests() == ["actualites"]
+    asked_tick(service, service.catalogue.sources["actualites"])  # run: done, whatever came of it
+    prepare(service)
+    assert service.registry.take_refresh_requests() == []
 
 
 @pytest.mark.parametrize("source_id, status, words", [

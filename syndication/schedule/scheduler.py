@@ -115,6 +115,18 @@ def tick(runtime: Runtime, source: Source, *, asked: bool = False,
     return jobs.run_refresh(runtime, source)
 
 
+def asked_tick(runtime: Runtime, source: Source, queue: Queue | None = None) -> RefreshResult:
+    """The refresh an operator asked for; the request is done once it has run (or is queued),
+    whatever its outcome: until then a scheduler taking over runs it again."""
+    try:
+        return tick(runtime, source, asked=True, queue=queue)
+    finally:
+        try:
+            runtime.registry.done_refresh_request(source.id)
+        except StoreUnavailable as error:  # left taken: the next leader runs it once more
+            log.warning("refresh asked for %s not marked done: %s", source.id, error)
+
+
 class CatalogueWatcher(threading.Thread):
     """Every few seconds: adds, replaces and removes refresh jobs as sources come and go through
     the operator API, and runs the refreshes operators asked for. A thread of its own, not a
@@ -168,7 +180,7 @@ def sync_jobs(scheduler: BaseScheduler, runtime: Runtime, queue: Queue | None = 
             continue
         # A job of its own, run at once: the periodic one keeps its rhythm, and the lease
         # keeps the two from refreshing the source together.
-        scheduler.add_job(tick, args=(runtime, asked), kwargs={"asked": True, "queue": queue},
+        scheduler.add_job(asked_tick, args=(runtime, asked), kwargs={"queue": queue},
                           id=f"{source_id}:asked", name=f"refresh {source_id} (asked)",
                           next_run_time=now, replace_existing=True, misfire_grace_time=60)
         log.info("source %s: refresh asked for", source_id)
@@ -178,8 +190,10 @@ def prepare(runtime: Runtime) -> None:
     """Before the first run: bring feed indexes in line with feeds/*.toml, which may have
     changed since the last run, and with the sources added through the API, read again first:
     a scheduler that waited to lead may hold a view older than them, and re-indexing from it
-    would take their items out of the feeds they joined. Raises StoreUnavailable."""
+    would take their items out of the feeds they joined; and ask again for the refreshes a
+    leader took and did not run. Raises StoreUnavailable."""
     runtime.live.sync(force=True)
+    runtime.registry.requeue_taken_requests()  # a dead leader's, taken and not run
     now = datetime.now(UTC)
     for feed in runtime.catalogue.feeds.values():
         if runtime.store.rebuild_feed(feed, now):

@@ -11,6 +11,9 @@ Key schema (every key starts with the configured prefix as a hash tag, written P
                                          "label"} as JSON
     P:refresh-requests           zset    source ids an operator asked to refresh now,
                                          score = when asked (epoch s)
+    P:refresh-taken              zset    the same, once the leading scheduler took them and
+                                         until their refresh has run (or been queued): a
+                                         scheduler that takes over puts them back
     P:scheduler-started          string  epoch s when the running scheduler process began to
                                          lead: a source whose last check is older has not been
                                          checked since (/status must not call it "à jour")
@@ -31,7 +34,7 @@ from typing import Any
 
 from .connection import Connection
 from .keys import key_prefix
-from .replies import scored, text_hash
+from .replies import text_hash
 
 
 def token_digest(token: str) -> str:
@@ -121,6 +124,34 @@ class SourceRegistry:
         self.redis.zadd(self._key("refresh-requests"), {source_id: now.timestamp()}, nx=True)
 
     def take_refresh_requests(self, limit: int = 100) -> list[str]:
-        """The oldest requests, removed as they are taken: one scheduler runs each."""
-        return [source_id for source_id, _ in
-                scored(self.redis.zpopmin(self._key("refresh-requests"), limit))]
+        """The oldest requests, moved aside as they are taken (one scheduler runs each) until
+        `done_refresh_request`: a scheduler killed in between leaves them to the next
+        (`requeue_taken_requests`)."""
+        taken = self.redis.eval(_TAKE_REQUESTS, 2, self._key("refresh-requests"),
+                                self._key("refresh-taken"), limit)
+        return [str(source_id) for source_id in taken]
+
+    def done_refresh_request(self, source_id: str) -> None:
+        self.redis.zrem(self._key("refresh-taken"), source_id)
+
+    def requeue_taken_requests(self) -> None:
+        """The requests a scheduler took and did not run, asked for again (at their first
+        date): called by a scheduler as it begins to lead, when no other is running them."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zunionstore(self._key("refresh-requests"),
+                             [self._key("refresh-requests"), self._key("refresh-taken")],
+                             aggregate="MIN")
+            pipe.delete(self._key("refresh-taken"))
+            pipe.execute()
+
+
+# ZPOPMIN then ZADD in one step: a request is always in one of the two sets.
+_TAKE_REQUESTS = """
+local taken = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local ids = {}
+for i = 1, #taken, 2 do
+  redis.call('ZADD', KEYS[2], taken[i + 1], taken[i])
+  ids[#ids + 1] = taken[i]
+end
+return ids
+"""
