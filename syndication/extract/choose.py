@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..dates import parse_date
+from .conventions import UPDATE_WORDS
 from .metadata import Candidates
 
 DATE_FIELDS = ("published", "updated")
@@ -76,7 +77,7 @@ def choose(found: Candidates, url: str) -> dict[str, Choice]:
                 chosen[field] = choice
         elif field in DATE_FIELDS:
             if field == "published":  # "mise à jour le 9/10/2012": not when it was published
-                values = [(o, v) for o, v in values if not _SAYS_UPDATED.search(str(v))]
+                values = [(o, v) for o, v in values if not UPDATE_WORDS.search(str(v))]
             choice = _date(values)
             if choice is not None:
                 chosen[field] = choice
@@ -317,8 +318,6 @@ def title_from_url(url: str) -> str | None:
 # --- dates and the lead ------------------------------------------------------------------------
 
 
-_SAYS_UPDATED = re.compile(r"\b(?:mise?s? à jour|modifiée? le|updated|last modified)\b",
-                           re.IGNORECASE)
 _NUMERIC_DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{4}\b")
 
 

@@ -197,7 +197,8 @@ def _stated_dates(page: Node) -> list[tuple[str, str, str]]:
     return list(found.values())
 
 
-_UPDATE_NEARBY = re.compile(r"mis[e]? à jour|modifi|updated", re.IGNORECASE)
+# Words that say a date is an update ("Mis à jour le", "modifié", "updated").
+UPDATE_WORDS = re.compile(r"mis[e]? à jour|modifi|updated", re.IGNORECASE)
 
 
 def _time_by_title(heading: Node | None) -> list[tuple[str, str, str]]:
@@ -216,7 +217,7 @@ def _time_by_title(heading: Node | None) -> list[tuple[str, str, str]]:
             for time in times[:2]:
                 value = str(time.get("datetime") or text(time))
                 context = text(time.getparent()) if time.getparent() is not None else ""
-                field = "updated" if _UPDATE_NEARBY.search(context[:80]) else "published"
+                field = "updated" if UPDATE_WORDS.search(context[:80]) else "published"
                 if not any(f == field for f, _, _ in found):
                     found.append((field, "time", value))
             return found
