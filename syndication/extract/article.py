@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
+from trafilatura.htmlprocessing import build_html_output
 from htmldate import find_date
 from lxml import etree
 
@@ -92,10 +94,14 @@ def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None
     # No copy of ours: trafilatura prunes a copy of the tree it is given (a test checks).
     # Not given the URL: it would resolve links against the site's root, not the page, and
     # normalise each through courlan, an eighth of its time (`_absolute_links` does it right).
-    result = trafilatura.extract(page, output_format="html",
-                                 include_images=images, include_links=True,
-                                 include_tables=True, favor_recall=recall)
-    return tidy(result) if result else None
+    # bare_extraction, then its HTML: extract() would also fingerprint the text (a tenth of
+    # its time), for deduplication we do not ask of it. Comments are not the article.
+    document = trafilatura.bare_extraction(page, output_format="html", include_comments=False,
+                                           include_images=images, include_links=True,
+                                           include_tables=True, favor_recall=recall)
+    if document is None:
+        return None
+    return tidy(unicodedata.normalize("NFC", build_html_output(document)))
 
 
 _LINKS = etree.XPath("descendant::*/@href | descendant::*/@src")

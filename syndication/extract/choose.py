@@ -281,6 +281,11 @@ def _site_names(found: Candidates, url: str) -> list[str]:
     return [name for name in dict.fromkeys(names) if name]
 
 
+def reset_caches() -> None:
+    """Forget the keys of texts seen so far (a bench times every page as first seen)."""
+    _key.cache_clear()
+
+
 @lru_cache(maxsize=4096)
 def _key(text: str) -> str:
     """Letters and digits only, lowercase, accents off: how two spellings are compared."""
