@@ -25,9 +25,9 @@ from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
-from trafilatura.htmlprocessing import build_html_output
 from htmldate import find_date
 from lxml import etree
+from trafilatura.htmlprocessing import build_html_output
 
 from .tree import Node, base_url, first, inner_html, lines, text
 
