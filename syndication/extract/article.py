@@ -28,6 +28,7 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 from trafilatura.htmlprocessing import build_html_output
+from trafilatura.settings import Document
 
 from .tree import Node, base_url, first, inner_html, lines, text
 
@@ -99,7 +100,7 @@ def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None
     document = trafilatura.bare_extraction(page, output_format="html", include_comments=False,
                                            include_images=images, include_links=True,
                                            include_tables=True, favor_recall=recall)
-    if document is None:
+    if not isinstance(document, Document):  # None: nothing found
         return None
     return tidy(unicodedata.normalize("NFC", build_html_output(document)))
 
