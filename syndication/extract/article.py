@@ -136,6 +136,7 @@ def date(page: Node) -> str | None:
 def prune(page: Node) -> None:
     """Take out of the page what trafilatura keeps but is not the article, and turn <time>
     elements into text it keeps."""
+    _strip_inert(page)
     for words in _CLASSES(page):
         element = words.getparent()
         # Not the article itself, whatever its classes say ("article social-card"), nor a
@@ -155,6 +156,21 @@ def prune(page: Node) -> None:
     _loose_text_as_paragraphs(page)
     _name_frames_in_english(page)
     _join_split_frames(page)
+
+
+# What trafilatura deletes from its copies of the page before it reads them, whatever its
+# settings, and so never reads: taken out of the page first, once, they cost nothing in its
+# copies and searches of the tree (inline scripts and state blobs, SVG icons: often most of a
+# page's bytes). Scripts of JSON-LD stay: trafilatura reads them (an articleBody, a forum).
+_INERT = ("style", "svg", "link", "meta", "template", "iframe", "object", "embed", "canvas",
+          "button", "input", "select", "textarea")
+_SCRIPTS = etree.XPath("//script[not(@type='application/ld+json')]")
+
+
+def _strip_inert(page: Node) -> None:
+    for script in _SCRIPTS(page):
+        script.drop_tree()
+    etree.strip_elements(page, *_INERT, with_tail=False)
 
 
 _BOX_TAGS = ("div", "section", "article")
