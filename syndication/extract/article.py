@@ -102,7 +102,11 @@ def _trafilatura(page: Node, url: str, recall: bool, images: bool) -> str | None
                                            include_tables=True, favor_recall=recall)
     if not isinstance(document, Document):  # None: nothing found
         return None
-    return tidy(unicodedata.normalize("NFC", build_html_output(document)))
+    html = build_html_output(document)
+    # Composed characters, as extract() gives (the check is several times faster than the
+    # normalisation, and nearly every page passes it).
+    return tidy(html if unicodedata.is_normalized("NFC", html) else
+                unicodedata.normalize("NFC", html))
 
 
 _LINKS = etree.XPath("descendant::*/@href | descendant::*/@src")
@@ -137,12 +141,12 @@ def prune(page: Node) -> None:
     """Take out of the page what trafilatura keeps but is not the article, and turn <time>
     elements into text it keeps."""
     _strip_inert(page)
-    for words in _CLASSES(page):
+    for words in filter(_CHROME_CLASS.search, _CLASSES(page)):  # the loop runs in C
         element = words.getparent()
         # Not the article itself, whatever its classes say ("article social-card"), nor a
         # wrapper of it ("content-sidebar-wrap"): a block that holds the title, the <main> or
         # <article> element or many paragraphs stays.
-        if element is not None and element.tag not in _KEEP and _CHROME_CLASS.search(words) \
+        if element is not None and element.tag not in _KEEP \
                 and element.getparent() is not None and \
                 first(element, "descendant::h1 | descendant::main | descendant::article") is None \
                 and len(element.xpath("descendant::p")) < 5:
@@ -210,8 +214,13 @@ def _same_kind(element: Node | None, box: Node) -> Node | None:
 # French names of the article's frame, and the English ones trafilatura looks for.
 _FRAME_NAMES = {"contenu": "content", "contenu-principal": "main-content",
                 "contenu_principal": "main-content", "contenuprincipal": "main-content"}
-_NAMED_FRAMES = etree.XPath("//body//*[self::div or self::section or self::article]"
-                            "[@id or @class]")
+_LOWER = "translate(normalize-space({}), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', " \
+         "'abcdefghijklmnopqrstuvwxyz')"
+# Only the frames so named, found in C: the boxes with an id or a class are most of a page's.
+_NAMED_FRAMES = etree.XPath(
+    "//body//*[self::div or self::section or self::article][" + " or ".join(
+        f"{_LOWER.format(attribute)} = '{name}'" for attribute in ("@id", "@class")
+        for name in _FRAME_NAMES) + "]")
 
 
 def _name_frames_in_english(page: Node) -> None:

@@ -112,9 +112,11 @@ def _best(blocks: dict[Node, list[tuple[str, str]]]) -> tuple[tuple[str, str], .
     best: tuple[tuple[str, str], ...] = ()
     best_score = 0.0
     for container, items in blocks.items():
+        if len(items) < 2:  # before looking back for a heading, the page's longest search
+            continue
         named = any(_HEADING_WORDS.search(text(h)) for h in _HEADINGS(container))
         with_unit = sum(1 for value, _ in items if WITH_UNIT.search(value))
-        if len(items) < 2 or (not named and with_unit < 2):
+        if not named and with_unit < 2:
             continue
         score = len(items) + with_unit + (10 if named else 0)
         if score > best_score:

@@ -148,7 +148,7 @@ def lines(page: Node, pattern: re.Pattern[str], max_length: int) -> Iterator[tup
     `pattern` finds something in, outside the page's chrome (footer, nav, aside) and scripts.
     The element is the one the text is in (for a tail, its parent's)."""
     if getattr(_last, "page", None) is not page:
-        _last.page, _last.texts = page, [t for t in _BODY_TEXTS(page) if t.strip()]
+        _last.page, _last.texts = page, _BODY_TEXTS(page)
         _last.shorter = {}
     if max_length not in _last.shorter:
         _last.shorter[max_length] = [t for t in _last.texts if len(t) < max_length]
