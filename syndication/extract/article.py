@@ -168,8 +168,8 @@ def prune(page: Node) -> None:
 # page's bytes and elements), and its fallbacks, which read the page as given, no longer meet
 # a site's menus and footer. Scripts of JSON-LD stay: trafilatura reads them (an articleBody,
 # a forum's posts). Measured on the corpus: the same scores, a quarter less time.
-_INERT = ("nav", "footer", "aside", "style", "svg", "link", "meta", "template", "iframe", "object", "embed", "canvas",
-          "button", "input", "select", "textarea")
+_INERT = ("nav", "footer", "aside", "style", "svg", "link", "meta", "template", "iframe",
+          "object", "embed", "canvas", "button", "input", "select", "textarea")
 _SCRIPTS = etree.XPath("//script[not(@type='application/ld+json')]")
 
 
