@@ -68,6 +68,26 @@ def test_microdata_event() -> None:
     assert event.start == datetime(2027, 2, 17, 14, tzinfo=PARIS)
 
 
+def test_event_read_where_the_body_extractor_does_not_look() -> None:
+    # What event pages write their practical details in, and what the body's extraction takes
+    # out of the page it prunes: an aside, <meta itemprop> values, <time>, a sidebar's box.
+    microdata = ('<div itemscope itemtype="https://schema.org/Event">'
+                 '<meta itemprop="startDate" content="2027-03-02T09:30:00+01:00">'
+                 '<link itemprop="url" href="/agenda/x">'
+                 '<div itemprop="location" itemscope itemtype="https://schema.org/Place">'
+                 '<meta itemprop="name" content="Hôtel de Région"></div></div>')
+    event = item(page(microdata + "<p>" + "Une journée d'échanges. " * 20 + "</p>"), NEWS).event
+    assert event is not None and event.location_name == "Hôtel de Région"
+    assert event.start == datetime(2027, 3, 2, 9, 30, tzinfo=PARIS)
+    practical = ("<p>" + "Le forum réunit les associations du territoire. " * 20 + "</p>"
+                 "<aside class='sidebar infos-pratiques'><h2>Infos pratiques</h2><ul>"
+                 "<li><time datetime='2027-03-04'>Le 4 mars 2027</time> de 10 h à 17 h</li>"
+                 "<li>Lieu : Gymnase Colette, Bondy</li></ul></aside>")
+    event = item(page(practical)).event
+    assert event is not None and event.location_name == "Gymnase Colette, Bondy"
+    assert event.start == datetime(2027, 3, 4, 10, tzinfo=PARIS)
+
+
 def test_french_conventions_on_an_event_page_only() -> None:
     body = ("<ul><li>Le 18 février 2027 de 18 h à 20 h</li><li>Lieu : Lycée Jean-Jaurès, "
             "Montreuil</li><li>Date limite d’inscription : 10 février 2027</li>"

@@ -51,14 +51,10 @@ def extract_page(html: str, url: str, source: Source) -> Extraction:
     found, chosen = (None, None) if source.listing else _arbitrate(page, url, source)
     record = None if chosen is None else RawRecord(url=url, **{
         field: choice.value for field, choice in chosen.items() if field in _RECORD_FIELDS})
-    if record is not None:  # an event's dates, place and registration, as found (events.py)
+    if record is not None:
         assert chosen is not None
         guessed = "title" in chosen and chosen["title"].origin in ("heading", "url")
-        # Phrases ("Le 3 décembre de 14 h à 18 h") make an event only on an event page: the
-        # scan for them runs only there (normalise takes its kind the same way).
-        maybe_event = ItemKind.EVENEMENT in (source.kind, metadata.kind_from_label(record.kind))
-        record = replace(record, event=events.extract(page, phrases=maybe_event).get(
-            "event", ()), title_guessed=guessed)
+        record = replace(record, title_guessed=guessed)
     return Extraction(record=record, links=links, next_page=next_links[0] if next_links else None,
                       candidates=found, choices=chosen)
 
@@ -95,6 +91,17 @@ def _arbitrate(page: Node, url: str, source: Source) -> tuple[Candidates, dict[s
         if guessed and not (updated and _on_or_after(guessed, str(updated.value))):
             _offer(found, "published", "htmldate", guessed)
             chosen["published"] = Choice(guessed, "htmldate", "htmldate: the page had no other")
+    # An event's dates, place and registration, as found (events.py), read before trafilatura's
+    # pruning takes out what they are often written in: an aside ("Infos pratiques"), <time>,
+    # <meta itemprop="startDate">. Phrases ("Le 3 décembre de 14 h à 18 h") make an event only
+    # on an event page: the scan for them runs only there (normalise takes its kind the same way).
+    kind = chosen.get("kind")
+    maybe_event = ItemKind.EVENEMENT in (
+        source.kind, metadata.kind_from_label(str(kind.value) if kind else None))
+    event = events.extract(page, phrases=maybe_event).get("event")
+    if event and _offer(found, "event", "event", event):
+        chosen["event"] = Choice(event, "event", "schema.org Event, else the page's French "
+                                 "phrases" if maybe_event else "schema.org Event")
     if "content_html" not in chosen:  # trafilatura prunes the page it reads: after the others
         html, how = article.body(page, url)
         if html and _offer(found, "content_html", "trafilatura", html):
