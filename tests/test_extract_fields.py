@@ -16,6 +16,7 @@ from lxml import etree
 from syndication.dates import parse_date, zone_of_language
 from syndication.extract import article, explain_page, extract_page
 from syndication.extract.choose import strip_site
+from syndication.extract.prune import prune
 from syndication.extract.tree import parse, text
 from syndication.model import RawRecord, Source
 from syndication.normalise import normalise
@@ -238,7 +239,7 @@ def test_breadcrumbs_sidebars_and_newsletters_are_pruned_before_trafilatura() ->
                            '<ul class="c-breadcrumb"><li>Vous êtes ici :</li><li><a href="/">'
                            'Accueil</a></li></ul><div id="fil-ariane">Accueil › Loisirs</div>'
                            '<div class="content"><h1>Plan vélo</h1>' + PARAGRAPHS + "</div>"))
-    article.prune(tree)
+    prune(tree)
     kept = text(tree)
     assert "Paragraphe 7" in kept
     for chrome in ("La vie nocturne", "dernière édition", "Abonnez-vous", "Vous êtes ici",
@@ -246,8 +247,26 @@ def test_breadcrumbs_sidebars_and_newsletters_are_pruned_before_trafilatura() ->
         assert chrome not in kept
     wrapped = parse(page(body='<div class="content-sidebar-wrap"><main><p>Fermeture de la '
                               "médiathèque.</p></main><aside>Horaires</aside></div>"))
-    article.prune(wrapped)
+    prune(wrapped)
     assert "Fermeture" in text(wrapped)
+
+
+def test_what_trafilatura_deletes_anyway_is_out_before_it_copies_the_page() -> None:
+    """Scripts, styles, SVG, menus, footers and form controls: trafilatura's main algorithm
+    deletes them from each copy it makes; a JSON-LD script stays (it reads an articleBody)."""
+    tree = parse(page(
+        head='<script type="application/ld+json">{"@type": "NewsArticle"}</script>'
+             '<style>p {}</style><link rel="stylesheet" href="/s.css">',
+        body='<nav><a href="/">Accueil</a></nav><script>var state = {};</script>'
+             '<svg><path d="M0 0"/></svg><form><input name="q"><button>Chercher</button>'
+             '</form><main><h1>Plan vélo</h1>' + PARAGRAPHS + '<p>Avant <iframe src="/v">'
+             '</iframe>après.</p></main><aside>Horaires</aside><footer>Mentions</footer>'))
+    prune(tree)
+    for gone in ("nav", "style", "link", "svg", "input", "button", "iframe", "aside", "footer",
+                 "script[not(@type='application/ld+json')]"):
+        assert not tree.xpath(f"//{gone}"), gone
+    assert tree.xpath("//script[@type='application/ld+json']")
+    assert "Paragraphe 7" in text(tree) and "Avant après." in text(tree)  # tails kept
 
 
 def test_a_body_of_layout_tables_is_told_from_an_article_with_a_table() -> None:
