@@ -2,7 +2,10 @@
 alone, scored field by field on the development corpus (`bench/corpus/`), with their speed.
 
     PYTHONPATH=$PWD python bench/extract.py [--lang fr] [--limit N] [--only ID]
-                                            [--failures FIELD] [--extractor NAME]
+                                            [--failures FIELD] [--extractor NAME] [--rounds N]
+
+About three minutes for the whole corpus and the three extractors at the default three rounds;
+`--rounds 1` for a quick look (the scores do not change, only the speeds' noise).
 
 Extractors
 - `service`: `syndication.extract.extract_page(html, url, source)` for an `html` source with no
@@ -47,9 +50,9 @@ patterns as it first meets the language, justext builds its stop-word set) is no
 page's cost. Then every run starts with cold caches, as for a page first seen: the date, text and
 URL caches of trafilatura, htmldate, justext and courlan, and the service's own, are emptied
 before it (untimed). The extractors take turns page by page, the order rotating, so a change in
-the machine's speed falls on all of them alike. `--rounds N` times every page N times per
-extractor and keeps each page's least CPU time: noise only ever adds time. The line under each
-table is the service's speed over trafilatura's, the ratio the target is stated in.
+the machine's speed falls on all of them alike. `--rounds N` (default 3) times every page N
+times per extractor and keeps each page's least CPU time: noise only ever adds time. The line
+under each table is the service's speed over trafilatura's, the ratio the target is stated in.
 """
 
 from __future__ import annotations
