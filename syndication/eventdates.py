@@ -1,4 +1,5 @@
-"""French event phrases → dates, in Europe/Paris: "Le 3 décembre 2026 de 14 h à 18 h",
+"""French event phrases → dates, in the page's time zone (Europe/Paris for a French page,
+America/Toronto for a Québec one: dates.zone_of_language): "Le 3 décembre 2026 de 14 h à 18 h",
 "Du 3 au 5 décembre", "Du 28 décembre 2026 au 3 janvier 2027", "Jusqu'au 15 janvier 2027",
 "Tous les mardis de 14 h à 17 h". Pure functions, as normalise.py's date chain.
 
@@ -7,7 +8,7 @@ publication date): "Du 3 au 5 décembre" read in November 2026 is December 2026,
 February 2027 it is still December 2026 only if within half a year before.
 
 Entry points: `event_of` (a record's event fields → Event, for normalise.py),
-`parse_phrase(text, reference)` → (start, end) and `weekly_rule(text)`.
+`parse_phrase(text, reference, zone)` → (start, end) and `weekly_rule(text)`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -57,15 +58,17 @@ _AT = re.compile(rf"(?:\ba|\bdes|partir de)\s+{_CLOCK}")
 _EVERY = re.compile(r"\btous les\s+(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?\b")
 
 
-def parse_phrase(text: str | None, reference: date) -> tuple[Moment, Moment | None] | None:
-    """The dates a French phrase states, or None. A day with hours gives date-times in Paris;
-    a day or span of days gives dates (all-day). Start ≤ end, always."""
+def parse_phrase(text: str | None, reference: date,
+                 zone: tzinfo = PARIS) -> tuple[Moment, Moment | None] | None:
+    """The dates a French phrase states, or None. A day with hours gives date-times in `zone`
+    (the page's, see dates.zone_of_language); a day or span of days gives dates (all-day).
+    Start ≤ end, always."""
     if not text:
         return None
     folded = fold(text)
     try:
-        return _span(folded, reference) or _until(folded, reference) or \
-            _single(folded, reference)
+        return _span(folded, reference, zone) or _until(folded, reference) or \
+            _single(folded, reference, zone)
     except (ValueError, OverflowError):  # "31 fevrier", "25 h": no date
         return None
 
@@ -87,7 +90,7 @@ def _year(day: int, month: int, year: str | None, reference: date) -> date:
     return date(reference.year, month, day)
 
 
-def _span(folded: str, reference: date) -> tuple[Moment, Moment | None] | None:
+def _span(folded: str, reference: date, zone: tzinfo) -> tuple[Moment, Moment | None] | None:
     match = _SPAN.search(folded)
     if not match:
         return None
@@ -97,7 +100,7 @@ def _span(folded: str, reference: date) -> tuple[Moment, Moment | None] | None:
     year1 = int(y1) if y1 else (last.year if month1 <= last.month else last.year - 1)
     first = date(year1, month1, int(d1))
     if h1 is not None and h2 is not None:
-        return _ordered(_at(first, h1, n1), _at(last, h2, n2))
+        return _ordered(_at(first, h1, n1, zone), _at(last, h2, n2, zone))
     if first > last:
         return None
     return first, (last if last != first else None)
@@ -113,7 +116,7 @@ def _until(folded: str, reference: date) -> tuple[Moment, Moment | None] | None:
     return first, (last if last != first else None)
 
 
-def _single(folded: str, reference: date) -> tuple[Moment, Moment | None] | None:
+def _single(folded: str, reference: date, zone: tzinfo) -> tuple[Moment, Moment | None] | None:
     match = _DAY_DATE.search(folded)
     if not match:
         return None
@@ -125,24 +128,25 @@ def _single(folded: str, reference: date) -> tuple[Moment, Moment | None] | None
     hours = _HOURS.search(rest) or _HOURS.search(folded[max(0, match.start() - 60):match.start()])
     if hours:
         h1, n1, h2, n2 = hours.groups()
-        start, end = _at(when, h1, n1), _at(when, h2, n2)
+        start, end = _at(when, h1, n1, zone), _at(when, h2, n2, zone)
         if _utc(end) <= _utc(start) and int(h2) < int(h1):  # "de 22 h a 2 h": the next day
-            end = _at(when + timedelta(days=1), h2, n2)
+            end = _at(when + timedelta(days=1), h2, n2, zone)
         return _ordered(start, end)
     at = _AT.search(rest)
     if at:
-        return _at(when, *at.groups()), None
+        hour, minute = at.groups()
+        return _at(when, hour, minute, zone), None
     return when, None
 
 
-def _at(day: date, hour: str, minute: str | None) -> datetime:
-    """A wall-clock time in Paris, as it really reads: 02:30 on the spring-forward day (a time
+def _at(day: date, hour: str, minute: str | None, zone: tzinfo) -> datetime:
+    """A wall-clock time in `zone`, as it really reads: 02:30 on the spring-forward day (a time
     that does not exist) is 03:30."""
     hour_n = int(hour)
     if hour_n == 24:
         day, hour_n = day + timedelta(days=1), 0
-    wall = datetime.combine(day, time(hour_n, int(minute or 0)), tzinfo=PARIS)
-    return wall.astimezone(UTC).astimezone(PARIS)
+    wall = datetime.combine(day, time(hour_n, int(minute or 0)), tzinfo=zone)
+    return wall.astimezone(UTC).astimezone(zone)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -158,14 +162,15 @@ def _ordered(start: datetime, end: datetime) -> tuple[Moment, Moment | None]:
 
 def event_of(fields: Iterable[tuple[str, str]], on_event_page: bool, reference: datetime,
              parse_date: Callable[[str | None], datetime | None],
-             link: Callable[[str | None], str | None]) -> Event | None:
+             link: Callable[[str | None], str | None], zone: tzinfo = PARIS) -> Event | None:
     """The event a record describes: from structured fields (JSON-LD, iCalendar, push) always;
     from French phrases ("Le 3 décembre de 14 h à 18 h") only on an event's own page.
-    `parse_date` reads a publication date's forms; `link` gives a URL fit to publish."""
+    `parse_date` reads a publication date's forms (a time without an offset in `zone`, as the
+    phrases are: the page's, see dates.zone_of_language); `link` gives a URL fit to publish."""
     found = dict(fields)
     if not found or not (found.get("start") or on_event_page):
         return None
-    day = reference.astimezone(PARIS).date()
+    day = reference.astimezone(zone).date()
     if not found.get("rrule") and (rule := weekly_rule(found.get("when"))):
         found["rrule"] = rule
 
@@ -179,9 +184,9 @@ def event_of(fields: Iterable[tuple[str, str]], on_event_page: bool, reference: 
                 return None
         parsed = parse_date(text)
         if parsed is None or not re.search(r"\d\s*[h:T]\s*\d", text):
-            phrase = parse_phrase(text, day)
+            phrase = parse_phrase(text, day, zone)
             return phrase[0] if phrase else parsed
         return parsed
 
     return event_from_fields(found, moment=moment, link=link,
-                             phrase=lambda text: parse_phrase(text, day))
+                             phrase=lambda text: parse_phrase(text, day, zone))

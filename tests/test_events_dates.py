@@ -67,6 +67,15 @@ def test_across_the_autumn_change_the_hours_stay_in_order() -> None:
     assert end.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=4)  # 3 o'clock twice
 
 
+def test_a_phrase_is_read_in_the_zone_it_is_given() -> None:
+    montreal = ZoneInfo("America/Toronto")
+    start, end = parse_phrase("Le 3 décembre 2026 de 14 h à 18 h", REFERENCE,  # type: ignore[misc]
+                              montreal)
+    assert (start, end) == (datetime(2026, 12, 3, 14, tzinfo=montreal),
+                            datetime(2026, 12, 3, 18, tzinfo=montreal))
+    assert start.astimezone(UTC).hour == 19  # not 13, as the same words read in Paris
+
+
 def test_tous_les_mardis_is_weekly() -> None:
     assert weekly_rule("Permanence tous les mardis de 14 h à 17 h") == "FREQ=WEEKLY;BYDAY=TU"
     assert weekly_rule("Le mardi 3 décembre") is None

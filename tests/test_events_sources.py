@@ -88,6 +88,23 @@ def test_event_read_where_the_body_extractor_does_not_look() -> None:
     assert event.start == datetime(2027, 3, 4, 10, tzinfo=PARIS)
 
 
+def test_an_event_on_a_quebec_page_is_read_in_its_zone() -> None:
+    # Times written without an offset, on a page in fr-CA: Montréal's wall clock, whether a
+    # phrase or schema.org states them (as publication dates are, dates.zone_of_language).
+    montreal = ZoneInfo("America/Toronto")
+    quebec = page("<ul><li>Le 18 février 2027 de 18 h à 20 h</li><li>Lieu : Bibliothèque "
+                  "Saint-Sulpice</li></ul>").replace('lang="fr"', 'lang="fr-CA"')
+    event = item(quebec).event
+    assert event is not None
+    assert (event.start, event.end) == (datetime(2027, 2, 18, 18, tzinfo=montreal),
+                                        datetime(2027, 2, 18, 20, tzinfo=montreal))
+    data = {"@type": "Event", "name": "Conte", "startDate": "2027-02-20T10:30"}
+    structured = page("<p>Texte.</p>", '<script type="application/ld+json">'
+                      f"{json.dumps(data)}</script>").replace('lang="fr"', 'lang="fr-CA"')
+    event = item(structured, NEWS).event
+    assert event is not None and event.start == datetime(2027, 2, 20, 10, 30, tzinfo=montreal)
+
+
 def test_french_conventions_on_an_event_page_only() -> None:
     body = ("<ul><li>Le 18 février 2027 de 18 h à 20 h</li><li>Lieu : Lycée Jean-Jaurès, "
             "Montreuil</li><li>Date limite d’inscription : 10 février 2027</li>"
