@@ -160,6 +160,10 @@ _ZONES: dict[str, tzinfo] = {
         ("CST", -6), ("CDT", -5), ("MST", -7), ("MDT", -6), ("PST", -8), ("PDT", -7),
         ("JST", 9), ("AEST", 10), ("AEDT", 11))}
 _ZONES.update({"UTC": UTC, "GMT": UTC, "Z": UTC})
+# North America's generic names ("12:00 ET"), standard or daylight time as the day has it.
+_ZONES.update({name: ZoneInfo(zone) for name, zone in (
+    ("ET", "America/New_York"), ("CT", "America/Chicago"), ("MT", "America/Denver"),
+    ("PT", "America/Los_Angeles"))})
 _FAR_APART = (datetime(2000, 1, 1), datetime(2001, 2, 2))  # defaults no real date has both
 
 

@@ -53,6 +53,9 @@ def json_ld(*nodes: dict[str, object]) -> str:
     ("2016-08-15CEST10:01:00+0200", datetime(2016, 8, 15, 8, 1, tzinfo=UTC)),
     ("2021-05-04T10:00:00+0200", datetime(2021, 5, 4, 8, 0, tzinfo=UTC)),
     ("May 4, 2022 10:32 AM EDT", datetime(2022, 5, 4, 14, 32, tzinfo=UTC)),
+    ("April 06, 2016 12:00 ET", datetime(2016, 4, 6, 16, 0, tzinfo=UTC)),  # daylight time
+    ("January 06, 2016 12:00 ET", datetime(2016, 1, 6, 17, 0, tzinfo=UTC)),  # standard time
+    ("Oct 31, 2025 9:15 PT", datetime(2025, 10, 31, 16, 15, tzinfo=UTC)),
 ])
 def test_odd_date_forms_keep_their_instant(text: str, instant: datetime) -> None:
     assert parse_date(text) == instant
