@@ -17,13 +17,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 
+from .dates import PARIS, parse_date
 from .events import Event, event_from_fields, parse_moment
-
-PARIS = ZoneInfo("Europe/Paris")
 
 Moment = date | datetime
 
@@ -161,12 +159,11 @@ def _ordered(start: datetime, end: datetime) -> tuple[Moment, Moment | None]:
 
 
 def event_of(fields: Iterable[tuple[str, str]], on_event_page: bool, reference: datetime,
-             parse_date: Callable[[str | None], datetime | None],
              link: Callable[[str | None], str | None], zone: tzinfo = PARIS) -> Event | None:
     """The event a record describes: from structured fields (JSON-LD, iCalendar, push) always;
-    from French phrases ("Le 3 décembre de 14 h à 18 h") only on an event's own page.
-    `parse_date` reads a publication date's forms (a time without an offset in `zone`, as the
-    phrases are: the page's, see dates.zone_of_language); `link` gives a URL fit to publish."""
+    from French phrases ("Le 3 décembre de 14 h à 18 h") only on an event's own page. Times
+    without an offset, in either, are read in `zone` (the page's: dates.zone_of_language);
+    `link` gives a URL fit to publish."""
     found = dict(fields)
     if not found or not (found.get("start") or on_event_page):
         return None
@@ -182,7 +179,7 @@ def event_of(fields: Iterable[tuple[str, str]], on_event_page: bool, reference: 
                 return parse_moment(text)
             except ValueError:
                 return None
-        parsed = parse_date(text)
+        parsed = parse_date(text, zone)
         if parsed is None or not re.search(r"\d\s*[h:T]\s*\d", text):
             phrase = parse_phrase(text, day, zone)
             return phrase[0] if phrase else parsed

@@ -56,7 +56,6 @@ def normalise(record: RawRecord, source: Source, now: datetime, *,
     declared_update = parse_date(record.updated, zone)
     kind = kind_from_label(record.kind) or source.kind
     event = event_of(record.event, kind == ItemKind.EVENEMENT, published or now,
-                     lambda text: parse_date(text, zone),
                      lambda link: _link(link, record.url, allowed_networks), zone)
     item = Item(  # an iCalendar event is known by its UID (several may share one page)
         id=item_id(f"urn:uid:{event.uid}" if event and event.uid else own),
